@@ -1,0 +1,185 @@
+"""Checkpoint layouts of the supported codebases: detection and pure converters.
+
+Every converter maps a foreign state dict to the names of this toolbox's backbone, which are the
+names of mmpretrain's ``VisionTransformer`` (``layers.{i}.attn.qkv``, ``layers.{i}.ffn.layers.0.0``,
+...; see ``shared/reference/checkpoint_formats.md``). A converter returns a :class:`Converted`:
+the renamed tensors, where each came from, and which keys were dropped on purpose (decoders,
+heads), so that no key is lost silently. New layouts slot in with :func:`register_format`.
+"""
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Mapping, Optional
+
+from torch import Tensor
+
+from ..pathway import MMPRETRAIN_LAYERS, is_pathway_param, merge_state_dict
+
+
+@dataclass
+class Converted:
+    """A converted state dict: ``state_dict`` in backbone names, ``source_keys[new] = old``."""
+    state_dict: 'OrderedDict[str, Tensor]'
+    source_keys: Dict[str, str]
+    dropped: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckpointFormat:
+    """A layout: ``detect(sd)`` returns a variant name (or None), ``convert(sd)`` renames."""
+    name: str
+    detect: Callable[[Mapping[str, Tensor]], Optional[str]]
+    convert: Callable[[Mapping[str, Tensor]], Converted]
+
+
+FORMATS: List[CheckpointFormat] = []
+
+
+def register_format(name: str, detect: Callable, convert: Callable, first: bool = False) -> None:
+    """Add a layout; formats are tried in order, the first whose ``detect`` answers wins."""
+    fmt = CheckpointFormat(name, detect, convert)
+    FORMATS.insert(0, fmt) if first else FORMATS.append(fmt)
+
+
+class UnsupportedFormatError(ValueError):
+    """A recognised layout that this toolbox cannot convert (yet)."""
+
+
+def _unsupported(name: str, reason: str) -> Callable:
+    def convert(state_dict: Mapping[str, Tensor]) -> Converted:
+        raise UnsupportedFormatError(f'recognised a {name} checkpoint, but {reason}')
+    return convert
+
+
+def _merge_pathway_keys(state_dict: Mapping[str, Tensor], notes: List[str]) -> Mapping[str, Tensor]:
+    """An M2PT-trained checkpoint *is* ``W + λW′``: merge before use."""
+    if any(is_pathway_param(k) for k in state_dict):
+        notes.append('merged Cross-Modal Re-parameterization weights (W + λW′)')
+        return merge_state_dict(state_dict)
+    return state_dict
+
+
+# ---------------------------------------------------------------- mmpretrain (and our own)
+def detect_mmpretrain(sd: Mapping[str, Tensor]) -> Optional[str]:
+    if any(re.match(r'^(backbone\.)?layers\.\d+\.ffn\.layers\.0\.0\.weight$', k) for k in sd):
+        return 'classifier' if any(k.startswith('backbone.') for k in sd) else 'backbone'
+    return None
+
+
+def convert_mmpretrain(sd: Mapping[str, Tensor]) -> Converted:
+    """mmpretrain ViT (backbone, or any model whose backbone it is: keeps ``backbone.*``)."""
+    notes: List[str] = []
+    dropped: List[str] = []
+    if any(k.startswith('backbone.') for k in sd):
+        dropped = [k for k in sd if not k.startswith('backbone.')]
+        sd = OrderedDict((k[len('backbone.'):], v) for k, v in sd.items() if k.startswith('backbone.'))
+    sd = _merge_pathway_keys(sd, notes)
+    return Converted(OrderedDict(sd), {k: k for k in sd}, dropped, notes)
+
+
+# ---------------------------------------------------------------- timm family
+_TIMM_BLOCK = {'norm1': 'ln1', 'norm2': 'ln2', 'attn.qkv': 'attn.qkv', 'attn.proj': 'attn.proj',
+               'mlp.fc1': 'ffn.layers.0.0', 'mlp.fc2': 'ffn.layers.1'}
+_TIMM_TOP = {'cls_token': 'cls_token', 'pos_embed': 'pos_embed',
+             'patch_embed.proj.weight': 'patch_embed.projection.weight',
+             'patch_embed.proj.bias': 'patch_embed.projection.bias',
+             # the final norm: `norm` (pre-pooling, mmpretrain's final `ln1`) or, with average
+             # pooling, `fc_norm` (mmpretrain's `ln2` with out_type='avg_featmap')
+             'norm.weight': 'ln1.weight', 'norm.bias': 'ln1.bias',
+             'fc_norm.weight': 'ln2.weight', 'fc_norm.bias': 'ln2.bias'}
+#: Pretraining-only parts (MAE / AudioMAE decoders) and task heads: dropped on purpose.
+_TIMM_DROP = re.compile(r'^(mask_token|decoder_.*|decoder\..*|head\..*|head_dist\..*)$')
+
+
+def detect_timm(sd: Mapping[str, Tensor]) -> Optional[str]:
+    if 'blocks.0.attn.qkv.weight' not in sd:
+        return None
+    patch = sd.get('patch_embed.proj.weight')
+    if patch is not None and patch.dim() == 5 or 'blocks.0.attn.q_bias' in sd:
+        return None  # VideoMAE
+    if any(k.endswith('rel_pos_h') for k in sd):
+        return None  # ViTDet
+    kind = 'audiomae' if (patch is not None and patch.shape[1] == 1) or (
+        'pos_embed' in sd and sd['pos_embed'].shape[1] == 513) else 'timm'
+    if any(is_pathway_param(k) for k in sd):
+        return f'm2pt-{kind}'
+    if 'mask_token' in sd or any(k.startswith('decoder') for k in sd):
+        return f'{kind}-mae-pretrain-with-decoder' if kind == 'timm' else f'{kind}-pretrain-with-decoder'
+    if 'fc_norm.weight' in sd and 'norm.weight' not in sd:
+        return f'{kind}-finetuned'
+    if 'norm.weight' in sd and not any(k.startswith('head.') for k in sd):
+        return 'mae-pretrain' if kind == 'timm' else f'{kind}-pretrain'
+    return kind
+
+
+def convert_timm(sd: Mapping[str, Tensor]) -> Converted:
+    """timm ``VisionTransformer`` names (timm, MAE, AudioMAE, M2PT zoo) → backbone names."""
+    notes: List[str] = []
+    sd = _merge_pathway_keys(sd, notes)
+    out, source, dropped, unknown = OrderedDict(), {}, [], []
+    block = re.compile(r'^blocks\.(\d+)\.(.+)\.(weight|bias)$')
+    for key, value in sd.items():
+        m = block.match(key)
+        if m and m.group(2) in _TIMM_BLOCK:
+            new = f'layers.{m.group(1)}.{_TIMM_BLOCK[m.group(2)]}.{m.group(3)}'
+        elif key in _TIMM_TOP:
+            new = _TIMM_TOP[key]
+        elif _TIMM_DROP.match(key):
+            dropped.append(key)
+            continue
+        else:
+            unknown.append(key)
+            continue
+        out[new], source[new] = value, key
+    if unknown:
+        raise UnsupportedFormatError(f'timm-layout checkpoint has keys this converter does not know: '
+                                     f'{unknown[:8]}{" ..." if len(unknown) > 8 else ""}')
+    return Converted(out, source, dropped, notes)
+
+
+# ---------------------------------------------------------------- recognised, not yet converted
+def detect_point_mae(sd: Mapping[str, Tensor]) -> Optional[str]:
+    if any(k.startswith('MAE_encoder.') for k in sd):
+        return 'pretrain'
+    if any(k.startswith('blocks.blocks.') for k in sd):
+        return 'finetuned'
+    return None
+
+
+def detect_videomae(sd: Mapping[str, Tensor]) -> Optional[str]:
+    for prefix in ('', 'encoder.'):
+        patch = sd.get(f'{prefix}patch_embed.proj.weight')
+        if (patch is not None and patch.dim() == 5) or f'{prefix}blocks.0.attn.q_bias' in sd:
+            return 'pretrain' if prefix else 'finetuned'
+    return None
+
+
+def detect_mmseg_vit(sd: Mapping[str, Tensor]) -> Optional[str]:
+    return 'vit' if any(re.match(r'^(backbone\.)?layers\.\d+\.attn\.attn\.in_proj_weight$', k)
+                        for k in sd) else None
+
+
+def detect_vitdet(sd: Mapping[str, Tensor]) -> Optional[str]:
+    return 'vit' if any(k.endswith('attn.rel_pos_h') for k in sd) else None
+
+
+register_format('mmpretrain', detect_mmpretrain, convert_mmpretrain)
+register_format('point-mae', detect_point_mae,
+                _unsupported('Point-MAE', 'its converter arrives with point-cloud support'))
+register_format('videomae', detect_videomae,
+                _unsupported('VideoMAE', 'its converter arrives with video support'))
+register_format('mmseg', detect_mmseg_vit, _unsupported(
+    'mmseg ViT', 'mmseg fuses q/k/v into nn.MultiheadAttention; convert the timm/MAE source instead'))
+register_format('vitdet', detect_vitdet, _unsupported(
+    'mmdet ViTDet', 'its relative-position attention has no counterpart in a plain ViT'))
+register_format('timm', detect_timm, convert_timm)
+
+
+def detect_format(sd: Mapping[str, Tensor]) -> Optional[CheckpointFormat]:
+    """The first registered format that recognises ``sd`` (None when none does)."""
+    return next((fmt for fmt in FORMATS if fmt.detect(sd) is not None), None)
+
+
+#: The block linears under their semantic aliases, in backbone (mmpretrain) names.
+BLOCK_LINEARS = MMPRETRAIN_LAYERS
