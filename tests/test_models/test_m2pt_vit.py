@@ -23,8 +23,10 @@ def build(**overrides):
 
 
 def stock_vit(**kwargs):
-    return VisionTransformer(arch=copy.deepcopy(TINY), img_size=TINY_IMG, patch_size=TINY_PATCH,
-                             **kwargs)
+    vit = VisionTransformer(arch=copy.deepcopy(TINY), img_size=TINY_IMG, patch_size=TINY_PATCH,
+                            **kwargs)
+    vit.eval()  # mmpretrain's BaseBackbone.train() returns None: no chaining
+    return vit
 
 
 def images(n=2, size=TINY_IMG):
@@ -77,7 +79,7 @@ def test_mae_finetune_layout_keeps_fresh_pooling_norm(target_mae_file):
 
 def test_scale_zero_equals_target_only_model(aux_timm_file):
     model = build(pathway=dict(aux_checkpoint=aux_timm_file[0])).eval()
-    plain = stock_vit().eval()
+    plain = stock_vit()
     plain_sd = {k: v for k, v in model.state_dict().items() if not is_pathway_param(k)}
     plain.load_state_dict(plain_sd, strict=True)
     x = images()
@@ -98,7 +100,7 @@ def test_merged_equals_unmerged_and_loads_strict_into_stock_vit(aux_timm_file, o
         model.switch_to_deploy()
         model.switch_to_deploy()  # idempotent
         after = model(x)
-        stock = stock_vit(**kwargs).eval()
+        stock = stock_vit(**kwargs)
         stock.load_state_dict(model.state_dict(), strict=True)
         reference = stock(x)
     assert not any(isinstance(m, CrossModalReparamLinear) for m in model.modules())
@@ -122,6 +124,13 @@ def test_deploy_flag_builds_plain_form_that_loads_merged_weights(aux_timm_file):
 
 def test_gradients_reach_w_aux_and_scale(aux_timm_file):
     model = build(pathway=dict(aux_checkpoint=aux_timm_file[0]))
+    model(images())[0].pow(2).sum().backward()
+    fc1 = model.layers[1].ffn.layers[0][0]
+    # at λ = 0 the loss does not depend on W′ yet (dL/dW′ = λ·dL/dW): only λ and W move
+    assert fc1.cross_modal_scale.grad.abs().item() > 0 and fc1.weight.grad.abs().sum() > 0
+    assert fc1.aux_weight.grad.abs().sum() == 0
+    model.zero_grad()
+    set_scales(model, 0.1)
     model(images())[0].pow(2).sum().backward()
     fc1 = model.layers[1].ffn.layers[0][0]
     for p in (fc1.weight, fc1.aux_weight, fc1.cross_modal_scale):

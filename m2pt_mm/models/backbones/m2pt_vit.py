@@ -192,6 +192,11 @@ class M2PTVisionTransformer(VisionTransformer):
             logger.info(f'M2PT pathway[{k}] aux: {ckpt.summary()}, order={cfg["order"]}, '
                         f'layers={cfg["layers"]}')
 
+    def train(self, mode: bool = True) -> 'M2PTVisionTransformer':
+        # mmpretrain's BaseBackbone.train returns None; nn.Module's contract is to return self
+        super().train(mode)
+        return self
+
     # ------------------------------------------------------------------ deploy
     def switch_to_deploy(self) -> None:
         """Merge every pathway into plain linears (idempotent): the result is a plain ViT."""
