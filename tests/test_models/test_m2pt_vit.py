@@ -270,3 +270,21 @@ def test_wrong_modality_tensor():
     model = build()
     with pytest.raises(ValueError, match=r'expects images of shape \(B, 3, H, W\), got \(2, 1, 32, 32\)'):
         model(torch.randn(2, 1, 32, 32))
+
+
+@pytest.mark.parametrize('scope', ['mmdet', 'mmseg'])
+def test_reachable_from_mmdet_and_mmseg_configs(scope, aux_timm_file):
+    """`type='mmpretrain.M2PTVisionTransformer'` from another library's registry and scope,
+    as their configs use it with custom_imports (no re-registration)."""
+    import importlib
+
+    from mmengine.registry import DefaultScope
+    registry = importlib.import_module(f'{scope}.registry').MODELS
+    cfg = tiny_backbone_cfg(type='mmpretrain.M2PTVisionTransformer', out_type='featmap',
+                            out_indices=[1, 3], pathway=dict(aux_checkpoint=aux_timm_file[0]))
+    with DefaultScope.overwrite_default_scope(scope):
+        model = registry.build(cfg)
+    assert type(model).__name__ == 'M2PTVisionTransformer'
+    model.init_weights()
+    outs = model(images())
+    assert [tuple(o.shape) for o in outs] == [(2, 32, 4, 4)] * 2
