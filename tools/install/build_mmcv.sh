@@ -21,8 +21,11 @@ if [ -z "$wheel" ]; then
        "(about 15 min on 2 cores, once per machine)" >&2
   "$PY" -m pip install --quiet 'setuptools>=77,<81' wheel ninja
   tmp=$(mktemp -d "$WHEEL_DIR/.build.XXXXXX")
+  # --no-cache-dir: pip's own wheel cache is not keyed on the torch version, so it could hand back
+  # an mmcv built against another torch (ABI mismatch); our cache directory name carries it.
   MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-    "$PY" -m pip wheel --no-build-isolation --no-deps --no-binary mmcv -w "$tmp" "mmcv==${MMCV_VERSION}" >&2
+    "$PY" -m pip wheel --no-cache-dir --no-build-isolation --no-deps --no-binary mmcv \
+    -w "$tmp" "mmcv==${MMCV_VERSION}" >&2
   # rename into place only once complete, so an interrupted build never looks cached
   mv "$tmp"/mmcv-*.whl "$WHEEL_DIR"/
   rm -rf "$tmp"
