@@ -76,3 +76,72 @@ def target_mae_file(tmp_path):
     path = tmp_path / 'mae_pretrain_vit_tiny.pth'
     torch.save(ckpt, path)
     return str(path), ckpt['model']
+
+
+ROOT = __import__('pathlib').Path(__file__).resolve().parents[1]
+
+TINY_CLS_CONFIG = """
+_base_ = ['{root}/configs/_base_/models/m2pt_vit-tiny-p8.py', '{root}/configs/_base_/default_runtime.py']
+model = dict(backbone=dict(pathway={pathway}), head=dict(num_classes=2))
+data_preprocessor = dict(num_classes=2, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
+pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
+                        sampler=dict(type='DefaultSampler', shuffle=True),
+                        dataset=dict(type='CustomDataset', data_root='{data}', data_prefix='train',
+                                     pipeline=pipeline))
+val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
+                      sampler=dict(type='DefaultSampler', shuffle=False),
+                      dataset=dict(type='CustomDataset', data_root='{data}', data_prefix='val',
+                                   pipeline=pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+                     constructor='PathwayLayerDecayOptimWrapperConstructor',
+                     paramwise_cfg=dict(layer_decay_rate=0.65,
+                                        custom_keys={{'.cls_token': dict(decay_mult=0.0)}}))
+param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, T_max=3, convert_to_iter_based=True)]
+train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(save_best='accuracy/top1'))
+custom_hooks = [dict(type='MergePathwayHook'), dict(type='ScaleLoggerHook', interval=1),
+                dict(type='CheckpointCheckHook', strict=True)]
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
+randomness = dict(seed=0, deterministic=True)
+"""
+
+
+def write_image_folder(root, num_per_class=(8, 4), size=32, seed=0):
+    """A 2-class ImageNet-style folder (train/<class>/*.png, val/<class>/*.png): horizontal vs.
+    vertical stripes with noise, learnable in a few iterations."""
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    for split, count in zip(('train', 'val'), num_per_class):
+        for label, name in enumerate(('horizontal', 'vertical')):
+            folder = root / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for n in range(count):
+                stripes = (np.arange(size) // 4 % 2 * 200).astype(np.float64)
+                img = stripes[:, None] if label == 0 else stripes[None, :]
+                img = np.broadcast_to(img, (size, size)) + rng.normal(0, 30, (size, size))
+                img = np.clip(np.stack([img] * 3, -1), 0, 255).astype(np.uint8)
+                Image.fromarray(img).save(folder / f'{n}.png')
+    return root
+
+
+@pytest.fixture
+def tiny_cls_config(tmp_path):
+    """Write the stripes dataset and a tiny M2PT classifier config; returns a function
+    ``make(pathway='aux'|None, **format) -> config path``."""
+    data = write_image_folder(tmp_path / 'data')
+    aux = tmp_path / 'aux_timm_64.pth'  # matches configs/_base_/models/m2pt_vit-tiny-p8.py
+    torch.save(timm_state_dict(seed=1, dims=64), aux)
+
+    def make(pathway='aux', name='tiny_cls.py', extra=''):
+        pw = 'None' if pathway is None else f"dict(aux_checkpoint='{aux}')"
+        path = tmp_path / name
+        path.write_text(TINY_CLS_CONFIG.format(root=ROOT, data=data, pathway=pw) + extra)
+        return str(path)
+    return make

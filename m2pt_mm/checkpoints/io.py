@@ -66,3 +66,30 @@ def unwrap_state_dict(obj: Any, source: str = 'checkpoint') -> Tuple['OrderedDic
         if all(k.startswith(prefix) for k in state_dict):
             state_dict = OrderedDict((k[len(prefix):], v) for k, v in state_dict.items())
     return state_dict, container
+
+
+def check_checkpoint_file(path: str) -> None:
+    """Cheaply refuse a missing, empty or truncated checkpoint before a run starts.
+
+    torch's zip format keeps its directory at the end of the file, so a truncated file fails to
+    open as a zip without reading the tensors. Files in the legacy (non-zip) format are fully
+    loaded instead.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint file not found: {path!r}')
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(f'checkpoint file {path!r} is empty (0 bytes)')
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                zf.infolist()
+        except (zipfile.BadZipFile, OSError) as e:
+            raise CheckpointError(f'{path!r} is not a complete checkpoint: {e}') from None
+        return
+    with open(path, 'rb') as f:
+        head = f.read(4)
+    if head[:2] == b'PK':  # a zip whose directory is gone: truncated
+        raise CheckpointError(f'{path!r} is truncated (torch zip checkpoint without its '
+                              'central directory)')
+    load_checkpoint_file(path)

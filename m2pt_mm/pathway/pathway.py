@@ -159,6 +159,7 @@ def attach_pathway(model: nn.Module,
                    aux_trainable: bool = True,
                    weight_trainable: bool = True,
                    reparam_bias: bool = False,
+                   recompute: bool = False,
                    aux_name: str = 'aux') -> List[str]:
     """Connect every block of ``model`` with its auxiliary counterpart, in place.
 
@@ -175,6 +176,7 @@ def attach_pathway(model: nn.Module,
         aux_trainable: Whether W′ trains.
         weight_trainable: Whether the target W trains.
         reparam_bias: Also re-parameterise biases (``b + λb′``); the official code does not.
+        recompute: Rebuild the merged weight in backward instead of keeping it (less memory).
         aux_name: How errors name the auxiliary model (e.g. its checkpoint path).
 
     Returns:
@@ -190,6 +192,7 @@ def attach_pathway(model: nn.Module,
             parent_path, _, attr = path.rpartition('.')
             setattr(block.get_submodule(parent_path) if parent_path else block, attr, layer)
         layer.set_weight_trainable(weight_trainable)
+        layer.recompute = layer.recompute or recompute
         layer.add_aux(aux_weight, aux_bias if reparam_bias else None, scale_init=scale_init,
                       scale_trainable=scale_trainable, aux_trainable=aux_trainable,
                       reparam_bias=reparam_bias)

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .recompute import merged_linear_recompute
+
 
 def aux_param_name(base: str, index: int) -> str:
     """Name of an auxiliary parameter: ``aux_weight`` for aux 0, ``aux_weight_1`` for aux 1, ..."""
@@ -34,6 +36,9 @@ class CrossModalReparamLinear(nn.Linear):
         out_features: Output width.
         bias: Whether the target linear has a bias.
         weight_trainable: Whether the target weight ``W`` (and bias) train.
+        recompute: In training, rebuild ``W + Σ λ W′`` in backward instead of keeping it from
+            forward (:mod:`.recompute`): one weight-sized tensor less per layer (≈340 MB at ViT-B
+            fp32) for one more merge pass. Off by default: docs/benchmarks.md has both measured.
         deploy: Build the merged form directly: a plain linear with no auxiliary branch.
         device: Device of the parameters.
         dtype: Dtype of the parameters.
@@ -44,11 +49,13 @@ class CrossModalReparamLinear(nn.Linear):
                  out_features: int,
                  bias: bool = True,
                  weight_trainable: bool = True,
+                 recompute: bool = False,
                  deploy: bool = False,
                  device: Optional[torch.device] = None,
                  dtype: Optional[torch.dtype] = None) -> None:
         super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
         self.deploy = deploy
+        self.recompute = recompute
         self.num_aux = 0
         self.has_aux_bias: List[bool] = []
         self._cache_key: Optional[Tuple] = None
@@ -169,9 +176,18 @@ class CrossModalReparamLinear(nn.Linear):
         needs_grad = torch.is_grad_enabled() and any(p.requires_grad for p in self._sources())
         if not self.training and not needs_grad:
             weight, bias = self._cached_weight_and_bias()
-        else:
-            self._drop_cache()
-            weight, bias = self.merged_weight_and_bias()
+            return F.linear(x, weight, bias)
+        self._drop_cache()
+        if self.recompute and torch.is_grad_enabled():
+            bias = self.bias
+            for k in range(self.num_aux):  # b + Σ λ b′ is small: plain autograd is fine for it
+                aux_bias = self.aux_bias_at(k)
+                if aux_bias is not None:
+                    bias = bias + self.scale_at(k) * aux_bias
+            return merged_linear_recompute(x, self.weight, bias,
+                                           [self.aux_weight_at(k) for k in range(self.num_aux)],
+                                           [self.scale_at(k) for k in range(self.num_aux)])
+        weight, bias = self.merged_weight_and_bias()
         return F.linear(x, weight, bias)
 
     def train(self, mode: bool = True) -> 'CrossModalReparamLinear':

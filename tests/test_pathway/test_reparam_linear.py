@@ -207,3 +207,20 @@ def test_cache_dropped_on_switch_to_deploy():
     layer.switch_to_deploy()
     assert layer._cache is None
     assert_close(cached_forward(layer, x), before)
+
+
+@pytest.mark.parametrize('num_aux,reparam_bias', [(1, False), (2, True)])
+def test_recompute_flag_matches_default_path(num_aux, reparam_bias):
+    default = make_layer(num_aux, reparam_bias=reparam_bias)
+    lean = make_layer(num_aux, reparam_bias=reparam_bias)
+    lean.recompute = True
+    x1 = torch.randn(3, 4, 6, requires_grad=True)
+    x2 = x1.detach().clone().requires_grad_(True)
+    out1, out2 = default(x1), lean(x2)
+    assert_close(out2, out1)
+    grad = torch.randn_like(out1)
+    out1.backward(grad)
+    out2.backward(grad)
+    assert_close(x2.grad, x1.grad)
+    for (name, p1), (_, p2) in zip(default.named_parameters(), lean.named_parameters()):
+        assert_close(p2.grad, p1.grad, msg=name)

@@ -1,8 +1,7 @@
 # M2PT ViT-B/16 image classifier (mmpretrain ImageClassifier).
 # Target W: set `init_cfg` of the backbone to an MAE checkpoint for the *pretrained* setting;
 # leave it unset for *from-scratch*. W′: `pathway.aux_checkpoint` (any supported layout).
-custom_imports = dict(imports=['m2pt_mm.models'], allow_failed_imports=False)
-
+# `custom_imports` of m2pt_mm come with ../default_runtime.py.
 model = dict(
     type='ImageClassifier',
     backbone=dict(

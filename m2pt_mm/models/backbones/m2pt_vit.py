@@ -20,7 +20,8 @@ PATHWAY_DEFAULTS: Dict[str, Any] = dict(
     scale_init=0.,
     scale_trainable=True,
     aux_trainable=True,
-    reparam_bias=False)
+    reparam_bias=False,
+    recompute=False)
 
 #: Keys a target checkpoint may lack (a fresh pooling norm when fine-tuning with average pooling,
 #: as MAE does) or carry without use (the pre-pooling final norm): anything else is an error.
@@ -75,7 +76,8 @@ class M2PTVisionTransformer(VisionTransformer):
             with keys ``aux_checkpoint`` (path; None leaves W′ at zero, e.g. to load a trained
             checkpoint), ``layers`` (subset of ``qkv``, ``proj``, ``fc1``, ``fc2``), ``order``
             (``'normal'``: block i ↔ i, ``'reversed'``: i ↔ N-1-i), ``scale_init`` (λ₀, default 0),
-            ``scale_trainable``, ``aux_trainable``, ``reparam_bias``.
+            ``scale_trainable``, ``aux_trainable``, ``reparam_bias``, ``recompute`` (rebuild
+            ``W + λW′`` in backward: less memory, a little more time).
         fix_weights: The paper's *fix* setting: every backbone parameter is frozen except the
             Cross-Modal Scales (the head, outside the backbone, still trains).
         deploy: Build the merged (plain) form directly; ``pathway`` is then ignored.
@@ -106,7 +108,8 @@ class M2PTVisionTransformer(VisionTransformer):
             attach_pathway(self, None, blocks='layers', layers=self._layer_map(cfg),
                            order=cfg['order'], scale_init=cfg['scale_init'],
                            scale_trainable=cfg['scale_trainable'],
-                           aux_trainable=cfg['aux_trainable'], reparam_bias=cfg['reparam_bias'])
+                           aux_trainable=cfg['aux_trainable'], reparam_bias=cfg['reparam_bias'],
+                           recompute=cfg['recompute'])
         if self.frozen_stages > 0:
             self._freeze_stages()
         if fix_weights:

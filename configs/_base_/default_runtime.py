@@ -1,0 +1,10 @@
+# mmpretrain's runtime + the m2pt_mm mixin, with atomic checkpoint writes and TensorBoard.
+_base_ = ['mmpretrain::_base_/default_runtime.py', './m2pt_runtime.py']
+
+default_hooks = dict(
+    # write through a temporary file + rename: a killed save never leaves a file resume trusts
+    checkpoint=dict(type='CheckpointHook', interval=1, backend_args=dict(backend='atomic_local')))
+
+visualizer = dict(
+    type='UniversalVisualizer',
+    vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])

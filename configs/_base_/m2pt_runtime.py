@@ -1,0 +1,11 @@
+# What every m2pt_mm run adds to an upstream runtime (mmpretrain, mmdet or mmseg): the m2pt_mm
+# registrations and the M2PT hooks. A mixin: it defines only keys no upstream base defines, so it
+# composes with any of them (`_base_ = ['mmdet::...', '../_base_/m2pt_runtime.py']`). A base that
+# already has custom_hooks (e.g. DeiT's EMAHook) lists these hooks itself instead.
+custom_imports = dict(imports=['m2pt_mm.models', 'm2pt_mm.engine'], allow_failed_imports=False)
+
+custom_hooks = [
+    dict(type='MergePathwayHook'),  # `X_deploy.pth` (merged) beside every checkpoint `X.pth`
+    dict(type='ScaleLoggerHook', interval=50),  # λ statistics to the visualiser, table per epoch
+    dict(type='CheckpointCheckHook', strict=True),  # no silent strict=False on load_from/resume
+]

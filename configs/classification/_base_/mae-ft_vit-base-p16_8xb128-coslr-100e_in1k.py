@@ -1,0 +1,25 @@
+# The MAE fine-tuning recipe (He et al. 2022; paper §4.1: "default finetuning configurations
+# described by the corresponding pretraining methods") with the M2PT backbone and no pathway:
+# 100 epochs (5 warm-up), AdamW, lr 2e-3 = 5e-4 × 1024 / 256 (8 GPUs × 128), weight decay 0.05,
+# layer decay 0.65, drop path 0.1, Mixup 0.8, CutMix 1.0, RandAugment (9, 0.5), random erasing
+# 0.25, label smoothing 0.1, average pooling + fc_norm. All of it comes from mmpretrain's config.
+_base_ = [
+    'mmpretrain::mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py',
+    '../../_base_/m2pt_runtime.py',
+]
+
+# target W: MAE-pretrained ViT-B/16 (facebookresearch/mae `mae_pretrain_vit_base.pth`, read as is)
+mae_checkpoint = 'checkpoints/mae_pretrain_vit_base.pth'
+
+model = dict(
+    backbone=dict(
+        type='M2PTVisionTransformer',
+        init_cfg=dict(type='Pretrained', checkpoint=mae_checkpoint)))  # no pathway: the baseline
+
+optim_wrapper = dict(
+    # mmpretrain's layer-decay constructor + λ without weight decay, W′/λ at their block's depth
+    constructor='PathwayLayerDecayOptimWrapperConstructor')
+
+default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
+auto_scale_lr = dict(base_batch_size=1024)

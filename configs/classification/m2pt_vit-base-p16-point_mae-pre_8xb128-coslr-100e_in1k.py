@@ -1,0 +1,8 @@
+# M2PT-Point of paper Table 1: MAE ImageNet target + the point ViT-B/16 as auxiliary model,
+# all four linears of every block, normal order, λ from 0, everything trainable ("tune").
+_base_ = './_base_/mae-ft_vit-base-p16_8xb128-coslr-100e_in1k.py'
+
+# auxiliary W′: see the README table "Checkpoints" for which public file goes here
+aux_checkpoint = 'checkpoints/m2pt/point_vit-base-p16.pth'
+
+model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))

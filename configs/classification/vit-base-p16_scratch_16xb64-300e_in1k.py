@@ -1,0 +1,2 @@
+# From-scratch baseline of paper Table 1: randomly initialised ViT-B/16, DeiT recipe.
+_base_ = './_base_/deit_vit-base-p16_16xb64-300e_in1k.py'

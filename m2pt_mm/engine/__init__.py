@@ -1,0 +1,15 @@
+"""Training machinery: merge/λ/checkpoint-check hooks, the pathway-aware layer-decay optimiser
+constructor, atomic checkpoint writes and the safe-resume allow-list (registered on import).
+
+Hooks and the constructor live in mmengine's root registries, so mmpretrain, mmdet and mmseg
+configs all reach them by their plain names.
+"""
+from .checkpoint_io import AtomicLocalBackend, save_atomic
+from .hooks import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403
+from .safe_resume import allow_mmengine_checkpoints, mmengine_checkpoint_globals
+
+allow_mmengine_checkpoints()
+
+__all__ = ['AtomicLocalBackend', 'save_atomic', 'allow_mmengine_checkpoints',
+           'mmengine_checkpoint_globals']

@@ -1,0 +1,72 @@
+"""Refuse a checkpoint that does not fit the model, naming what to use instead."""
+from typing import List
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+from m2pt_mm.pathway import is_pathway_param
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint whose keys do not fit the model (the message says which to use)."""
+
+
+def _strip(keys, prefix='module.') -> List[str]:
+    return [k[len(prefix):] if k.startswith(prefix) else k for k in keys]
+
+
+def check_state_dict_fits(model_keys, ckpt_keys, source: str, strict: bool = True) -> List[str]:
+    """Raise when ``ckpt_keys`` do not fit ``model_keys``; returns the mismatch report otherwise.
+
+    A merged (deploy) checkpoint for a model with a pathway, and an unmerged training checkpoint
+    for a plain model, get a message that says which config or file to use.
+    """
+    model_keys, ckpt_keys = set(model_keys), set(_strip(ckpt_keys))
+    model_pathway = sorted(k for k in model_keys if is_pathway_param(k))
+    ckpt_pathway = sorted(k for k in ckpt_keys if is_pathway_param(k))
+    if model_pathway and not ckpt_pathway:
+        raise CheckpointMismatchError(
+            f'{source} is a merged (deploy) checkpoint: it has no pathway parameters, but this '
+            f'config builds them (e.g. {model_pathway[0]!r}). Test it with the plain config '
+            '(model.backbone.pathway=None, as tools/merge_pathway.py writes it), or give this '
+            'config the training checkpoint.')
+    if ckpt_pathway and not model_pathway:
+        raise CheckpointMismatchError(
+            f'{source} is an unmerged M2PT training checkpoint (it has {ckpt_pathway[0]!r}), but '
+            "this config's model has no pathway. Use the M2PT config it was trained with, the "
+            "'<name>_deploy.pth' the MergePathwayHook wrote beside it, or merge it with "
+            'tools/merge_pathway.py.')
+    missing, unexpected = sorted(model_keys - ckpt_keys), sorted(ckpt_keys - model_keys)
+    report = []
+    if missing:
+        report.append(f'missing {len(missing)} keys: {missing[:6]}')
+    if unexpected:
+        report.append(f'unexpected {len(unexpected)} keys: {unexpected[:6]}')
+    if report and strict:
+        raise CheckpointMismatchError(f'{source} does not fit the model: ' + '; '.join(report))
+    return report
+
+
+@HOOKS.register_module()
+class CheckpointCheckHook(Hook):
+    """Check every checkpoint the runner loads (``load_from``, ``--resume``) against the model
+    before mmengine loads it, which it would do with ``strict=False`` and a warning only.
+
+    Args:
+        strict: Any missing or unexpected key is an error (a pathway mismatch always is).
+    """
+    priority = 'VERY_HIGH'
+
+    def __init__(self, strict: bool = True) -> None:
+        self.strict = strict
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        source = getattr(runner, '_load_from', None) or 'the checkpoint'
+        if 'state_dict' not in checkpoint:
+            raise CheckpointMismatchError(f'{source} has no "state_dict" (keys: {list(checkpoint)[:6]})')
+        report = check_state_dict_fits(model.state_dict().keys(), checkpoint['state_dict'].keys(),
+                                       str(source), self.strict)
+        if report:
+            runner.logger.warning(f'CheckpointCheckHook: {source}: ' + '; '.join(report))

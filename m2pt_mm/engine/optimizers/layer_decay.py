@@ -1,0 +1,67 @@
+"""Layer-wise lr decay that knows the pathway parameters, for classifiers, detectors, segmentors."""
+from typing import Callable, List, Optional, Tuple
+
+from mmengine.logging import MMLogger
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from mmpretrain.engine.optimizers import LearningRateDecayOptimWrapperConstructor
+from torch import nn
+
+from m2pt_mm.pathway import is_pathway_param, is_scale_param
+
+
+def whole_model_layer_depth(model: nn.Module) -> Callable[[str], Tuple[int, int]]:
+    """``get_layer_depth`` for any model with a ViT ``backbone``: backbone parameters get their
+    block's depth, everything else (necks, heads) the last depth (lr scale 1)."""
+    if hasattr(model, 'get_layer_depth'):
+        return model.get_layer_depth
+    backbone = getattr(model, 'backbone', None)
+    if backbone is None or not hasattr(backbone, 'get_layer_depth'):
+        raise TypeError(f'{type(model).__name__} has neither get_layer_depth() nor a backbone with '
+                        'one; layer-wise lr decay needs a ViT-like backbone')
+    return lambda name: backbone.get_layer_depth(name, prefix='backbone.')
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class PathwayLayerDecayOptimWrapperConstructor(LearningRateDecayOptimWrapperConstructor):
+    """mmpretrain's layer-decay constructor, with what it lacks for M2PT:
+
+    * λ (Cross-Modal Scales) always get weight decay 0: they are scalars whose size *is* the
+      signal; ``custom_keys`` such as ``'.bias'`` or ``flat_decay_mult`` may not re-enable it.
+    * W′ and λ get the lr scale of their block (``get_layer_depth`` sees ``layers.{i}.…``).
+    * Works for detectors and segmentors, which have no ``get_layer_depth`` of their own.
+    * A ``custom_keys`` entry that matches no parameter is an error, not silently ignored.
+
+    Use ``constructor='PathwayLayerDecayOptimWrapperConstructor'`` with the usual
+    ``paramwise_cfg=dict(layer_decay_rate=0.65, custom_keys=...)``.
+    """
+
+    def add_params(self,
+                   params: List[dict],
+                   module: nn.Module,
+                   prefix: str = '',
+                   get_layer_depth: Optional[Callable] = None,
+                   **kwargs) -> None:
+        if prefix == '' and get_layer_depth is None:
+            get_layer_depth = whole_model_layer_depth(module)
+            self._check_custom_keys(module)
+        super().add_params(params, module, prefix=prefix, get_layer_depth=get_layer_depth, **kwargs)
+        if prefix != '':
+            return
+        scales = 0
+        for group in params:
+            if is_scale_param(group['param_name']):
+                group['weight_decay'] = 0.
+                scales += 1
+        if scales:
+            aux = sum(1 for g in params if is_pathway_param(g['param_name'])) - scales
+            MMLogger.get_current_instance().info(
+                f'PathwayLayerDecay: {scales} Cross-Modal Scales with weight decay 0 and {aux} '
+                'auxiliary weights, each at the lr scale of its block')
+
+    def _check_custom_keys(self, module: nn.Module) -> None:
+        custom_keys = self.paramwise_cfg.get('custom_keys', {})
+        names = [n for n, _ in module.named_parameters()]
+        unknown = [key for key in custom_keys if not any(key in n for n in names)]
+        if unknown:
+            raise KeyError(f'paramwise_cfg.custom_keys {unknown} match no parameter name of '
+                           f'{type(module).__name__} (e.g. {names[:3]} ... {names[-2:]})')

@@ -1,0 +1,76 @@
+"""Merge a trained M2PT checkpoint offline: config + training checkpoint → deploy checkpoint
+(``W ← W + Σ λ W′``) + a plain config (``model.backbone.pathway=None``). Works for classifiers,
+detectors and segmentors; the result is verified by a strict load into the plain config's model.
+
+Example:
+    python tools/merge_pathway.py CONFIG work_dirs/run/epoch_100.pth
+    # → work_dirs/run/epoch_100_deploy.pth and work_dirs/run/<config>_deploy.py
+"""
+import argparse
+import os.path as osp
+from typing import Optional, Tuple
+
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
+
+import m2pt_mm.engine  # noqa: F401  safe loading allow-list, registrations
+from m2pt_mm.checkpoints import CheckpointError, load_checkpoint_file, unwrap_state_dict
+from m2pt_mm.engine import save_atomic
+from m2pt_mm.engine.hooks import deploy_path
+from m2pt_mm.pathway import collect_scales, is_pathway_param, merge_state_dict
+
+
+def plain_config(cfg: Config) -> Config:
+    """The same config without pathways (the deploy form)."""
+    backbone = cfg.model.get('backbone')
+    if backbone is None or 'pathway' not in backbone:
+        raise KeyError('the config has no model.backbone.pathway; is it an M2PT config?')
+    plain = Config(cfg.to_dict(), filename=cfg.filename)
+    plain.model.backbone.pathway = None
+    return plain
+
+
+def merge_checkpoint(config: str, checkpoint: str, out: Optional[str] = None,
+                     out_config: Optional[str] = None, verify: bool = True) -> Tuple[str, str]:
+    """Write the deploy checkpoint and the plain config; returns their paths."""
+    obj = load_checkpoint_file(checkpoint)
+    state_dict, _ = unwrap_state_dict(obj, checkpoint)
+    if not any(is_pathway_param(k) for k in state_dict):
+        raise CheckpointError(f'{checkpoint} has no pathway parameters (aux_weight / '
+                              'cross_modal_scale): nothing to merge; it may already be merged')
+    scales = collect_scales(state_dict)
+    merged = merge_state_dict(state_dict)
+    cfg = plain_config(Config.fromfile(config))
+    out = out or deploy_path(checkpoint)
+    out_config = out_config or osp.join(
+        osp.dirname(out), osp.splitext(osp.basename(config))[0] + '_deploy.py')
+    if verify:
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpretrain')):
+            model = MODELS.build(cfg.model)
+        model.load_state_dict(merged, strict=True)
+    meta = dict(obj.get('meta', {}) if isinstance(obj, dict) else {}, deploy=True,
+                merged_from=osp.basename(checkpoint))
+    save_atomic({'state_dict': merged, 'meta': meta}, out)
+    cfg.dump(out_config)
+    values = [r.value for r in scales]
+    print(f'merged {len(scales)} Cross-Modal Scales (λ in [{min(values):+.4f}, {max(values):+.4f}])')
+    return out, out_config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description='Merge M2PT pathways into a deploy checkpoint')
+    parser.add_argument('config', help='the M2PT config the checkpoint was trained with')
+    parser.add_argument('checkpoint', help='training checkpoint (with aux_weight / cross_modal_scale)')
+    parser.add_argument('--out', help='deploy checkpoint (default: <checkpoint stem>_deploy.pth)')
+    parser.add_argument('--out-config', help='plain config (default: <config stem>_deploy.py '
+                        'beside the deploy checkpoint)')
+    parser.add_argument('--no-verify', action='store_true',
+                        help='skip the strict load of the result into the plain model')
+    args = parser.parse_args()
+    out, out_config = merge_checkpoint(args.config, args.checkpoint, args.out, args.out_config,
+                                       verify=not args.no_verify)
+    print(f'deploy checkpoint: {out}\nplain config: {out_config}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,79 @@
+"""Evaluate a checkpoint with an mmpretrain, mmdet or mmseg config (mmengine Runner).
+
+The checkpoint is checked against the model first (CheckpointCheckHook): a merged
+``*_deploy.pth`` needs the plain config (``pathway=None``), a training checkpoint the M2PT one.
+
+Examples:
+    python tools/test.py CONFIG work_dirs/run/epoch_10_deploy.pth
+    python tools/test.py CONFIG CKPT --show-dir vis --metrics-out metrics.json
+    bash tools/dist_test.sh CONFIG CKPT 8 [args]
+"""
+import argparse
+import json
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import m2pt_mm.engine  # noqa: F401  safe loading allow-list, hooks
+from m2pt_mm.checkpoints import check_checkpoint_file
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (evaluate) a model (m2pt_mm)')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='directory for the evaluation logs')
+    parser.add_argument('--show-dir', help='write prediction pictures here (relative paths are '
+                        'inside the timestamped run directory)')
+    parser.add_argument('--show', action='store_true', help='show predictions in a window')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown picture')
+    parser.add_argument('--metrics-out', help='also write the metrics as JSON to this file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser.parse_args()
+
+
+def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
+    """Turn on the library's own visualisation hook (its name and options differ per library)."""
+    scope = cfg.get('default_scope', 'mmpretrain')
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise KeyError(f'{args.config}: default_hooks.visualization is missing; cannot --show')
+    if scope == 'mmpretrain':
+        hook.update(enable=True, show=args.show, wait_time=args.wait_time, out_dir=args.show_dir)
+    else:  # mmdet DetVisualizationHook and mmseg SegVisualizationHook
+        hook.update(draw=True, show=args.show, wait_time=args.wait_time)
+        if args.show_dir:
+            hook['test_out_dir'] = args.show_dir
+
+
+def main() -> None:
+    args = parse_args()
+    check_checkpoint_file(args.checkpoint)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    hooks = cfg.get('custom_hooks', [])
+    if not any(h.get('type') == 'CheckpointCheckHook' for h in hooks):
+        cfg.custom_hooks = list(hooks) + [dict(type='CheckpointCheckHook', strict=True)]
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.metrics_out and runner.rank == 0:
+        with open(args.metrics_out, 'w') as f:
+            json.dump({k: float(v) if isinstance(v, (int, float)) else v for k, v in metrics.items()},
+                      f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
