@@ -10,29 +10,25 @@ Examples:
 """
 import argparse
 import json
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 import m2pt_mm.engine  # noqa: F401  safe loading allow-list, hooks
 from m2pt_mm.checkpoints import check_checkpoint_file
+from m2pt_mm.engine.cli import add_common_args, load_config
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (evaluate) a model (m2pt_mm)')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='directory for the evaluation logs')
+    add_common_args(parser)
     parser.add_argument('--show-dir', help='write prediction pictures here (relative paths are '
                         'inside the timestamped run directory)')
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown picture')
     parser.add_argument('--metrics-out', help='also write the metrics as JSON to this file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args()
 
 
@@ -53,14 +49,7 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
 def main() -> None:
     args = parse_args()
     check_checkpoint_file(args.checkpoint)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args)
     cfg.load_from = args.checkpoint
     hooks = cfg.get('custom_hooks', [])
     if not any(h.get('type') == 'CheckpointCheckHook' for h in hooks):

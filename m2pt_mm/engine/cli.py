@@ -1,0 +1,28 @@
+"""What tools/train.py and tools/test.py share: the common arguments and the config they set."""
+import argparse
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local_rank`` (as OpenMMLab tools)."""
+    parser.add_argument('--work-dir', help='directory for logs (and checkpoints)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. optim_wrapper.optimizer.lr=1e-3')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(path: str, args: argparse.Namespace) -> Config:
+    """Read ``path`` and apply the common arguments; the work dir defaults to
+    ``./work_dirs/<config name>``."""
+    cfg = Config.fromfile(path)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
