@@ -19,7 +19,7 @@ test-all: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	@echo "demo arrives with the training issue (tools/train.py, merge hook, digits demo)"
+	$(PY) tools/demo.py
 
 clean-venv:
 	rm -rf $(VENV)

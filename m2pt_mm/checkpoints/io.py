@@ -26,6 +26,8 @@ def load_checkpoint_file(path: str, map_location: str = 'cpu') -> Any:
         raise FileNotFoundError(f'checkpoint file not found: {path!r}')
     if os.path.getsize(path) == 0:
         raise CheckpointError(f'checkpoint file {path!r} is empty (0 bytes)')
+    from .safe_globals import allow_mmengine_checkpoints
+    allow_mmengine_checkpoints()  # mmengine training checkpoints, without leaving weights_only
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:

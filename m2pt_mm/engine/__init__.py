@@ -7,7 +7,7 @@ configs all reach them by their plain names.
 from .checkpoint_io import AtomicLocalBackend, save_atomic
 from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
-from .safe_resume import allow_mmengine_checkpoints, mmengine_checkpoint_globals
+from ..checkpoints.safe_globals import allow_mmengine_checkpoints, mmengine_checkpoint_globals
 
 allow_mmengine_checkpoints()
 

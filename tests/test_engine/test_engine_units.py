@@ -94,7 +94,7 @@ def test_safe_resume_getattr_is_restricted():
 
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    from m2pt_mm.engine.safe_resume import _history_buffer_getattr
+    from m2pt_mm.checkpoints.safe_globals import _history_buffer_getattr
     assert _history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
     with pytest.raises(pickle.UnpicklingError, match='refused getattr'):
         _history_buffer_getattr(os, 'system')

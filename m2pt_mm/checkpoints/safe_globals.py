@@ -1,5 +1,8 @@
 """The one place that makes mmengine checkpoints loadable with ``weights_only=True``.
 
+:func:`m2pt_mm.checkpoints.load_checkpoint_file` registers it before every load; importing
+``m2pt_mm.engine`` registers it for mmengine's own ``torch.load`` calls (``--resume``).
+
 mmengine 0.10.7 calls ``torch.load`` without ``weights_only``; torch >= 2.6 defaults it to True,
 so ``Runner(resume=True)`` stops at ``Unsupported global: mmengine.logging.history_buffer.HistoryBuffer``.
 Turning ``weights_only`` off would let any checkpoint run code on load. Instead, exactly the globals
