@@ -18,7 +18,7 @@ Targets are reported as PASS/MISS, never as a failure. See ``docs/benchmarks.md`
 
 Example:
     python tools/analysis/benchmark.py                        # ViT-B/16, 224², batch 8 and 32
-    python tools/analysis/benchmark.py --recompute            # also the recompute autograd path
+    python tools/analysis/benchmark.py --no-recompute         # skip the recompute=True variant
     python tools/analysis/benchmark.py --quick --out-dir /tmp/bench   # tiny model, seconds
 """
 import argparse
@@ -590,8 +590,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='inference batch (default: the smallest of --batch-sizes)')
     parser.add_argument('--mem-batch-size', type=int, default=None,
                         help='batch of the memory measurement (default: smallest of --batch-sizes)')
-    parser.add_argument('--recompute', action='store_true',
-                        help='also measure M2PT through the recompute autograd Function')
+    parser.add_argument('--no-recompute', dest='recompute', action='store_false',
+                        help='skip the M2PT variant with recompute=True (measured by default: the '
+                        'memory/time trade-off decides the default of the pathway option)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     parser.add_argument('--judge', choices=('min', 'median'), default='min',
@@ -599,7 +600,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-dir', default='work_dirs/benchmark')
     parser.add_argument('--quick', action='store_true',
                         help='a check that everything runs: tiny arch, 32² images, batch 2, 2 steps, '
-                        '1 thread (unless --threads), with --recompute')
+                        '1 thread (unless --threads), with the recompute variant')
     args = parser.parse_args(argv)
     if args.quick:
         args.arch, args.img_size, args.patch_size = 'tiny', 32, 8
