@@ -15,6 +15,9 @@ fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip install --progress-bar off)
 "${PIP[@]}" --quiet --upgrade 'pip>=24'
+# setuptools < 81: mmengine 0.10.7 and mmcv's setup.py import pkg_resources, which 81 removes;
+# wheel: the editable install of m2pt_mm (--no-build-isolation) builds a wheel
+"${PIP[@]}" --quiet 'setuptools>=77,<81' wheel
 
 step "torch stack (requirements/torch.txt)"
 "${PIP[@]}" -r requirements/torch.txt
