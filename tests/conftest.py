@@ -53,6 +53,14 @@ def mae_checkpoint(seed: int = 0, with_decoder: bool = False, **kwargs) -> dict:
     return {'model': encoder}
 
 
+def set_scales(model: torch.nn.Module, value) -> None:
+    """Set every Cross-Modal Scale to ``value`` (a float, or a function of the parameter name)."""
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if 'cross_modal_scale' in name:
+                param.fill_(value(name) if callable(value) else value)
+
+
 def tiny_backbone_cfg(**overrides) -> dict:
     cfg = dict(type='M2PTVisionTransformer', arch=copy.deepcopy(TINY), img_size=TINY_IMG,
                patch_size=TINY_PATCH, drop_path_rate=0.)

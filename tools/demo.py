@@ -193,9 +193,8 @@ def train_all(work: str, seeds: Sequence[int], jobs: int, threads: int,
 # ---------------------------------------------------------------------------------------- checks
 def load_state_dict(path: str) -> Dict[str, Any]:
     """The state dict of a checkpoint this demo wrote (``weights_only=True``)."""
-    from m2pt_mm.checkpoints import load_checkpoint_file
-    ckpt = load_checkpoint_file(path)
-    return ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
+    from m2pt_mm.checkpoints import load_checkpoint_file, unwrap_state_dict
+    return unwrap_state_dict(load_checkpoint_file(path), path)[0]
 
 
 def ensure_deploy(checkpoint: str) -> str:

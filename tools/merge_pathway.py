@@ -13,7 +13,6 @@ from typing import Optional, Tuple
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
-import m2pt_mm.engine  # noqa: F401  safe loading allow-list, registrations
 from m2pt_mm.checkpoints import CheckpointError, load_checkpoint_file, unwrap_state_dict
 from m2pt_mm.engine import save_atomic
 from m2pt_mm.engine.hooks import deploy_path

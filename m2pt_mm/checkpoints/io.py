@@ -19,13 +19,18 @@ class CheckpointError(RuntimeError):
     """A checkpoint file that cannot be used, with the file and the reason in the message."""
 
 
-def load_checkpoint_file(path: str, map_location: str = 'cpu') -> Any:
-    """``torch.load(path, weights_only=True)`` with errors that name the file and the cause."""
+def _require_nonempty_file(path: str) -> str:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path!r}')
     if os.path.getsize(path) == 0:
         raise CheckpointError(f'checkpoint file {path!r} is empty (0 bytes)')
+    return path
+
+
+def load_checkpoint_file(path: str, map_location: str = 'cpu') -> Any:
+    """``torch.load(path, weights_only=True)`` with errors that name the file and the cause."""
+    path = _require_nonempty_file(path)
     from .safe_globals import allow_mmengine_checkpoints
     allow_mmengine_checkpoints()  # mmengine training checkpoints, without leaving weights_only
     try:
@@ -77,11 +82,7 @@ def check_checkpoint_file(path: str) -> None:
     open as a zip without reading the tensors. Files in the legacy (non-zip) format are fully
     loaded instead.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint file not found: {path!r}')
-    if os.path.getsize(path) == 0:
-        raise CheckpointError(f'checkpoint file {path!r} is empty (0 bytes)')
+    path = _require_nonempty_file(path)
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as zf:

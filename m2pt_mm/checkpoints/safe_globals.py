@@ -15,6 +15,7 @@ that mmengine's own training checkpoints contain are allow-listed (found with
   ``current``. The name is bound to :func:`_history_buffer_getattr`, which resolves only those
   statistics methods, not to ``getattr`` itself.
 """
+import pickle
 from typing import Any, List, Tuple
 
 import numpy as np
@@ -32,13 +33,8 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     allowed = {'min', 'max', 'mean', 'current'} | set(HistoryBuffer._statistics_methods)
     if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
-    raise pickle_error(f'refused getattr({obj!r}, {name!r}) while loading a checkpoint: only '
-                       f'HistoryBuffer statistics methods may be referenced')
-
-
-def pickle_error(message: str) -> Exception:
-    import pickle
-    return pickle.UnpicklingError(message)
+    raise pickle.UnpicklingError(f'refused getattr({obj!r}, {name!r}) while loading a checkpoint: '
+                                 'only HistoryBuffer statistics methods may be referenced')
 
 
 def mmengine_checkpoint_globals() -> List[Tuple[Any, str]]:

@@ -139,16 +139,21 @@ class CrossModalReparamLinear(nn.Linear):
     def aux_bias_at(self, k: int) -> Optional[Tensor]:
         return getattr(self, aux_param_name('aux_bias', k)) if self.has_aux_bias[k] else None
 
-    def merged_weight_and_bias(self) -> Tuple[Tensor, Optional[Tensor]]:
-        """``(W + Σ λₖ W′ₖ, b + Σ λₖ b′ₖ)``, differentiable."""
-        weight, bias = self.weight, self.bias
+    def merged_bias(self) -> Optional[Tensor]:
+        """``b + Σ λₖ b′ₖ`` over the branches that re-parameterise the bias, differentiable."""
+        bias = self.bias
         for k in range(self.num_aux):
-            scale = self.scale_at(k)
-            weight = weight + scale * self.aux_weight_at(k)
             aux_bias = self.aux_bias_at(k)
             if aux_bias is not None:
-                bias = bias + scale * aux_bias
-        return weight, bias
+                bias = bias + self.scale_at(k) * aux_bias
+        return bias
+
+    def merged_weight_and_bias(self) -> Tuple[Tensor, Optional[Tensor]]:
+        """``(W + Σ λₖ W′ₖ, b + Σ λₖ b′ₖ)``, differentiable."""
+        weight = self.weight
+        for k in range(self.num_aux):
+            weight = weight + self.scale_at(k) * self.aux_weight_at(k)
+        return weight, self.merged_bias()
 
     def _sources(self) -> List[Tensor]:
         return [p for p in self.parameters(recurse=False)]
@@ -179,12 +184,8 @@ class CrossModalReparamLinear(nn.Linear):
             return F.linear(x, weight, bias)
         self._drop_cache()
         if self.recompute and torch.is_grad_enabled():
-            bias = self.bias
-            for k in range(self.num_aux):  # b + Σ λ b′ is small: plain autograd is fine for it
-                aux_bias = self.aux_bias_at(k)
-                if aux_bias is not None:
-                    bias = bias + self.scale_at(k) * aux_bias
-            return merged_linear_recompute(x, self.weight, bias,
+            # the merged bias is small: plain autograd keeps it, the Function rebuilds the weight
+            return merged_linear_recompute(x, self.weight, self.merged_bias(),
                                            [self.aux_weight_at(k) for k in range(self.num_aux)],
                                            [self.scale_at(k) for k in range(self.num_aux)])
         weight, bias = self.merged_weight_and_bias()

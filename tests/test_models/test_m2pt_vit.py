@@ -11,7 +11,8 @@ from torch.testing import assert_close
 import m2pt_mm.models  # noqa: F401  registers M2PTVisionTransformer
 from m2pt_mm.checkpoints import CheckpointError
 from m2pt_mm.pathway import MMPRETRAIN_LAYERS, CrossModalReparamLinear, is_pathway_param
-from tests.conftest import TINY, TINY_IMG, TINY_PATCH, timm_state_dict, tiny_backbone_cfg
+from tests.conftest import (TINY, TINY_IMG, TINY_PATCH, set_scales, timm_state_dict,
+                            tiny_backbone_cfg)
 
 TIMM_PATHS = {'qkv': 'attn.qkv', 'proj': 'attn.proj', 'fc1': 'mlp.fc1', 'fc2': 'mlp.fc2'}
 
@@ -31,13 +32,6 @@ def stock_vit(**kwargs):
 
 def images(n=2, size=TINY_IMG):
     return torch.randn(n, 3, size, size)
-
-
-def set_scales(model, value):
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if 'cross_modal_scale' in name:
-                param.fill_(value(name) if callable(value) else value)
 
 
 def scale_count(model):

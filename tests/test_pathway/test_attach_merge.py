@@ -6,20 +6,13 @@ from torch.testing import assert_close
 from m2pt_mm.pathway import (TIMM_LAYERS, CrossModalReparamLinear, attach_pathway,
                              collect_scales, format_scale_table, is_pathway_param, merge_pathways,
                              merge_state_dict)
-from tests.conftest import TINY_IMG, timm_vit
+from tests.conftest import TINY_IMG, set_scales, timm_vit
 
 OFFICIAL_LAYER_NAMES = ('attn.qkv', 'attn.proj', 'mlp.fc1', 'mlp.fc2')
 
 
 def images(n=2):
     return torch.randn(n, 3, TINY_IMG, TINY_IMG)
-
-
-def set_scales(model, value_fn):
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if 'cross_modal_scale' in name:
-                param.fill_(value_fn(name))
 
 
 def test_attach_one_call_replaces_exactly_the_named_layers():

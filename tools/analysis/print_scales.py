@@ -54,7 +54,6 @@ def main() -> None:
     parser.add_argument('--out-png', help='write a heatmap PNG here')
     parser.add_argument('--precision', type=int, default=4)
     args = parser.parse_args()
-    import m2pt_mm.engine  # noqa: F401  lets weights_only read mmengine training checkpoints
     state_dict, _ = unwrap_state_dict(load_checkpoint_file(args.checkpoint), args.checkpoint)
     records = collect_scales(state_dict)
     if not records:

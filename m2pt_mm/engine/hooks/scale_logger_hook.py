@@ -30,8 +30,8 @@ def scale_statistics(records: List[ScaleRecord]) -> Dict[str, float]:
 @HOOKS.register_module()
 class ScaleLoggerHook(Hook):
     """Every ``interval`` training iterations, send λ statistics to ``runner.visualizer`` (use
-    ``TensorboardVisBackend`` in ``visualizer.vis_backends`` for TensorBoard); after each epoch
-    (and at the end), write the full block × layer table to the log.
+    ``TensorboardVisBackend`` in ``visualizer.vis_backends`` for TensorBoard); after each training
+    epoch, write the full block × layer table to the log.
 
     Args:
         interval: Iterations between scalar logs.
