@@ -11,6 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional
 
+import torch
 from torch import Tensor
 
 from ..pathway import MMPRETRAIN_LAYERS, is_pathway_param, merge_state_dict
@@ -58,6 +59,12 @@ def _merge_pathway_keys(state_dict: Mapping[str, Tensor], notes: List[str]) -> M
         notes.append('merged Cross-Modal Re-parameterization weights (W + λW′)')
         return merge_state_dict(state_dict)
     return state_dict
+
+
+def _raise_unknown(layout: str, unknown: List[str]) -> None:
+    if unknown:
+        raise UnsupportedFormatError(f'{layout} checkpoint has keys this converter does not know: '
+                                     f'{unknown[:8]}{" ..." if len(unknown) > 8 else ""}')
 
 
 # ---------------------------------------------------------------- mmpretrain (and our own)
@@ -132,19 +139,71 @@ def convert_timm(sd: Mapping[str, Tensor]) -> Converted:
             unknown.append(key)
             continue
         out[new], source[new] = value, key
-    if unknown:
-        raise UnsupportedFormatError(f'timm-layout checkpoint has keys this converter does not know: '
-                                     f'{unknown[:8]}{" ..." if len(unknown) > 8 else ""}')
+    _raise_unknown('timm-layout', unknown)
     return Converted(out, source, dropped, notes)
 
 
-# ---------------------------------------------------------------- recognised, not yet converted
+# ---------------------------------------------------------------- Point-MAE
+#: Point-MAE block layers → backbone names (its qkv has no bias: only the weight exists).
+_POINT_MAE_BLOCK = re.compile(r'^blocks\.blocks\.(\d+)\.(norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)'
+                              r'\.(weight|bias)$')
+#: The tokenizer: mini-PointNet group encoder and the MLP position embedding on the centres.
+_POINT_MAE_TOKENIZER = re.compile(r'^(encoder\.(first|second)_conv\.\d+\.[a-z_]+|pos_embed\.[02]\.(weight|bias))$')
+_POINT_MAE_TOP = {'norm.weight': 'ln1.weight', 'norm.bias': 'ln1.bias', 'cls_token': 'cls_token',
+                  'cls_pos': 'cls_pos'}
+#: The MAE decoder and reconstruction head (pretraining), classification and part-segmentation
+#: heads (fine-tuning): dropped on purpose.
+_POINT_MAE_DROP = re.compile(r'^(mask_token|decoder_pos_embed\..*|MAE_decoder\..*|increase_dim\..*|'
+                             r'cls_head_finetune\..*|label_conv\..*|propagation_\d+\..*|'
+                             r'convs\d+\..*|bns\d+\..*)$')
+
+
 def detect_point_mae(sd: Mapping[str, Tensor]) -> Optional[str]:
     if any(k.startswith('MAE_encoder.') for k in sd):
         return 'pretrain'
     if any(k.startswith('blocks.blocks.') for k in sd):
         return 'finetuned'
     return None
+
+
+def convert_point_mae(sd: Mapping[str, Tensor]) -> Converted:
+    """Point-MAE (``base_model``: pretraining ``MAE_encoder.*`` or fine-tuned ``PointTransformer``)
+    → backbone names with a ``PointTokenizer`` at ``patch_embed``."""
+    out, source, dropped, unknown = OrderedDict(), {}, [], []
+    for key, value in sd.items():
+        # pretraining nests the encoder, as Point-MAE's own fine-tuning loader knows
+        name = key[len('MAE_encoder.'):] if key.startswith('MAE_encoder.') else key
+        m = _POINT_MAE_BLOCK.match(name)
+        if m:
+            new = f'layers.{m.group(1)}.{_TIMM_BLOCK[m.group(2)]}.{m.group(3)}'
+        elif _POINT_MAE_TOKENIZER.match(name):
+            new = f'patch_embed.{name}'
+        elif name in _POINT_MAE_TOP:
+            new = _POINT_MAE_TOP[name]
+        elif _POINT_MAE_DROP.match(name):
+            dropped.append(key)
+            continue
+        else:
+            unknown.append(key)
+            continue
+        out[new], source[new] = value, key
+    _raise_unknown('Point-MAE', unknown)
+    return Converted(out, source, dropped)
+
+
+# ---------------------------------------------------------------- VideoMAE
+_VIDEOMAE_BLOCK = re.compile(r'^blocks\.(\d+)\.(norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)'
+                             r'\.(weight|bias)$')
+_VIDEOMAE_QV_BIAS = re.compile(r'^blocks\.(\d+)\.attn\.(q_bias|v_bias)$')
+_VIDEOMAE_TOP = {'patch_embed.proj.weight': 'patch_embed.projection.weight',
+                 'patch_embed.proj.bias': 'patch_embed.projection.bias',
+                 # only with use_learnable_pos_emb; the default sin-cos table is not saved
+                 'pos_embed': 'patch_embed.pos_embed',
+                 # `norm` without mean pooling (and in the pretraining encoder), `fc_norm` with it
+                 'norm.weight': 'ln1.weight', 'norm.bias': 'ln1.bias',
+                 'fc_norm.weight': 'ln2.weight', 'fc_norm.bias': 'ln2.bias'}
+#: Pretraining decoder, the bridge to it, its mask token, and the classification head.
+_VIDEOMAE_DROP = re.compile(r'^(mask_token|decoder\..*|encoder_to_decoder\..*|head\..*)$')
 
 
 def detect_videomae(sd: Mapping[str, Tensor]) -> Optional[str]:
@@ -155,6 +214,49 @@ def detect_videomae(sd: Mapping[str, Tensor]) -> Optional[str]:
     return None
 
 
+def convert_videomae(sd: Mapping[str, Tensor]) -> Converted:
+    """VideoMAE (pretraining ``encoder.*`` or fine-tuned) → backbone names with a
+    ``VideoTokenizer`` at ``patch_embed``; ``q_bias``/``v_bias`` become one qkv bias
+    ``cat(q_bias, 0, v_bias)``, what VideoMAE's attention computes."""
+    out, source, dropped, unknown, qv = OrderedDict(), {}, [], [], {}
+    for key, value in sd.items():
+        # pretraining nests the encoder, as VideoMAE's own fine-tuning loader knows
+        name = key[len('encoder.'):] if key.startswith('encoder.') else key
+        m = _VIDEOMAE_BLOCK.match(name)
+        qv_match = _VIDEOMAE_QV_BIAS.match(name)
+        if qv_match:
+            qv.setdefault(int(qv_match.group(1)), {})[qv_match.group(2)] = (key, value)
+            continue
+        if m:
+            new = f'layers.{m.group(1)}.{_TIMM_BLOCK[m.group(2)]}.{m.group(3)}'
+        elif name in _VIDEOMAE_TOP:
+            new = _VIDEOMAE_TOP[name]
+        elif _VIDEOMAE_DROP.match(name):
+            dropped.append(key)
+            continue
+        else:
+            unknown.append(key)
+            continue
+        out[new], source[new] = value, key
+    _raise_unknown('VideoMAE', unknown)
+    notes = []
+    for i, biases in sorted(qv.items()):
+        if set(biases) != {'q_bias', 'v_bias'}:
+            raise UnsupportedFormatError(f'VideoMAE checkpoint: block {i} has {sorted(biases)} but '
+                                         'needs both attn.q_bias and attn.v_bias')
+        new = f'layers.{i}.attn.qkv.bias'
+        if new in out:
+            raise UnsupportedFormatError(f'VideoMAE checkpoint: block {i} has both a qkv bias and '
+                                         'q_bias/v_bias')
+        (q_key, q_bias), (v_key, v_bias) = biases['q_bias'], biases['v_bias']
+        out[new] = torch.cat((q_bias, torch.zeros_like(q_bias), v_bias))
+        source[new] = f'{q_key} + {v_key}'
+    if qv:
+        notes.append('fused attn.q_bias / attn.v_bias into one qkv bias with zeros for k')
+    return Converted(out, source, dropped, notes)
+
+
+# ---------------------------------------------------------------- recognised, not converted
 def detect_mmseg_vit(sd: Mapping[str, Tensor]) -> Optional[str]:
     return 'vit' if any(re.match(r'^(backbone\.)?layers\.\d+\.attn\.attn\.in_proj_weight$', k)
                         for k in sd) else None
@@ -165,10 +267,8 @@ def detect_vitdet(sd: Mapping[str, Tensor]) -> Optional[str]:
 
 
 register_format('mmpretrain', detect_mmpretrain, convert_mmpretrain)
-register_format('point-mae', detect_point_mae,
-                _unsupported('Point-MAE', 'its converter arrives with point-cloud support'))
-register_format('videomae', detect_videomae,
-                _unsupported('VideoMAE', 'its converter arrives with video support'))
+register_format('point-mae', detect_point_mae, convert_point_mae)
+register_format('videomae', detect_videomae, convert_videomae)
 register_format('mmseg', detect_mmseg_vit, _unsupported(
     'mmseg ViT', 'mmseg fuses q/k/v into nn.MultiheadAttention; convert the timm/MAE source instead'))
 register_format('vitdet', detect_vitdet, _unsupported(

@@ -148,10 +148,10 @@ def test_unknown_format(tmp_path):
 
 
 def test_recognised_but_unsupported_format_is_named(tmp_path):
-    sd = {'MAE_encoder.blocks.blocks.0.attn.qkv.weight': torch.zeros(96, 32)}
-    torch.save({'base_model': sd}, tmp_path / 'pointmae.pth')
-    with pytest.raises(CheckpointError, match=r'pointmae\.pth: recognised a Point-MAE checkpoint'):
-        read_checkpoint(tmp_path / 'pointmae.pth')
+    sd = {'blocks.0.attn.rel_pos_h': torch.zeros(27, 16), 'blocks.0.attn.qkv.weight': torch.zeros(96, 32)}
+    torch.save({'model': sd}, tmp_path / 'vitdet.pth')
+    with pytest.raises(CheckpointError, match=r'vitdet\.pth: recognised a mmdet ViTDet checkpoint'):
+        read_checkpoint(tmp_path / 'vitdet.pth')
 
 
 def test_missing_block_keys_are_named(tmp_path):

@@ -1,12 +1,15 @@
 """The M2PT Vision Transformer: mmpretrain's ``VisionTransformer`` with Multimodal Pathways."""
 import inspect
-from typing import Any, Dict, List, Optional, Sequence, Union
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import MMLogger
+from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones import VisionTransformer
+from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
-from torch import nn
+from torch import Tensor, nn
 
 from m2pt_mm.checkpoints import CheckpointError, check_architecture, read_checkpoint
 from m2pt_mm.pathway import (MMPRETRAIN_LAYERS, ORDERS, attach_pathway, freeze_all_but_scales,
@@ -27,6 +30,9 @@ PATHWAY_DEFAULTS: Dict[str, Any] = dict(
 #: as MAE does) or carry without use (the pre-pooling final norm): anything else is an error.
 _OPTIONAL_TARGET_KEYS = ('ln2.weight', 'ln2.bias')
 _UNUSED_TARGET_KEYS = ('ln1.weight', 'ln1.bias')
+#: Kept fresh when the target checkpoint has no class token at all (Point-MAE and VideoMAE
+#: pretraining have none; Point-MAE's fine-tuning adds a new one, with its own position).
+_CLS_KEYS = ('cls_token', 'cls_pos')
 
 
 def _pathway_configs(pathway: Union[None, dict, Sequence[dict]]) -> List[Dict[str, Any]]:
@@ -62,7 +68,10 @@ class M2PTVisionTransformer(VisionTransformer):
     Everything of mmpretrain's ``VisionTransformer`` holds (``arch`` presets, ``out_type``,
     ``out_indices``, position-embedding resizing, ``get_layer_depth``, state-dict names), plus:
 
-    * a ``tokenizer`` slot: the module at ``patch_embed`` that turns the input into tokens;
+    * a ``tokenizer`` slot: the module at ``patch_embed`` that turns the input into tokens
+      (image, audio, video, point cloud). A tokenizer with a ``position_embedding`` method
+      (video sin-cos, point MLP) replaces the learned ``pos_embed`` table, which is then None;
+      with a class token, its position is the learned ``cls_pos`` (Point-MAE's name);
     * ``pathway``: every chosen linear computes ``x(W + Σₖ λₖ W′ₖ)ᵀ + b`` with ``W′ₖ`` from auxiliary
       checkpoint ``k`` (read in :meth:`init_weights`, any supported layout);
     * :meth:`switch_to_deploy` merges the pathways, after which the state dict loads with
@@ -70,8 +79,16 @@ class M2PTVisionTransformer(VisionTransformer):
 
     Args:
         arch: As mmpretrain's ``VisionTransformer`` (``'base'``, ``'small'``, or a dict).
-        tokenizer: ``dict(type=...)`` of a registered tokenizer. Image tokenizers get
-            ``in_channels``, ``img_size`` and ``patch_size`` from this backbone unless set.
+        tokenizer: ``dict(type=...)`` of a registered tokenizer. Tokenizers get ``in_channels``,
+            ``img_size``, ``patch_size`` and ``bias`` from this backbone unless set, where
+            their constructor takes them.
+        out_type: mmpretrain's ``'raw'``, ``'cls_token'``, ``'featmap'`` (``[B, D, h, w]``
+            images/audio, ``[B, D, t, h, w]`` video, ``[B, D, G]`` point groups) and
+            ``'avg_featmap'`` (VideoMAE's and AudioMAE's mean pooling + ``ln2``, i.e. fc_norm),
+            plus ``'cls_max'``: ``concat(class token, max over the other tokens)`` ``[B, 2D]``,
+            Point-MAE's classification feature.
+        norm_outs: Pass every output of ``out_indices`` through the final norm ``ln1``, not
+            only the last block's (Point-MAE's part segmentation reads blocks 3, 7, 11 so).
         pathway: None for a plain ViT, or a dict (a list of dicts for several auxiliary models)
             with keys ``aux_checkpoint`` (path; None leaves W′ at zero, e.g. to load a trained
             checkpoint), ``layers`` (subset of ``qkv``, ``proj``, ``fc1``, ``fc2``), ``order``
@@ -86,19 +103,29 @@ class M2PTVisionTransformer(VisionTransformer):
         **kwargs: Passed on to ``VisionTransformer``.
     """
 
+    OUT_TYPES = VisionTransformer.OUT_TYPES | {'cls_max'}
+
     def __init__(self,
                  arch: Union[str, dict] = 'base',
                  img_size: Union[int, Sequence[int]] = 224,
                  patch_size: int = 16,
                  in_channels: int = 3,
                  tokenizer: Optional[dict] = None,
+                 out_type: str = 'cls_token',
+                 norm_outs: bool = False,
                  pathway: Union[None, dict, Sequence[dict]] = None,
                  fix_weights: bool = False,
                  deploy: bool = False,
                  init_cfg: Optional[dict] = None,
                  **kwargs: Any) -> None:
         super().__init__(arch=arch, img_size=img_size, patch_size=patch_size,
-                         in_channels=in_channels, init_cfg=init_cfg, **kwargs)
+                         in_channels=in_channels, out_type=out_type, init_cfg=init_cfg, **kwargs)
+        if out_type == 'cls_max' and self.cls_token is None:
+            raise ValueError('out_type="cls_max" needs a class token (with_cls_token=True)')
+        if norm_outs and not self.final_norm:
+            raise ValueError('norm_outs=True applies the final norm ln1 to every output: it '
+                             'needs final_norm=True')
+        self.norm_outs = norm_outs
         self.deploy = deploy
         self.fix_weights = fix_weights
         self.pathway_cfgs = [] if deploy else _pathway_configs(pathway)
@@ -127,12 +154,105 @@ class M2PTVisionTransformer(VisionTransformer):
         defaults = dict(embed_dims=self.embed_dims,
                         **{k: v for k, v in image_defaults.items() if k in params})
         self.patch_embed = build_tokenizer(cfg, **defaults)
+        # Point-MAE adds the position embedding before every block, ViT once before the first
+        self.pos_every_block = bool(getattr(self.patch_embed, 'pos_every_block', False))
+        self.cls_pos = None
         grid = tuple(self.patch_embed.init_out_size)
-        if grid != tuple(self.patch_resolution):
+        if hasattr(self.patch_embed, 'position_embedding'):
+            self.patch_resolution = grid
+            self.pos_embed = None
+            if self.cls_token is not None:
+                self.cls_pos = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
+        elif grid != tuple(self.patch_resolution):
             # a tokenizer with another token grid needs a position embedding of its size
             self.patch_resolution = grid
-            num_tokens = grid[0] * grid[1] + self.num_extra_tokens
+            num_tokens = math.prod(grid) + self.num_extra_tokens
             self.pos_embed = nn.Parameter(torch.zeros(1, num_tokens, self.embed_dims))
+
+    def _prepare_pos_embed(self, state_dict: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
+        """Resize a loaded ``pos_embed`` to this model's grid (a load_state_dict pre-hook).
+
+        mmpretrain's hook assumes the checkpoint's grid is square; a tokenizer with a
+        non-square grid (audio: 64 × 8) tells with ``grid_for_length`` which grid a table of
+        that length was made for.
+        """
+        name = prefix + 'pos_embed'
+        if self.pos_embed is None or name not in state_dict:
+            return  # positions come from the tokenizer: a stray table is an unexpected key
+        grid_for_length = getattr(self.patch_embed, 'grid_for_length', None)
+        if grid_for_length is None:
+            return super()._prepare_pos_embed(state_dict, prefix, *args, **kwargs)
+        if not self.with_cls_token and state_dict[name].shape[1] == self.pos_embed.shape[1] + 1:
+            state_dict[name] = state_dict[name][:, 1:]  # the class token's row, as mmpretrain
+        if state_dict[name].shape == self.pos_embed.shape:
+            return
+        source = grid_for_length(state_dict[name].shape[1] - self.num_extra_tokens)
+        MMLogger.get_current_instance().info(
+            f'Resize the pos_embed from a {source[0]}×{source[1]} to a '
+            f'{self.patch_resolution[0]}×{self.patch_resolution[1]} grid.')
+        state_dict[name] = resize_pos_embed(state_dict[name], source, self.patch_resolution,
+                                            self.interpolate_mode, self.num_extra_tokens)
+
+    def _freeze_stages(self) -> None:
+        super()._freeze_stages()
+        # mmpretrain's __init__ freezes before the tokenizer (and cls_pos) exist
+        if getattr(self, 'cls_pos', None) is not None:
+            self.cls_pos.requires_grad = False
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """As mmpretrain's, with ``cls_pos`` in the stem like ``cls_token`` and ``pos_embed``."""
+        if param_name == prefix + 'cls_pos':
+            return 0, self.num_layers + 2
+        return super().get_layer_depth(param_name, prefix)
+
+    # ------------------------------------------------------------------ forward
+    def _position_embedding(self, grid: Any) -> Tensor:
+        """Position embedding of the extra tokens and the tokens of ``grid``: ``[1 or B, N, D]``."""
+        if self.pos_embed is not None:
+            return resize_pos_embed(self.pos_embed, self.patch_resolution, grid,
+                                    mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
+        pos = self.patch_embed.position_embedding(grid)
+        if self.cls_pos is not None:
+            pos = torch.cat((self.cls_pos.expand(pos.shape[0], -1, -1), pos), dim=1)
+        return pos
+
+    def forward_with_grid(self, x: Tensor) -> Tuple[Tuple[Tensor, ...], Any]:
+        """The outputs of :meth:`forward` and the tokenizer's grid: ``(h, w)``, ``(t, h, w)``,
+        or for point clouds the group centres ``[B, G, 3]``, which a part-segmentation head
+        needs to propagate the group features back to the points."""
+        B = x.shape[0]
+        x, grid = self.patch_embed(x)
+        if self.cls_token is not None:
+            x = torch.cat((self.cls_token.expand(B, -1, -1), x), dim=1)
+        pos = self._position_embedding(grid)
+        x = self.drop_after_pos(x + pos)
+        x = self.pre_norm(x)
+
+        outs = []
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            if self.pos_every_block and i > 0:
+                x = x + pos
+            x = layer(x)
+            if i == last and self.final_norm:
+                x = self.ln1(x)
+            if i in self.out_indices:
+                out = self.ln1(x) if self.norm_outs and i != last else x
+                outs.append(self._format_output(out, grid))
+        return tuple(outs), grid
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """Tokenize, run the blocks; one output per ``out_indices`` entry, as ``out_type``."""
+        return self.forward_with_grid(x)[0]
+
+    def _format_output(self, x: Tensor, grid: Any) -> Tensor:
+        if self.out_type == 'cls_max':
+            return torch.cat((x[:, 0], x[:, 1:].max(dim=1)[0]), dim=-1)
+        if self.out_type == 'featmap' and isinstance(grid, Tensor):  # point groups: [B, D, G]
+            return x[:, self.num_extra_tokens:].transpose(1, 2)
+        if self.out_type == 'featmap' and len(grid) != 2:  # video: [B, D, t, h, w]
+            return x[:, self.num_extra_tokens:].reshape(x.shape[0], *grid, -1).movedim(-1, 1)
+        return super()._format_output(x, grid)
 
     # ------------------------------------------------------------------ initialisation
     def init_weights(self) -> None:
@@ -145,14 +265,20 @@ class M2PTVisionTransformer(VisionTransformer):
             self.init_cfg = None
             try:
                 super().init_weights()
+                self._init_cls_pos()
             finally:
                 self.init_cfg = init_cfg
             self.load_target_checkpoint(init_cfg['checkpoint'])
         else:
             super().init_weights()
+            self._init_cls_pos()
         self.load_aux_checkpoints()
         if self.fix_weights:
             freeze_all_but_scales(self)
+
+    def _init_cls_pos(self) -> None:
+        if self.cls_pos is not None:
+            trunc_normal_(self.cls_pos, std=.02)  # as Point-MAE
 
     def load_target_checkpoint(self, path: str) -> None:
         """Load the target weights W (and tokenizer, norms) from a checkpoint of any layout."""
@@ -162,7 +288,8 @@ class M2PTVisionTransformer(VisionTransformer):
         needed = [k for k in own if not is_pathway_param(k)]
         missing = [k for k in needed if k not in ckpt.state_dict]
         unexpected = [k for k in ckpt.state_dict if k not in own]
-        bad_missing = [k for k in missing if k not in _OPTIONAL_TARGET_KEYS]
+        optional = _OPTIONAL_TARGET_KEYS + (_CLS_KEYS if 'cls_token' not in ckpt.state_dict else ())
+        bad_missing = [k for k in missing if k not in optional]
         bad_unexpected = [k for k in unexpected if k not in _UNUSED_TARGET_KEYS]
         if bad_missing or bad_unexpected:
             raise CheckpointError(
@@ -175,7 +302,8 @@ class M2PTVisionTransformer(VisionTransformer):
         logger.info(f'M2PT target: {ckpt.summary()}')
         if missing or unexpected:
             logger.info(f'M2PT target: kept the fresh {missing} and ignored {unexpected} '
-                        '(pooling norm of fine-tuning vs. final norm of pretraining)')
+                        '(pooling norm of fine-tuning vs. final norm of pretraining; a class '
+                        'token the pretraining did not have)')
 
     def load_aux_checkpoints(self) -> None:
         """Read each ``pathway[k].aux_checkpoint`` into branch ``k`` (block linears only)."""

@@ -1,4 +1,12 @@
-"""Modality tokenizers: each turns its input into ``(tokens [B, N, D], grid)`` for the blocks."""
-from .image import ImageTokenizer
+"""Modality tokenizers: each turns its input into ``(tokens [B, N, D], grid)`` for the blocks.
 
-__all__ = ['ImageTokenizer']
+The grid is the token lattice (``(h, w)`` for images and spectrograms, ``(t, h, w)`` for video)
+or, for point clouds, the group centres ``[B, G, 3]``. Tokenizers with a ``position_embedding``
+method own their position embedding (video sin-cos, point MLP); the backbone then has no table.
+"""
+from .audio import AudioTokenizer
+from .image import ImageTokenizer
+from .point import PointTokenizer
+from .video import VideoTokenizer
+
+__all__ = ['ImageTokenizer', 'AudioTokenizer', 'VideoTokenizer', 'PointTokenizer']
