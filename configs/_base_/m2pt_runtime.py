@@ -2,7 +2,9 @@
 # registrations and the M2PT hooks. A mixin: it defines only keys no upstream base defines, so it
 # composes with any of them (`_base_ = ['mmdet::...', '../_base_/m2pt_runtime.py']`). A base that
 # already has custom_hooks (e.g. DeiT's EMAHook) lists these hooks itself instead.
-custom_imports = dict(imports=['m2pt_mm.models', 'm2pt_mm.engine'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['m2pt_mm.models', 'm2pt_mm.engine', 'm2pt_mm.datasets', 'm2pt_mm.evaluation'],
+    allow_failed_imports=False)
 
 custom_hooks = [
     dict(type='MergePathwayHook'),  # `X_deploy.pth` (merged) beside every checkpoint `X.pth`

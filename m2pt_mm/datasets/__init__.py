@@ -1,0 +1,36 @@
+"""Datasets and transforms for audio, video and point clouds in their real on-disk formats.
+
+Everything registers into mmpretrain's ``DATASETS`` / ``TRANSFORMS`` (import this package, or list
+``'m2pt_mm.datasets'`` in ``custom_imports``), so configs with ``default_scope='mmpretrain'`` use
+them by name next to mmpretrain's own ``PackInputs``.
+
+What ``PackInputs`` produces per dataset (``inputs``; data sample fields). Segmentation labels
+reach the data sample with ``PackInputs(input_key='points', algorithm_keys=('gt_seg_label', ))``.
+
+- ``AudioSetDataset``: fbank ``(1, T, F)`` float (``input_key='fbank'``); ``gt_label`` LongTensor
+  of the clip's class indices (mmpretrain's multi-label convention; ``AveragePrecision``).
+- ``ESC50Dataset``: fbank ``(1, T, F)``; ``gt_label`` ``[target]``.
+- ``KineticsDataset``: clip ``(3, T, H, W)`` float (``input_key='imgs'``); ``gt_label`` ``[label]``.
+- ``ModelNetDataset``: points ``(N, 3)`` or ``(N, 6)`` with normals (``input_key='points'``);
+  ``gt_label`` ``[class]``.
+- ``ShapeNetPartDataset``: points ``(N, 3 | 6)``; ``gt_label`` ``[object category]`` (0–15, the
+  one-hot input of Point-MAE's segmentation head) and ``gt_seg_label`` ``(N,)`` long part ids 0–49.
+- ``PartNetDataset``: points ``(N, 3)``; ``gt_seg_label`` ``(N,)`` long, 0 = "other".
+
+Segmentation predictions for the metrics: ``pred_seg_score`` ``(N, num_parts)`` or
+``pred_seg_label`` ``(N,)`` (``m2pt_mm.evaluation``).
+
+Decoders (soundfile, PyAV, h5py) are imported where they are used, so importing this package
+registers everything without loading them.
+"""
+from .audioset import AudioSetDataset
+from .categories import SHAPENETPART_SEG_CLASSES
+from .esc50 import ESC50Dataset
+from .kinetics import KineticsDataset
+from .modelnet import ModelNetDataset
+from .partnet import PartNetDataset
+from .shapenet_part import ShapeNetPartDataset
+from .transforms import *  # noqa: F401,F403
+
+__all__ = ['AudioSetDataset', 'ESC50Dataset', 'KineticsDataset', 'ModelNetDataset',
+           'ShapeNetPartDataset', 'PartNetDataset', 'SHAPENETPART_SEG_CLASSES']
