@@ -16,6 +16,7 @@ from mmengine.runner import Runner
 
 import m2pt_mm.engine  # noqa: F401  safe loading allow-list, hooks
 from m2pt_mm.checkpoints import check_checkpoint_file
+from m2pt_mm.datasets.checks import check_dataset_files
 from m2pt_mm.engine.cli import add_common_args, load_config
 
 
@@ -51,6 +52,7 @@ def main() -> None:
     check_checkpoint_file(args.checkpoint)
     cfg = load_config(args.config, args)
     cfg.load_from = args.checkpoint
+    check_dataset_files(cfg, ('test_dataloader', ))
     hooks = cfg.get('custom_hooks', [])
     if not any(h.get('type') == 'CheckpointCheckHook' for h in hooks):
         cfg.custom_hooks = list(hooks) + [dict(type='CheckpointCheckHook', strict=True)]

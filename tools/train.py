@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 
 import m2pt_mm.engine  # noqa: F401  safe resume allow-list, hooks, atomic checkpoint backend
 from m2pt_mm.checkpoints import check_checkpoint_file
+from m2pt_mm.datasets.checks import check_dataset_files
 from m2pt_mm.engine.cli import add_common_args, load_config
 
 
@@ -62,6 +63,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(load_config(args.config, args), args)
+    check_dataset_files(cfg)  # a missing image or empty annotation list fails now, clearly
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
         runner = RUNNERS.build(cfg)

@@ -5,11 +5,13 @@ Hooks and the constructor live in mmengine's root registries, so mmpretrain, mmd
 configs all reach them by their plain names.
 """
 from .checkpoint_io import AtomicLocalBackend, save_atomic
+from .distributed import CPUCompatibleDistributedDataParallel, setup_cpu_distributed
 from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
 from ..checkpoints.safe_globals import allow_mmengine_checkpoints, mmengine_checkpoint_globals
 
 allow_mmengine_checkpoints()
 
-__all__ = ['AtomicLocalBackend', 'save_atomic', 'allow_mmengine_checkpoints',
+__all__ = ['AtomicLocalBackend', 'save_atomic', 'CPUCompatibleDistributedDataParallel',
+           'setup_cpu_distributed', 'allow_mmengine_checkpoints',
            'mmengine_checkpoint_globals']

@@ -4,6 +4,8 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
+from m2pt_mm.engine.distributed import setup_cpu_distributed
+
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local_rank`` (as OpenMMLab tools)."""
@@ -16,7 +18,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def load_config(path: str, args: argparse.Namespace) -> Config:
     """Read ``path`` and apply the common arguments; the work dir defaults to
-    ``./work_dirs/<config name>``."""
+    ``./work_dirs/<config name>``. A distributed run without CUDA gets gloo on CPU."""
     cfg = Config.fromfile(path)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -25,4 +27,5 @@ def load_config(path: str, args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    setup_cpu_distributed(cfg)
     return cfg

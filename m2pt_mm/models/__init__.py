@@ -2,4 +2,5 @@
 ``type='mmpretrain.M2PTVisionTransformer'`` with ``custom_imports=dict(imports=['m2pt_mm.models'])``).
 """
 from .backbones import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403
 from .tokenizers import *  # noqa: F401,F403

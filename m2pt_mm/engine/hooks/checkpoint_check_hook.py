@@ -39,6 +39,14 @@ def check_state_dict_fits(model_keys, ckpt_keys, source: str, strict: bool = Tru
             'tools/merge_pathway.py.')
     missing, unexpected = sorted(model_keys - ckpt_keys), sorted(ckpt_keys - model_keys)
     report = []
+    absent = _whole_prefixes(missing, model_keys)
+    if absent:
+        # e.g. a classifier checkpoint given to a detector: name the parts, not 300 keys
+        extra = _whole_prefixes(unexpected, ckpt_keys)
+        report.append(f'it has no {absent} keys at all' +
+                      (f' and {extra} keys the model does not have' if extra else '') +
+                      ' (a checkpoint of another kind of model? To start only the backbone from '
+                      "it, use model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...))")
     if missing:
         report.append(f'missing {len(missing)} keys: {missing[:6]}')
     if unexpected:
@@ -46,6 +54,14 @@ def check_state_dict_fits(model_keys, ckpt_keys, source: str, strict: bool = Tru
     if report and strict:
         raise CheckpointMismatchError(f'{source} does not fit the model: ' + '; '.join(report))
     return report
+
+
+def _whole_prefixes(keys: List[str], all_keys) -> List[str]:
+    """Top-level module prefixes (``'neck.'``) whose every key of ``all_keys`` is in ``keys``."""
+    tops = sorted({k.split('.')[0] for k in keys})
+    chosen = set(keys)
+    return [f'{t}.' for t in tops
+            if all(k in chosen for k in all_keys if k.split('.')[0] == t)]
 
 
 @HOOKS.register_module()

@@ -26,10 +26,12 @@ PATHWAY_DEFAULTS: Dict[str, Any] = dict(
     reparam_bias=False,
     recompute=False)
 
-#: Keys a target checkpoint may lack (a fresh pooling norm when fine-tuning with average pooling,
-#: as MAE does) or carry without use (the pre-pooling final norm): anything else is an error.
-_OPTIONAL_TARGET_KEYS = ('ln2.weight', 'ln2.bias')
-_UNUSED_TARGET_KEYS = ('ln1.weight', 'ln1.bias')
+#: The final norm (ln1) and the pooling norm (ln2) depend on out_type/final_norm, not on the
+#: weights: a fine-tuning classifier adds a fresh pooling norm and drops the pretraining final
+#: norm, a detection/segmentation backbone uses neither. A target checkpoint may lack them or carry
+#: them unused (both logged); any other missing or unexpected key is an error.
+_OPTIONAL_TARGET_KEYS = ('ln1.weight', 'ln1.bias', 'ln2.weight', 'ln2.bias')
+_UNUSED_TARGET_KEYS = _OPTIONAL_TARGET_KEYS
 #: Kept fresh when the target checkpoint has no class token at all (Point-MAE and VideoMAE
 #: pretraining have none; Point-MAE's fine-tuning adds a new one, with its own position).
 _CLS_KEYS = ('cls_token', 'cls_pos')
@@ -59,6 +61,12 @@ def _pathway_configs(pathway: Union[None, dict, Sequence[dict]]) -> List[Dict[st
             raise ValueError(f"pathway[{k}].order must be one of {ORDERS}, got {cfg['order']!r}")
         out.append(cfg)
     return out
+
+
+def _given_out_indices(kwargs: Dict[str, Any]) -> List[int]:
+    """The ``out_indices`` as the config gave them (mmpretrain's default is the last block)."""
+    indices = kwargs.get('out_indices', -1)
+    return [indices] if isinstance(indices, int) else list(indices)
 
 
 @MODELS.register_module()
@@ -126,6 +134,12 @@ class M2PTVisionTransformer(VisionTransformer):
             raise ValueError('norm_outs=True applies the final norm ln1 to every output: it '
                              'needs final_norm=True')
         self.norm_outs = norm_outs
+        bad = [i for i in self.out_indices if not 0 <= i < self.num_layers]
+        if bad:
+            # mmpretrain accepts index == num_layers and then silently returns fewer maps
+            raise ValueError(f'out_indices {list(_given_out_indices(kwargs))} out of range for '
+                             f'{self.num_layers} blocks (valid: -{self.num_layers} … '
+                             f'{self.num_layers - 1})')
         self.deploy = deploy
         self.fix_weights = fix_weights
         self.pathway_cfgs = [] if deploy else _pathway_configs(pathway)

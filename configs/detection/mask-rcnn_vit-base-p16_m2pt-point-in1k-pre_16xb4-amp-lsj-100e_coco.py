@@ -1,0 +1,8 @@
+# (c) Transfer of the merged M2PT-Point ImageNet classifier (configs/classification/
+# m2pt_vit-base-p16-point_mae-pre_8xb128-coslr-100e_in1k.py → its `*_deploy.pth`): a plain ViT
+# whose W already holds W + λW′, so detection fine-tuning costs what the baseline costs.
+_base_ = './_base_/mask-rcnn_vit-base-p16_16xb4-amp-lsj-100e_coco.py'
+
+m2pt_classifier = 'checkpoints/m2pt/m2pt_vit-base-p16-point_mae-pre_in1k_deploy.pth'
+
+model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=m2pt_classifier)))

@@ -1,0 +1,8 @@
+# (c) Transfer of the merged M2PT-Point ImageNet classifier (configs/classification/
+# m2pt_vit-base-p16-point_mae-pre_8xb128-coslr-100e_in1k.py → its `*_deploy.pth`): a plain ViT
+# whose W already holds W + λW′, so segmentation fine-tuning costs what the baseline costs.
+_base_ = './_base_/upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py'
+
+m2pt_classifier = 'checkpoints/m2pt/m2pt_vit-base-p16-point_mae-pre_in1k_deploy.pth'
+
+model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=m2pt_classifier)))

@@ -1,0 +1,67 @@
+"""Tiny COCO / ADE20K digit scenes on disk and the tiny det/seg configs pointed at them."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from tests.conftest import timm_state_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / 'configs' / 'demo'
+DET = DEMO / 'mask-rcnn_vit-tiny-p8_scratch_1xb4-6e_digits-coco.py'
+DET_M2PT = DEMO / 'mask-rcnn_m2pt-vit-tiny-p8_scratch-aux-spectrogram_1xb4-6e_digits-coco.py'
+SEG = DEMO / 'upernet_vit-tiny-p8_scratch_1xb4-40i_digits-ade-96x96.py'
+SEG_M2PT = DEMO / 'upernet_m2pt-vit-tiny-p8_scratch-aux-spectrogram_1xb4-40i_digits-ade-96x96.py'
+
+pytest.importorskip('sklearn', reason='the digit scans ship with scikit-learn')
+
+
+def _load_tool():
+    path = ROOT / 'tools' / 'data' / 'digits_to_coco_ade20k.py'
+    spec = importlib.util.spec_from_file_location('digits_to_coco_ade20k', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+scenes_tool = _load_tool()
+
+
+@pytest.fixture(scope='session')
+def scenes(tmp_path_factory) -> Path:
+    """8 training and 4 validation scenes in both formats (``coco/``, ``ade/``)."""
+    out = tmp_path_factory.mktemp('scenes')
+    scenes_tool.write_sets(str(out), num_train=8, num_val=4, seed=0)
+    return out
+
+
+@pytest.fixture(scope='session')
+def aux_file(tmp_path_factory) -> str:
+    """A timm-layout 4 × 64 ViT: the auxiliary model of the tiny M2PT det/seg configs."""
+    path = tmp_path_factory.mktemp('aux') / 'aux_vit_4x64.pth'
+    torch.save(timm_state_dict(seed=3, dims=64), path)
+    return str(path)
+
+
+def data_options(kind: str, scenes: Path) -> dict:
+    """``--cfg-options`` that point a tiny config at the ``scenes`` fixture."""
+    if kind == 'det':
+        root = f'{scenes}/coco/'
+        ann = root + 'annotations/instances_val.json'
+        return {'train_dataloader.dataset.data_root': root,
+                'val_dataloader.dataset.data_root': root,
+                'test_dataloader.dataset.data_root': root,
+                'val_evaluator.ann_file': ann, 'test_evaluator.ann_file': ann}
+    root = f'{scenes}/ade'
+    return {f'{split}_dataloader.dataset.data_root': root for split in ('train', 'val', 'test')}
+
+
+def tiny_config(path: Path, scenes: Path, aux: str = None) -> Config:
+    kind = 'det' if 'mask-rcnn' in path.name else 'seg'
+    cfg = Config.fromfile(str(path))
+    cfg.merge_from_dict(data_options(kind, scenes))
+    if aux is not None:
+        cfg.merge_from_dict({'model.backbone.pathway.aux_checkpoint': aux})
+    return cfg
