@@ -10,6 +10,7 @@ Examples:
 """
 import argparse
 import json
+import numbers
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -62,8 +63,9 @@ def main() -> None:
     metrics = runner.test()
     if args.metrics_out and runner.rank == 0:
         with open(args.metrics_out, 'w') as f:
-            json.dump({k: float(v) if isinstance(v, (int, float)) else v for k, v in metrics.items()},
-                      f, indent=2)
+            # numpy scalars (mmseg IoUMetric) are numbers.Real too
+            json.dump({k: float(v) if isinstance(v, numbers.Real) else v
+                       for k, v in metrics.items()}, f, indent=2)
 
 
 if __name__ == '__main__':
