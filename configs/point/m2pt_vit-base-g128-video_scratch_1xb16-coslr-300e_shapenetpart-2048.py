@@ -1,0 +1,13 @@
+# M2PT-Video, from-scratch setting on ShapeNetPart (paper Table 2: 50.8 / 68.8): random target W,
+# W′ from the M2PT zoo video ViT-B/16 (VideoMAE-pretrained), λ from 0.
+_base_ = ['./vit-base-g128_scratch_1xb16-coslr-300e_shapenetpart-2048.py']
+
+aux_checkpoint = 'checkpoints/m2pt/video_vit-base-p16.pth'
+
+model = dict(
+    backbone=dict(
+        pathway=dict(_delete_=True,  # the baseline has pathway=None
+                     aux_checkpoint=aux_checkpoint,
+                     layers=['qkv', 'proj', 'fc1', 'fc2'],  # paper Table 5: all four
+                     order='normal',
+                     scale_init=0.)))

@@ -1,0 +1,169 @@
+"""Point-MAE's part-segmentation head: global pooling, object-category embedding and PointNet++
+feature propagation from the group centres back to every point."""
+from typing import List, Optional, Sequence
+
+import torch
+from mmengine.model import BaseModule
+from mmpretrain.registry import MODELS
+from torch import Tensor, nn
+
+
+def three_nn_interpolate(xyz: Tensor, centres: Tensor, features: Tensor, k: int = 3,
+                         eps: float = 1e-8) -> Tensor:
+    """Inverse-distance-weighted interpolation of centre features at the points (PointNet++).
+
+    As Point-MAE's ``PointNetFeaturePropagation``: the ``k`` nearest centres of each point,
+    weights ``1 / (squared distance + eps)`` normalised to sum 1.
+
+    Args:
+        xyz: Points ``[B, N, 3]``.
+        centres: Group centres ``[B, G, 3]``.
+        features: Centre features ``[B, C, G]``.
+        k: Neighbours (3 in PointNet++; fewer when there are fewer centres).
+        eps: Keeps a point that coincides with a centre finite.
+
+    Returns:
+        ``[B, C, N]``.
+    """
+    if centres.shape[1] != features.shape[2]:
+        raise ValueError(f'{centres.shape[1]} centres but features for {features.shape[2]} '
+                         f'(expected features [B, C, G] with centres [B, G, 3])')
+    k = min(k, centres.shape[1])
+    # exact squared distances: the matmul shortcut can reorder near-equal neighbours
+    dist = torch.cdist(xyz, centres, compute_mode='donot_use_mm_for_euclid_dist').pow(2)
+    dist, idx = dist.topk(k, dim=-1, largest=False)  # [B, N, k]
+    weight = 1.0 / (dist + eps)
+    weight = weight / weight.sum(dim=-1, keepdim=True)
+    batch, channels, _ = features.shape
+    gathered = features.gather(2, idx.reshape(batch, 1, -1).expand(-1, channels, -1))
+    gathered = gathered.reshape(batch, channels, *idx.shape[1:])  # [B, C, N, k]
+    return (gathered * weight.unsqueeze(1)).sum(dim=-1)
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv1d(in_channels, out_channels, 1), nn.BatchNorm1d(out_channels),
+                         nn.ReLU(inplace=True))
+
+
+@MODELS.register_module()
+class PointPartSegHead(BaseModule):
+    """Point-MAE's part-segmentation head (``segmentation/models/pt.py``).
+
+    From ``num_feats`` block outputs ``[B, D, G]`` (Point-MAE: blocks 3, 7, 11 through the final
+    norm) concatenated to ``F = num_feats·D`` channels:
+
+    1. global feature: max and mean over the groups (``2F``), plus, when ``num_categories`` is
+       set (ShapeNetPart), the one-hot object category through ``Conv1d-BN-LeakyReLU(0.2)``
+       (``label_channels``), repeated at every point;
+    2. feature propagation: the ``F`` group features interpolated at each point from its 3
+       nearest centres (inverse squared distance), concatenated with the point's xyz and passed
+       through ``Conv1d-BN-ReLU`` layers of widths ``fp_channels``;
+    3. ``Conv1d-BN-ReLU(mid_channels[0])``, dropout, ``Conv1d-BN-ReLU`` for the other mid
+       widths, and a final ``Conv1d`` to ``num_classes`` logits per point.
+
+    Args:
+        in_channels: Width ``D`` of each block output.
+        num_classes: Part labels (50 for ShapeNetPart; parts + "other" for PartNet).
+        num_feats: Number of block outputs that are concatenated.
+        num_categories: Object categories of the one-hot label input (16 for ShapeNetPart), or
+            None without one (PartNet: one category per model).
+        label_channels: Width of the category embedding.
+        fp_channels: Widths of the propagation MLP; default ``(4·D, 1024)`` as Point-MAE.
+        mid_channels: Widths of the per-point MLP before the classifier.
+        dropout_rate: Dropout after the first per-point layer.
+        loss: Per-point loss (mmpretrain registry), e.g. ``CrossEntropyLoss``.
+        init_cfg: Initialisation config (PyTorch's defaults, as Point-MAE, when None).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 num_classes: int,
+                 num_feats: int = 3,
+                 num_categories: Optional[int] = 16,
+                 label_channels: int = 64,
+                 fp_channels: Optional[Sequence[int]] = None,
+                 mid_channels: Sequence[int] = (512, 256),
+                 dropout_rate: float = 0.5,
+                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg)
+        if num_classes < 2:
+            raise ValueError(f'num_classes must be >= 2, got {num_classes}')
+        if not mid_channels:
+            raise ValueError('mid_channels needs at least one width')
+        self.in_channels, self.num_classes, self.num_feats = in_channels, num_classes, num_feats
+        self.num_categories = num_categories
+        feat_channels = in_channels * num_feats
+        fp_channels = list(fp_channels) if fp_channels is not None else [4 * in_channels, 1024]
+        global_channels = 2 * feat_channels
+        if num_categories:
+            self.label_conv = nn.Sequential(
+                nn.Conv1d(num_categories, label_channels, 1, bias=False),
+                nn.BatchNorm1d(label_channels), nn.LeakyReLU(0.2))
+            global_channels += label_channels
+        else:
+            self.label_conv = None
+        widths = [feat_channels + 3] + fp_channels
+        self.propagation = nn.Sequential(
+            *[_conv_bn_relu(i, o) for i, o in zip(widths[:-1], widths[1:])])
+        widths = [fp_channels[-1] + global_channels] + list(mid_channels)
+        layers: List[nn.Module] = []
+        for n, (i, o) in enumerate(zip(widths[:-1], widths[1:])):
+            layers.append(_conv_bn_relu(i, o))
+            if n == 0 and dropout_rate > 0:
+                layers.append(nn.Dropout(dropout_rate))
+        self.mlp = nn.Sequential(*layers)
+        self.classifier = nn.Conv1d(widths[-1], num_classes, 1)
+        self.loss_module = MODELS.build(loss)
+
+    def forward(self, feats: Sequence[Tensor], centres: Tensor, xyz: Tensor,
+                category: Optional[Tensor] = None) -> Tensor:
+        """Per-point logits ``[B, num_classes, N]``.
+
+        Args:
+            feats: ``num_feats`` tensors ``[B, D, G]``.
+            centres: Group centres ``[B, G, 3]``.
+            xyz: Points ``[B, N, 3]`` (extra columns, e.g. normals, are ignored).
+            category: Object category indices ``[B]`` (needed iff ``num_categories``).
+        """
+        if len(feats) != self.num_feats:
+            raise ValueError(f'{type(self).__name__} expects {self.num_feats} block outputs '
+                             f'(backbone out_indices), got {len(feats)}')
+        bad = [tuple(f.shape) for f in feats if f.dim() != 3 or f.shape[1] != self.in_channels]
+        if bad:
+            raise ValueError(f'block outputs must be [B, {self.in_channels}, G] (backbone '
+                             f"out_type='featmap'), got {bad}")
+        xyz = xyz[..., :3]
+        num_points = xyz.shape[1]
+        x = torch.cat(list(feats), dim=1)  # [B, F, G]
+        pooled = [x.max(dim=2)[0], x.mean(dim=2)]
+        if self.label_conv is not None:
+            if category is None:
+                raise ValueError(f'{type(self).__name__} with num_categories='
+                                 f'{self.num_categories} needs the object category of every '
+                                 'cloud (data sample gt_label)')
+            category = category.reshape(-1).long()
+            if category.numel() != x.shape[0] or bool(
+                    ((category < 0) | (category >= self.num_categories)).any()):
+                raise ValueError(f'object categories must be {x.shape[0]} indices in '
+                                 f'[0, {self.num_categories}), got {category.tolist()}')
+            one_hot = nn.functional.one_hot(category, self.num_categories).to(x.dtype)
+            pooled.append(self.label_conv(one_hot.unsqueeze(-1)).squeeze(-1))
+        global_feat = torch.cat(pooled, dim=1).unsqueeze(-1).expand(-1, -1, num_points)
+        local = three_nn_interpolate(xyz, centres, x)
+        local = self.propagation(torch.cat([xyz.transpose(1, 2), local], dim=1))
+        x = self.mlp(torch.cat([local, global_feat], dim=1))
+        return self.classifier(x)
+
+    def loss(self, logits: Tensor, labels: Tensor) -> dict:
+        """``logits [B, C, N]``, ``labels [B, N]`` → ``dict(loss=...)``, plus the per-point
+        accuracy as a logged value."""
+        if labels.shape != (logits.shape[0], logits.shape[2]):
+            raise ValueError(f'gt_seg_label must be [B, N] = {(logits.shape[0], logits.shape[2])}'
+                             f', got {tuple(labels.shape)}')
+        flat = logits.transpose(1, 2).reshape(-1, self.num_classes)
+        target = labels.reshape(-1)
+        loss = self.loss_module(flat, target)
+        with torch.no_grad():
+            accuracy = (flat.argmax(1) == target).float().mean() * 100
+        return dict(loss=loss, accuracy=accuracy)

@@ -1,0 +1,3 @@
+from .point_part_seg import PointPartSegmentor
+
+__all__ = ['PointPartSegmentor']

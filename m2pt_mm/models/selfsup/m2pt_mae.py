@@ -1,0 +1,208 @@
+"""MAE-style masked-token pretraining of the M2PT ViT for any tokenizer (image, audio, video,
+point cloud): the masking backbone and the algorithm that passes the token grid along."""
+import math
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+from mmpretrain.models.selfsup import MAE
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+from ..backbones.m2pt_vit import M2PTVisionTransformer
+
+#: Per tokenizer: the base method's mask ratio, its masking unit, and how it rounds the count.
+#: MAE and AudioMAE keep ``int(n·(1-r))`` tokens; VideoMAE (``TubeMaskingGenerator``) and
+#: Point-MAE (``_mask_center_rand``) mask ``int(r·n)`` — e.g. 20, not 19, of 196 visible at 0.9.
+MASK_DEFAULTS: Dict[str, Tuple[float, str, str]] = {
+    'ImageTokenizer': (0.75, 'random', 'keep'),  # MAE
+    'AudioTokenizer': (0.8, 'random', 'keep'),  # AudioMAE (unstructured masking)
+    'VideoTokenizer': (0.9, 'tube', 'mask'),  # VideoMAE: one spatial mask for every time step
+    'PointTokenizer': (0.6, 'random', 'mask'),  # Point-MAE, mask_type='rand'
+}
+MASK_MODES = ('random', 'tube')
+
+
+def sincos_2d(grid: Tuple[int, int], dims: int, cls_token: bool = False) -> Tensor:
+    """MAE's fixed 2-D sin-cos table ``[1, (cls +) h·w, dims]`` in row-major token order.
+
+    Half the channels encode the column, half the row (``get_2d_sincos_pos_embed`` of MAE, and
+    AudioMAE's ``_flexible`` variant for non-square grids such as 64 × 8). mmpretrain's
+    ``build_2d_sincos_position_embedding`` flattens column-major, which scrambles positions on a
+    non-square grid.
+    """
+    if dims % 4:
+        raise ValueError(f'a 2-D sin-cos position embedding needs dims divisible by 4, got {dims}')
+    rows, cols = torch.meshgrid(torch.arange(grid[0], dtype=torch.float64),
+                                torch.arange(grid[1], dtype=torch.float64), indexing='ij')
+    omega = 1. / 10000**(torch.arange(dims // 4, dtype=torch.float64) / (dims / 4))
+
+    def encode(pos: Tensor) -> Tensor:
+        angles = pos.flatten()[:, None] * omega[None]
+        return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+    table = torch.cat([encode(cols), encode(rows)], dim=1).float()
+    if cls_token:
+        table = torch.cat([table.new_zeros(1, dims), table], dim=0)
+    return table.unsqueeze(0)
+
+
+@MODELS.register_module()
+class M2PTMAEViT(M2PTVisionTransformer):
+    """The M2PT ViT for MAE pretraining: tokens are masked right after the tokenizer.
+
+    ``forward(x)`` returns ``(latent, mask, ids_restore)`` as mmpretrain's ``MAEViT``, so
+    mmpretrain's ``MAE`` / ``MAEPretrainDecoder`` / ``MAEPretrainHead`` work unchanged for images;
+    :meth:`forward_masked` adds the tokenizer's grid, which the other modalities' decoders and
+    targets need (:class:`M2PTMAE`). Parameters and state-dict names are exactly those of
+    :class:`M2PTVisionTransformer` (nothing is added), so a pretraining checkpoint is read by
+    ``read_checkpoint`` as an aux (or target) model directly.
+
+    Position embeddings follow each base method: a backbone table (image, audio) is MAE's /
+    AudioMAE's fixed 2-D sin-cos on the tokenizer grid; video keeps its tokenizer's sin-cos table
+    (VideoMAE), point clouds their learned MLP on the centres (Point-MAE, re-added before every
+    block).
+
+    Args:
+        arch: As :class:`M2PTVisionTransformer`.
+        mask_ratio: Fraction of tokens masked; None takes the tokenizer's base method's
+            (image 0.75, audio 0.8, video 0.9, point 0.6).
+        mask_mode: ``'random'`` (every token independently, MAE) or ``'tube'`` (one spatial mask
+            shared by all time steps of a video grid, VideoMAE); None takes the tokenizer's.
+        out_type: Output without a mask (``forward(x, mask=None)``); ``'raw'`` as ``MAEViT``.
+        **kwargs: Passed on to :class:`M2PTVisionTransformer` (``tokenizer``, ``with_cls_token``,
+            ``img_size``, ...).
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'base',
+                 mask_ratio: Optional[float] = None,
+                 mask_mode: Optional[str] = None,
+                 out_type: str = 'raw',
+                 **kwargs: object) -> None:
+        super().__init__(arch=arch, out_type=out_type, **kwargs)
+        name = type(self.patch_embed).__name__
+        ratio, mode, self.mask_count = MASK_DEFAULTS.get(name, (0.75, 'random', 'keep'))
+        self.mask_ratio = ratio if mask_ratio is None else float(mask_ratio)
+        self.mask_mode = mode if mask_mode is None else mask_mode
+        if not 0. <= self.mask_ratio < 1.:
+            raise ValueError(f'mask_ratio must be in [0, 1), got {self.mask_ratio}')
+        if self.mask_mode not in MASK_MODES:
+            raise ValueError(f'mask_mode must be one of {MASK_MODES}, got {self.mask_mode!r}')
+        if self.mask_mode == 'tube' and len(self.patch_resolution) != 3:
+            raise ValueError(f'mask_mode="tube" needs a (t, h, w) token grid (VideoTokenizer); '
+                             f'{name} has the grid {tuple(self.patch_resolution)}')
+        if self.pos_embed is not None:
+            # fixed sin-cos during pretraining, as MAE and AudioMAE
+            self.pos_embed.requires_grad = False
+
+    def init_weights(self) -> None:
+        """As the backbone, then MAE's: sin-cos ``pos_embed``, Xavier tokenizer projection."""
+        super().init_weights()
+        if self.pos_embed is not None:
+            if len(self.patch_resolution) != 2:
+                raise ValueError(f'a backbone position table needs a 2-D token grid, got '
+                                 f'{tuple(self.patch_resolution)}')
+            self.pos_embed.data.copy_(sincos_2d(tuple(self.patch_resolution), self.embed_dims,
+                                                cls_token=self.num_extra_tokens == 1))
+        projection = getattr(self.patch_embed, 'projection', None)
+        if projection is not None:  # MAE: treat the patch projection like a linear layer
+            weight = projection.weight.data
+            torch.nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
+        if self.cls_token is not None:
+            torch.nn.init.normal_(self.cls_token, std=.02)
+
+    def num_visible(self, num_tokens: int) -> int:
+        """Visible tokens among ``num_tokens`` (per time step for tube masking)."""
+        if self.mask_count == 'mask':
+            return num_tokens - int(self.mask_ratio * num_tokens)
+        return int(num_tokens * (1 - self.mask_ratio))
+
+    def random_mask(self, batch: int, grid: object, num_tokens: int,
+                    device: torch.device) -> Tuple[Tensor, Tensor, Tensor]:
+        """Draw a mask: ``(mask [B, L]`` (1 = masked), ``ids_keep [B, V]``, ``ids_restore [B, L])``.
+
+        ``ids_keep`` lists the visible tokens in their original order; ``ids_restore`` puts the
+        sequence ``visible + masked`` back into token order (MAE's convention).
+        """
+        if self.mask_mode == 'tube':
+            steps, height, width = grid
+            spatial = height * width
+            keep = self.num_visible(spatial)
+            noise = torch.rand(batch, spatial, device=device)
+            spatial_mask = torch.ones(batch, spatial, device=device)
+            spatial_mask.scatter_(1, noise.argsort(dim=1)[:, :keep], 0.)
+            mask = spatial_mask.repeat(1, steps)  # tokens are time-major: t · (h·w) + s
+            visible = keep * steps
+        else:
+            keep = self.num_visible(num_tokens)
+            noise = torch.rand(batch, num_tokens, device=device)
+            mask = torch.ones(batch, num_tokens, device=device)
+            mask.scatter_(1, noise.argsort(dim=1)[:, :keep], 0.)
+            visible = keep
+        if keep < 1:
+            shape = tuple(grid.shape) if isinstance(grid, Tensor) else grid
+            raise ValueError(f'mask_ratio {self.mask_ratio} leaves no visible token of '
+                             f'{num_tokens} (grid {shape})')
+        ids_shuffle = mask.argsort(dim=1, stable=True)  # visible first, each group in order
+        ids_restore = ids_shuffle.argsort(dim=1)
+        return mask, ids_shuffle[:, :visible], ids_restore
+
+    def forward_masked(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor, object]:
+        """Tokenize, add positions, keep the visible tokens, run the blocks.
+
+        Returns:
+            ``latent [B, extra + V, D]`` (final norm applied), ``mask [B, L]`` (1 = masked),
+            ``ids_restore [B, L]``, and the tokenizer's grid (``(h, w)``, ``(t, h, w)`` or the
+            point-group centres ``[B, G, 3]``).
+        """
+        tokens, grid = self.patch_embed(x)
+        batch, num_tokens, dims = tokens.shape
+        extra = self.num_extra_tokens
+        pos = self._position_embedding(grid)
+        token_pos = pos[:, extra:].expand(batch, -1, -1)
+        mask, ids_keep, ids_restore = self.random_mask(batch, grid, num_tokens, tokens.device)
+        index = ids_keep.unsqueeze(-1).expand(-1, -1, dims)
+        visible_pos = torch.gather(token_pos, 1, index)
+        x = torch.gather(tokens, 1, index) + visible_pos
+        if self.cls_token is not None:
+            cls_pos = pos[:, :1].expand(batch, -1, -1)
+            x = torch.cat((self.cls_token.expand(batch, -1, -1) + cls_pos, x), dim=1)
+            visible_pos = torch.cat((cls_pos, visible_pos), dim=1)
+        x = self.pre_norm(self.drop_after_pos(x))
+        for i, layer in enumerate(self.layers):
+            if self.pos_every_block and i > 0:
+                x = x + visible_pos
+            x = layer(x)
+        if self.final_norm:
+            x = self.ln1(x)
+        return x, mask, ids_restore, grid
+
+    def forward(self, x: Tensor, mask: Optional[bool] = True
+                ) -> Union[Tuple[Tensor, Tensor, Tensor], Tuple[Tensor, ...]]:
+        """``(latent, mask, ids_restore)`` as ``MAEViT``; with ``mask=None`` or ``False`` the
+        plain backbone forward (feature extraction)."""
+        if not mask:
+            return super().forward(x)
+        return self.forward_masked(x)[:3]
+
+
+@MODELS.register_module()
+class M2PTMAE(MAE):
+    """mmpretrain's ``MAE`` whose neck and head also receive the token grid.
+
+    Spectrogram, video and point decoders need the grid for their position embedding
+    (:class:`M2PTMAEDecoder`) and the point head needs the group centres to rebuild its target
+    groups (:class:`PointMAEHead`); images can keep mmpretrain's plain ``MAE``.
+    """
+
+    def loss(self, inputs: Tensor, data_samples: List[DataSample],
+             **kwargs: object) -> Dict[str, Tensor]:
+        """Masked forward, decode every token, reconstruction loss on the masked ones."""
+        if not hasattr(self.backbone, 'forward_masked'):
+            raise TypeError(f'M2PTMAE needs a backbone with forward_masked (M2PTMAEViT), got '
+                            f'{type(self.backbone).__name__}')
+        latent, mask, ids_restore, grid = self.backbone.forward_masked(inputs)
+        pred = self.neck(latent, ids_restore, grid)
+        return dict(loss=self.head.loss(pred, inputs, mask, grid))
+
