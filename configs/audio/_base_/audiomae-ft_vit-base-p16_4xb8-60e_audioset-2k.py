@@ -1,0 +1,114 @@
+# AudioMAE's AudioSet-20K ("AudioSet-2k" in the M2PT paper, Table 3: the balanced subset)
+# fine-tuning recipe (facebookresearch/AudioMAE `ft_as.sh` + `main_finetune_as.py` defaults; paper
+# §4.1: "default finetuning configurations described by the corresponding pretraining methods"),
+# with the M2PT backbone and no pathway (the baseline). Numbers and why:
+#   60 epochs, 4 warm-up, per-iteration cosine to min_lr 1e-6            (ft_as.sh, defaults)
+#   4 GPUs x 8 clips = 32; lr = blr 1e-3 x 32 / 256 = 1.25e-4            (ft_as.sh: blr 1e-3)
+#   AdamW (0.9, 0.999), weight decay 5e-4, none on 1-D params / pos / cls (main_finetune_as.py)
+#   layer decay 0.75, drop path 0.1                                       (main_finetune_as.py)
+#   mean pooling of the patch tokens + fc_norm, linear head (trunc-normal std 2e-5), BCE loss
+#   batch Mixup alpha 0.5, no CutMix                                      (timm Mixup, --mixup 0.5)
+#   SpecAugment freqm 48 / timem 192 on the raw fbank                     (audio_conf_train)
+#   128 mel bins x 1024 frames, 16x16 patches -> 64 x 8 tokens, (x - mean) / (2 std) with the
+#   AudioSet statistics                                                   (norm_stats['audioset'])
+#   no weighted sampler: that is the AS-2M recipe (submit_ft_mask_bal.sh --weight_sampler True);
+#   ft_as.sh (AS-20K) samples uniformly.
+# Not reproduced (not implemented here): roll_mag_aug (waveform roll + magnitude scaling), the
+# fine-tuning token masking mask_t_prob = mask_f_prob = 0.2, timm Mixup's label smoothing 0.1,
+# a frozen (requires_grad=False) sin-cos pos_embed (here it loads AudioMAE's table and trains),
+# AMP (NativeScaler).
+_base_ = ['../../_base_/default_runtime.py']  # mmpretrain runtime + m2pt_mm imports and hooks
+
+# target W: AudioMAE's AudioSet-2M pretrained encoder (README "pre-trained ckpt" `pretrained.pth`,
+# {'model': ...} with patch_embed.proj [768, 1, 16, 16] and a 513-long pos_embed; the reader
+# converts it and drops the decoder)
+audiomae_checkpoint = 'checkpoints/audiomae_pretrained.pth'
+data_root = 'data/audioset'  # AudioMAE's json lists (train.json = balanced, eval.json) + csv
+num_classes = 527
+num_frames = 1024
+max_epochs = 60
+warmup_epochs = 4
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='M2PTVisionTransformer',
+        arch='base',
+        patch_size=16,
+        tokenizer=dict(type='AudioTokenizer', num_frames=num_frames, num_mel_bins=128),
+        out_type='avg_featmap',  # AudioMAE global_pool=True: mean of patch tokens + fc_norm
+        final_norm=False,
+        drop_path_rate=0.1,
+        # no `pathway` key: the backbone default None is the baseline; M2PT configs add one
+        init_cfg=dict(type='Pretrained', checkpoint=audiomae_checkpoint)),
+    neck=None,
+    head=dict(
+        type='MultiLabelLinearClsHead',
+        num_classes=num_classes,
+        in_channels=768,
+        # AudioMAE: BCEWithLogitsLoss. mmpretrain sums it over the classes (mean over the batch),
+        # so logged losses are 527x AudioMAE's; AdamW is invariant to that scale
+        loss=dict(type='CrossEntropyLoss', use_sigmoid=True),
+        init_cfg=[dict(type='TruncNormal', layer='Linear', std=2e-5)]),
+    train_cfg=dict(augments=[dict(type='Mixup', alpha=0.5)]))
+
+# the transforms normalise the fbank already: no mean/std here, only stacking and one-hot labels
+data_preprocessor = dict(type='ClsDataPreprocessor', num_classes=num_classes)
+
+fbank_stats = dict(mean=-4.2677393, std=4.5689974)  # AudioMAE norm_stats['audioset']
+train_pipeline = [
+    dict(type='LoadAudioFromFile', sample_rate=16000),
+    dict(type='KaldiFbank', num_mel_bins=128, target_length=num_frames),
+    dict(type='SpecAugment', freqm=48, timem=192),
+    dict(type='NormalizeFbank', **fbank_stats),
+    dict(type='PackInputs', input_key='fbank'),
+]
+test_pipeline = [
+    dict(type='LoadAudioFromFile', sample_rate=16000),
+    dict(type='KaldiFbank', num_mel_bins=128, target_length=num_frames),
+    dict(type='NormalizeFbank', **fbank_stats),
+    dict(type='PackInputs', input_key='fbank'),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=8,
+    persistent_workers=True,
+    drop_last=True,  # as AudioMAE's train loader
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='AudioSetDataset', data_root=data_root, ann_file='train.json',
+                 label_csv='class_labels_indices.csv', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='AudioSetDataset', data_root=data_root, ann_file='eval.json',
+                 label_csv='class_labels_indices.csv', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='AveragePrecision')  # mAP over classes, AudioMAE's metric
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=1e-3 * 32 / 256, betas=(0.9, 0.999), weight_decay=5e-4),
+    # mmpretrain's layer-decay constructor + λ without weight decay, W′/λ at their block's depth
+    constructor='PathwayLayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(
+        layer_decay_rate=0.75,
+        flat_decay_mult=0.0,  # AudioMAE's param_groups_lrd: no decay on 1-D parameters
+        custom_keys={
+            '.pos_embed': dict(decay_mult=0.0),
+            '.cls_token': dict(decay_mult=0.0),
+        }))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=1e-6, by_epoch=True,
+         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=32)
+
+default_hooks = dict(
+    checkpoint=dict(interval=1, max_keep_ckpts=2, save_best='multi-label/mAP', rule='greater'))

@@ -1,0 +1,121 @@
+# VideoMAE's Kinetics-400 fine-tuning recipe for ViT-B/16 (MCG-NJU/VideoMAE
+# scripts/kinetics/videomae_vit_base_patch16_224_tubemasking_ratio_0.9_epoch_1600/finetune.sh +
+# run_class_finetuning.py defaults; paper §4.1: "default finetuning configurations described by
+# the corresponding pretraining methods"), with the M2PT backbone and no pathway (the baseline,
+# paper Table 4: 81.5). Numbers and why:
+#   16 frames, interval 4, 224x224, 2x16x16 tubelets -> 8 x 14 x 14 = 1568 tokens, fixed sin-cos
+#   positions, no class token, mean pooling + fc_norm, linear head    (finetune.sh, defaults)
+#   75 epochs, 5 warm-up, per-iteration cosine to min_lr 1e-6 x 384/256   (finetune.sh, defaults)
+#   64 GPUs x 6 clips = 384; lr = 5e-4 x 384 / 256 = 7.5e-4 (VideoMAE scales lr by batch/256)
+#   AdamW (0.9, 0.999), weight decay 0.05, none on 1-D params           (finetune.sh, optim_factory)
+#   layer decay 0.75, drop path 0.1                                      (defaults)
+#   Mixup 0.8 / CutMix 1.0, switched with prob. 0.5, label smoothing 0.1 (defaults)
+#   head: trunc-normal std 0.02 x init_scale 0.001 = 2e-5                (defaults)
+#   val: one centre clip, short side 224, centre crop 224                (validation_one_epoch)
+# Not reproduced (not implemented for clips here): repeated augmentation (--num_sample 2), the
+# RandAugment rand-m7-n4-mstd0.5-inc1 and random erasing 0.25 on clips, random-resized-crop
+# scale jitter (here: short side 256 + random 224 crop), DeepSpeed/AMP, and the final 5 clips x 3
+# crops test (here: the single-view val protocol).
+_base_ = ['../../_base_/default_runtime.py']  # mmpretrain runtime + m2pt_mm imports and hooks
+
+# target W: VideoMAE's K400-pretrained ViT-B/16 (checkpoint-1599.pth of the 1600-epoch run:
+# `encoder.*` + decoder, or the q/v-bias layout; the reader converts it, fuses cat(q, 0, v) into
+# the qkv bias and drops the decoder)
+videomae_checkpoint = 'checkpoints/videomae_vit-base-p16_k400_pretrain.pth'
+data_root = 'data/kinetics400'  # videos_{train,val}/ + mmaction-style list files
+num_classes = 400
+clip_len = 16
+frame_interval = 4
+max_epochs = 75
+warmup_epochs = 5
+batch_size = 6
+total_batch = 64 * batch_size
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='M2PTVisionTransformer',
+        arch='base',
+        img_size=224,
+        patch_size=16,
+        tokenizer=dict(type='VideoTokenizer', num_frames=clip_len, tubelet_size=2),
+        with_cls_token=False,  # VideoMAE has none
+        out_type='avg_featmap',  # VideoMAE use_mean_pooling: mean of tokens + fc_norm
+        final_norm=False,
+        drop_path_rate=0.1,
+        # no `pathway` key: the backbone default None is the baseline; M2PT configs add one
+        init_cfg=dict(type='Pretrained', checkpoint=videomae_checkpoint)),
+    neck=None,
+    head=dict(
+        type='LinearClsHead',
+        num_classes=num_classes,
+        in_channels=768,
+        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
+        init_cfg=[dict(type='TruncNormal', layer='Linear', std=2e-5)]),
+    # mmpretrain's CutMix indexes (N, C, H, W); VideoCutMix cuts the same box from every frame
+    train_cfg=dict(augments=[dict(type='Mixup', alpha=0.8), dict(type='VideoCutMix', alpha=1.0)]))
+
+# VideoNormalize normalises in the pipeline (ImageNet mean/std, RGB): no mean/std or to_rgb here
+data_preprocessor = dict(type='ClsDataPreprocessor', num_classes=num_classes)
+
+train_pipeline = [
+    dict(type='PyAVInit'),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval),
+    dict(type='PyAVDecode'),
+    dict(type='VideoResize', short_side=256),
+    dict(type='VideoCrop', crop_size=224, random_crop=True),
+    dict(type='VideoFlip', prob=0.5),
+    dict(type='VideoNormalize'),
+    dict(type='PackInputs', input_key='imgs'),
+]
+test_pipeline = [
+    dict(type='PyAVInit'),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, test_mode=True),
+    dict(type='PyAVDecode'),
+    dict(type='VideoResize', short_side=224),
+    dict(type='VideoCrop', crop_size=224),
+    dict(type='VideoNormalize'),
+    dict(type='PackInputs', input_key='imgs'),
+]
+train_dataloader = dict(
+    batch_size=batch_size,
+    num_workers=10,
+    persistent_workers=True,
+    drop_last=True,  # as VideoMAE's train loader
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='KineticsDataset', data_root=data_root,
+                 ann_file='kinetics400_train_list_videos.txt', data_prefix='videos_train',
+                 num_classes=num_classes, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=9,  # VideoMAE: 1.5 x batch size
+    num_workers=10,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='KineticsDataset', data_root=data_root,
+                 ann_file='kinetics400_val_list_videos.txt', data_prefix='videos_val',
+                 num_classes=num_classes, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=5e-4 * total_batch / 256, betas=(0.9, 0.999),
+                   weight_decay=0.05),
+    # mmpretrain's layer-decay constructor + λ without weight decay, W′/λ at their block's depth
+    constructor='PathwayLayerDecayOptimWrapperConstructor',
+    # no pos_embed / cls_token parameters to exempt: the sin-cos table is a buffer
+    paramwise_cfg=dict(layer_decay_rate=0.75, flat_decay_mult=0.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
+         eta_min=1e-6 * total_batch / 256, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+val_cfg = dict()
+test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=total_batch)
+
+default_hooks = dict(
+    checkpoint=dict(interval=5, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'))
