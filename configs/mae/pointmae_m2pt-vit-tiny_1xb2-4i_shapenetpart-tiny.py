@@ -1,0 +1,31 @@
+# Tiny Point-MAE run on CPU (tests, demos): 2 blocks × 32 dims, 256 points in 16 groups of 16,
+# the Point-MAE recipe otherwise (mask 0.6: 7 of 16 groups visible, Chamfer L2), 4 iterations of
+# batch 2 on the tiny ShapeNetPart layout written by
+#   python tools/data/synth_modalities.py data/tiny --sets shapenetpart
+_base_ = ['./pointmae_m2pt-vit-base_1xb128-coslr-300e_shapenet.py']
+
+model = dict(
+    backbone=dict(
+        arch=dict(_delete_=True, embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+        drop_path_rate=0., tokenizer=dict(num_groups=16, group_size=16)),
+    neck=dict(grid=(16, ), embed_dim=32, decoder_embed_dim=32, decoder_depth=1,
+              decoder_num_heads=2, predict_feature_dim=3 * 16),
+    head=dict(group_size=16))
+
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(data_root='data/tiny/shapenetpart',
+                 pipeline=[dict(type='LoadPointCloud'),
+                           dict(type='PointSample', num_points=256),
+                           dict(type='PointNormalize'),
+                           dict(type='PointScaleAndTranslate'),
+                           dict(type='PackInputs', input_key='points')]))
+
+max_iters = 4
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=max_iters)]
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=max_iters, by_epoch=False, max_keep_ckpts=1))
+log_processor = dict(by_epoch=False)

@@ -1,0 +1,66 @@
+"""A tiny MAE pretraining run per modality through tools/train.py; its checkpoint then serves,
+unconverted, as the aux model of a backbone of another modality."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from mmpretrain.registry import MODELS
+
+import m2pt_mm.models  # noqa: F401  registers
+from m2pt_mm.checkpoints import read_checkpoint
+from m2pt_mm.pathway import MMPRETRAIN_LAYERS
+from tests.test_datasets.fixtures import write_audioset, write_kinetics, write_shapenetpart
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+
+#: pretraining modality → (tiny config, tiny-set writer, the target backbone that takes it as aux:
+#: another modality's tokenizer, same blocks)
+RUNS = {
+    'audio': ('audiomae_m2pt-vit-tiny-p8_1xb2-4i_audioset-tiny.py', write_audioset,
+              dict(tokenizer=dict(type='PointTokenizer', num_groups=16, group_size=16),
+                   with_cls_token=False, out_type='avg_featmap')),
+    'video': ('videomae_m2pt-vit-tiny-p8_1xb2-4i_k400-tiny.py', write_kinetics,
+              dict(img_size=32, patch_size=8)),  # an image target
+    'point': ('pointmae_m2pt-vit-tiny_1xb2-4i_shapenetpart-tiny.py', write_shapenetpart,
+              dict(tokenizer=dict(type='AudioTokenizer', num_frames=64, num_mel_bins=32,
+                                  patch_size=8))),
+}
+
+
+@pytest.mark.parametrize('modality', sorted(RUNS))
+def test_tiny_pretraining_checkpoint_serves_as_aux(tmp_path, modality):
+    config, writer, target = RUNS[modality]
+    writer(tmp_path / 'data')
+    work = tmp_path / 'work'
+    result = subprocess.run(
+        [sys.executable, 'tools/train.py', str(ROOT / 'configs' / 'mae' / config),
+         '--work-dir', str(work), '--cfg-options',
+         f'train_dataloader.dataset.data_root={tmp_path / "data"}'],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    losses = [float(line.rsplit('loss: ', 1)[1].split()[0])
+              for line in result.stdout.splitlines() + result.stderr.splitlines()
+              if 'Iter(train)' in line and 'loss: ' in line]
+    assert len(losses) == 4 and all(torch.isfinite(torch.tensor(losses)))
+    checkpoint = work / 'iter_4.pth'
+    assert checkpoint.is_file()
+
+    state = torch.load(checkpoint, map_location='cpu', weights_only=False)['state_dict']
+    ckpt = read_checkpoint(checkpoint)  # the reader takes the training checkpoint as it is
+    assert (ckpt.depth, ckpt.embed_dims) == (2, 32)
+    assert all(k.startswith(('neck.', 'head.')) or k == 'data_preprocessor' for k in ckpt.dropped)
+
+    backbone = MODELS.build(dict(type='M2PTVisionTransformer', arch=TINY_ARCH,
+                                 pathway=dict(aux_checkpoint=str(checkpoint)), **target))
+    backbone.init_weights()
+    for i, layer in enumerate(backbone.layers):
+        for alias, path in MMPRETRAIN_LAYERS.items():
+            linear = layer.get_submodule(path)
+            torch.testing.assert_close(linear.aux_weight,
+                                       state[f'backbone.layers.{i}.{path}.weight'],
+                                       rtol=0, atol=0, msg=f'block {i} {alias}')
+            # W stays the target's own (random) weight: only W′ comes from the checkpoint
+            assert not torch.equal(linear.weight, state[f'backbone.layers.{i}.{path}.weight'])
