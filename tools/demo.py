@@ -199,7 +199,7 @@ def load_state_dict(path: str) -> Dict[str, Any]:
 
 def ensure_deploy(checkpoint: str) -> str:
     """The merged checkpoint ``<stem>_deploy.pth`` that MergePathwayHook wrote beside it."""
-    from m2pt_mm.engine.hooks import deploy_path
+    from m2pt_mm.engine import deploy_path
     deploy = deploy_path(checkpoint)
     if not osp.isfile(deploy):
         raise FileNotFoundError(f'{deploy} is missing: MergePathwayHook writes it beside {checkpoint}')

@@ -14,8 +14,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
 from m2pt_mm.checkpoints import CheckpointError, load_checkpoint_file, unwrap_state_dict
-from m2pt_mm.engine import save_atomic
-from m2pt_mm.engine.hooks import deploy_path
+from m2pt_mm.engine import deploy_path, write_deploy_checkpoint
 from m2pt_mm.pathway import collect_scales, is_pathway_param, merge_state_dict
 
 
@@ -38,18 +37,16 @@ def merge_checkpoint(config: str, checkpoint: str, out: Optional[str] = None,
         raise CheckpointError(f'{checkpoint} has no pathway parameters (aux_weight / '
                               'cross_modal_scale): nothing to merge; it may already be merged')
     scales = collect_scales(state_dict)
-    merged = merge_state_dict(state_dict)
     cfg = plain_config(Config.fromfile(config))
     out = out or deploy_path(checkpoint)
     out_config = out_config or osp.join(
         osp.dirname(out), osp.splitext(osp.basename(config))[0] + '_deploy.py')
-    if verify:
+    if verify:  # before anything is written: a result that does not load is never saved
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpretrain')):
             model = MODELS.build(cfg.model)
-        model.load_state_dict(merged, strict=True)
-    meta = dict(obj.get('meta', {}) if isinstance(obj, dict) else {}, deploy=True,
-                merged_from=osp.basename(checkpoint))
-    save_atomic({'state_dict': merged, 'meta': meta}, out)
+        model.load_state_dict(merge_state_dict(state_dict), strict=True)
+    write_deploy_checkpoint(state_dict, out, obj.get('meta', {}) if isinstance(obj, dict) else {},
+                            merged_from=osp.basename(checkpoint))
     cfg.dump(out_config)
     values = [r.value for r in scales]
     print(f'merged {len(scales)} Cross-Modal Scales (λ in [{min(values):+.4f}, {max(values):+.4f}])')

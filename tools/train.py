@@ -15,7 +15,7 @@ from mmengine.runner import Runner
 import m2pt_mm.engine  # noqa: F401  safe resume allow-list, hooks, atomic checkpoint backend
 from m2pt_mm.checkpoints import check_checkpoint_file
 from m2pt_mm.datasets.checks import check_dataset_files
-from m2pt_mm.engine.cli import add_common_args, load_config
+from m2pt_mm.engine.cli import add_common_args, allow_zero_aux_before_loading, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,16 +47,21 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.auto_scale_lr.enable = True
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    will_load = cfg.get('load_from') is not None
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
         last = osp.join(cfg.work_dir, 'last_checkpoint')
         if osp.isfile(last):
             with open(last) as f:
                 check_checkpoint_file(f.read().strip())
+            will_load = True
     elif args.resume is not None:
         # refuse a missing or truncated file before anything is created or overwritten
         check_checkpoint_file(args.resume)
         cfg.resume, cfg.load_from = True, args.resume
+        will_load = True
+    if will_load:
+        allow_zero_aux_before_loading(cfg)
     return cfg
 
 

@@ -1,7 +1,7 @@
 """Reading external checkpoints safely (``weights_only=True``), detecting and converting layouts."""
 from .formats import (BLOCK_LINEARS, FORMATS, CheckpointFormat, Converted, UnsupportedFormatError,
                       convert_mmpretrain, convert_timm, detect_format, register_format)
-from .io import CheckpointError, check_checkpoint_file, load_checkpoint_file, unwrap_state_dict
+from .loading import CheckpointError, check_checkpoint_file, load_checkpoint_file, unwrap_state_dict
 from .reader import ExternalCheckpoint, check_architecture, read_checkpoint
 
 __all__ = [

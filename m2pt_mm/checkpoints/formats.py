@@ -61,10 +61,25 @@ def _merge_pathway_keys(state_dict: Mapping[str, Tensor], notes: List[str]) -> M
     return state_dict
 
 
-def _raise_unknown(layout: str, unknown: List[str]) -> None:
+def _rename_keys(sd: Mapping[str, Tensor], layout: str, rename: Callable[[str], Optional[str]],
+                 drop: 're.Pattern', strip: str = '') -> Converted:
+    """The loop every converter shares: each key is renamed by ``rename(name)`` (None: no rule),
+    else dropped on purpose when ``drop`` matches it, else it is unknown and the conversion fails
+    naming it. ``strip`` is a container prefix removed before both (``MAE_encoder.``)."""
+    out, source, dropped, unknown = OrderedDict(), {}, [], []
+    for key, value in sd.items():
+        name = key[len(strip):] if strip and key.startswith(strip) else key
+        new = rename(name)
+        if new is not None:
+            out[new], source[new] = value, key
+        elif drop.match(name):
+            dropped.append(key)
+        else:
+            unknown.append(key)
     if unknown:
         raise UnsupportedFormatError(f'{layout} checkpoint has keys this converter does not know: '
                                      f'{unknown[:8]}{" ..." if len(unknown) > 8 else ""}')
+    return Converted(out, source, dropped)
 
 
 # ---------------------------------------------------------------- mmpretrain (and our own)
@@ -97,6 +112,7 @@ _TIMM_TOP = {'cls_token': 'cls_token', 'pos_embed': 'pos_embed',
              'fc_norm.weight': 'ln2.weight', 'fc_norm.bias': 'ln2.bias'}
 #: Pretraining-only parts (MAE / AudioMAE decoders) and task heads: dropped on purpose.
 _TIMM_DROP = re.compile(r'^(mask_token|decoder_.*|decoder\..*|head\..*|head_dist\..*)$')
+_TIMM_BLOCK_KEY = re.compile(r'^blocks\.(\d+)\.(.+)\.(weight|bias)$')
 
 
 def detect_timm(sd: Mapping[str, Tensor]) -> Optional[str]:
@@ -120,27 +136,20 @@ def detect_timm(sd: Mapping[str, Tensor]) -> Optional[str]:
     return kind
 
 
+def _rename_timm(name: str) -> Optional[str]:
+    m = _TIMM_BLOCK_KEY.match(name)
+    if m and m.group(2) in _TIMM_BLOCK:
+        return f'layers.{m.group(1)}.{_TIMM_BLOCK[m.group(2)]}.{m.group(3)}'
+    return _TIMM_TOP.get(name)
+
+
 def convert_timm(sd: Mapping[str, Tensor]) -> Converted:
     """timm ``VisionTransformer`` names (timm, MAE, AudioMAE, M2PT zoo) → backbone names."""
     notes: List[str] = []
     sd = _merge_pathway_keys(sd, notes)
-    out, source, dropped, unknown = OrderedDict(), {}, [], []
-    block = re.compile(r'^blocks\.(\d+)\.(.+)\.(weight|bias)$')
-    for key, value in sd.items():
-        m = block.match(key)
-        if m and m.group(2) in _TIMM_BLOCK:
-            new = f'layers.{m.group(1)}.{_TIMM_BLOCK[m.group(2)]}.{m.group(3)}'
-        elif key in _TIMM_TOP:
-            new = _TIMM_TOP[key]
-        elif _TIMM_DROP.match(key):
-            dropped.append(key)
-            continue
-        else:
-            unknown.append(key)
-            continue
-        out[new], source[new] = value, key
-    _raise_unknown('timm-layout', unknown)
-    return Converted(out, source, dropped, notes)
+    converted = _rename_keys(sd, 'timm-layout', _rename_timm, _TIMM_DROP)
+    converted.notes = notes
+    return converted
 
 
 # ---------------------------------------------------------------- Point-MAE
@@ -166,29 +175,20 @@ def detect_point_mae(sd: Mapping[str, Tensor]) -> Optional[str]:
     return None
 
 
+def _rename_point_mae(name: str) -> Optional[str]:
+    m = _POINT_MAE_BLOCK.match(name)
+    if m:
+        return f'layers.{m.group(1)}.{_TIMM_BLOCK[m.group(2)]}.{m.group(3)}'
+    if _POINT_MAE_TOKENIZER.match(name):
+        return f'patch_embed.{name}'
+    return _POINT_MAE_TOP.get(name)
+
+
 def convert_point_mae(sd: Mapping[str, Tensor]) -> Converted:
     """Point-MAE (``base_model``: pretraining ``MAE_encoder.*`` or fine-tuned ``PointTransformer``)
     → backbone names with a ``PointTokenizer`` at ``patch_embed``."""
-    out, source, dropped, unknown = OrderedDict(), {}, [], []
-    for key, value in sd.items():
-        # pretraining nests the encoder, as Point-MAE's own fine-tuning loader knows
-        name = key[len('MAE_encoder.'):] if key.startswith('MAE_encoder.') else key
-        m = _POINT_MAE_BLOCK.match(name)
-        if m:
-            new = f'layers.{m.group(1)}.{_TIMM_BLOCK[m.group(2)]}.{m.group(3)}'
-        elif _POINT_MAE_TOKENIZER.match(name):
-            new = f'patch_embed.{name}'
-        elif name in _POINT_MAE_TOP:
-            new = _POINT_MAE_TOP[name]
-        elif _POINT_MAE_DROP.match(name):
-            dropped.append(key)
-            continue
-        else:
-            unknown.append(key)
-            continue
-        out[new], source[new] = value, key
-    _raise_unknown('Point-MAE', unknown)
-    return Converted(out, source, dropped)
+    # pretraining nests the encoder, as Point-MAE's own fine-tuning loader knows
+    return _rename_keys(sd, 'Point-MAE', _rename_point_mae, _POINT_MAE_DROP, strip='MAE_encoder.')
 
 
 # ---------------------------------------------------------------- VideoMAE
@@ -214,32 +214,29 @@ def detect_videomae(sd: Mapping[str, Tensor]) -> Optional[str]:
     return None
 
 
+def _rename_videomae(name: str) -> Optional[str]:
+    m = _VIDEOMAE_BLOCK.match(name)
+    if m:
+        return f'layers.{m.group(1)}.{_TIMM_BLOCK[m.group(2)]}.{m.group(3)}'
+    return _VIDEOMAE_TOP.get(name)
+
+
 def convert_videomae(sd: Mapping[str, Tensor]) -> Converted:
     """VideoMAE (pretraining ``encoder.*`` or fine-tuned) → backbone names with a
     ``VideoTokenizer`` at ``patch_embed``; ``q_bias``/``v_bias`` become one qkv bias
     ``cat(q_bias, 0, v_bias)``, what VideoMAE's attention computes."""
-    out, source, dropped, unknown, qv = OrderedDict(), {}, [], [], {}
+    qv: Dict[int, Dict[str, tuple]] = {}
+    rest = OrderedDict()
     for key, value in sd.items():
         # pretraining nests the encoder, as VideoMAE's own fine-tuning loader knows
         name = key[len('encoder.'):] if key.startswith('encoder.') else key
-        m = _VIDEOMAE_BLOCK.match(name)
         qv_match = _VIDEOMAE_QV_BIAS.match(name)
         if qv_match:
             qv.setdefault(int(qv_match.group(1)), {})[qv_match.group(2)] = (key, value)
-            continue
-        if m:
-            new = f'layers.{m.group(1)}.{_TIMM_BLOCK[m.group(2)]}.{m.group(3)}'
-        elif name in _VIDEOMAE_TOP:
-            new = _VIDEOMAE_TOP[name]
-        elif _VIDEOMAE_DROP.match(name):
-            dropped.append(key)
-            continue
         else:
-            unknown.append(key)
-            continue
-        out[new], source[new] = value, key
-    _raise_unknown('VideoMAE', unknown)
-    notes = []
+            rest[key] = value
+    converted = _rename_keys(rest, 'VideoMAE', _rename_videomae, _VIDEOMAE_DROP, strip='encoder.')
+    out, source = converted.state_dict, converted.source_keys
     for i, biases in sorted(qv.items()):
         if set(biases) != {'q_bias', 'v_bias'}:
             raise UnsupportedFormatError(f'VideoMAE checkpoint: block {i} has {sorted(biases)} but '
@@ -252,8 +249,8 @@ def convert_videomae(sd: Mapping[str, Tensor]) -> Converted:
         out[new] = torch.cat((q_bias, torch.zeros_like(q_bias), v_bias))
         source[new] = f'{q_key} + {v_key}'
     if qv:
-        notes.append('fused attn.q_bias / attn.v_bias into one qkv bias with zeros for k')
-    return Converted(out, source, dropped, notes)
+        converted.notes.append('fused attn.q_bias / attn.v_bias into one qkv bias with zeros for k')
+    return converted
 
 
 # ---------------------------------------------------------------- recognised, not converted

@@ -8,7 +8,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 from torch import Tensor
 
 from .formats import BLOCK_LINEARS, FORMATS, UnsupportedFormatError, detect_format
-from .io import CheckpointError, load_checkpoint_file, unwrap_state_dict
+from .loading import CheckpointError, load_checkpoint_file, unwrap_state_dict
 
 _BLOCK_KEY = re.compile(r'^layers\.(\d+)\.')
 

@@ -4,7 +4,8 @@ constructor, atomic checkpoint writes and the safe-resume allow-list (registered
 Hooks and the constructor live in mmengine's root registries, so mmpretrain, mmdet and mmseg
 configs all reach them by their plain names.
 """
-from .checkpoint_io import AtomicLocalBackend, save_atomic
+from .checkpoint_writing import (AtomicLocalBackend, deploy_path, save_atomic,
+                                 write_deploy_checkpoint)
 from .distributed import CPUCompatibleDistributedDataParallel, setup_cpu_distributed
 from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
@@ -12,6 +13,6 @@ from ..checkpoints.safe_globals import allow_mmengine_checkpoints, mmengine_chec
 
 allow_mmengine_checkpoints()
 
-__all__ = ['AtomicLocalBackend', 'save_atomic', 'CPUCompatibleDistributedDataParallel',
-           'setup_cpu_distributed', 'allow_mmengine_checkpoints',
-           'mmengine_checkpoint_globals']
+__all__ = ['AtomicLocalBackend', 'save_atomic', 'deploy_path', 'write_deploy_checkpoint',
+           'CPUCompatibleDistributedDataParallel', 'setup_cpu_distributed',
+           'allow_mmengine_checkpoints', 'mmengine_checkpoint_globals']

@@ -1,6 +1,7 @@
 """What tools/train.py and tools/test.py share: the common arguments and the config they set."""
 import argparse
 import os.path as osp
+from typing import Any, List
 
 from mmengine.config import Config, DictAction
 
@@ -29,3 +30,19 @@ def load_config(path: str, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
     setup_cpu_distributed(cfg)
     return cfg
+
+
+def _pathway_cfgs(cfg: Config) -> List[Any]:
+    backbone = cfg.get('model', {}).get('backbone') or {}
+    pathway = backbone.get('pathway') if isinstance(backbone, dict) else None
+    if pathway is None:
+        return []
+    return [pathway] if isinstance(pathway, dict) else list(pathway)
+
+
+def allow_zero_aux_before_loading(cfg: Config) -> None:
+    """A run that loads or resumes trained weights reads W′ from them: let pathways without an
+    ``aux_checkpoint`` start at zero (``allow_zero_aux``) instead of failing in ``init_weights``."""
+    for pathway in _pathway_cfgs(cfg):
+        if pathway.get('aux_checkpoint') is None:
+            pathway['allow_zero_aux'] = True

@@ -15,15 +15,16 @@ The auxiliary model may be given as
 Call :func:`attach_pathway` once per auxiliary model: a second call adds a second branch
 (``W + λ₀W′₀ + λ₁W′₁``).
 """
+import copy
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
-from .reparam_linear import CrossModalReparamLinear, aux_param_name
+from .merge import is_scale_param, scale_branch
+from .reparam_linear import CrossModalReparamLinear
 
 AuxSource = Union[nn.Module, Mapping[str, Tensor], Sequence[Mapping[str, Tensor]]]
 LayerSpec = Union[Sequence[str], Mapping[str, str]]
@@ -34,20 +35,6 @@ TIMM_LAYERS = {'qkv': 'attn.qkv', 'proj': 'attn.proj', 'fc1': 'mlp.fc1', 'fc2': 
 MMPRETRAIN_LAYERS = {'qkv': 'attn.qkv', 'proj': 'attn.proj', 'fc1': 'ffn.layers.0.0',
                      'fc2': 'ffn.layers.1'}
 ORDERS = ('normal', 'reversed')
-
-_SCALE_KEY = re.compile(r'^(?P<prefix>.+)\.cross_modal_scale(?:_(?P<k>\d+))?$')
-_AUX_KEY = re.compile(r'\.(aux_weight|aux_bias|cross_modal_scale)(_\d+)?$')
-
-
-def is_pathway_param(name: str) -> bool:
-    """Whether a parameter name belongs to an auxiliary branch (``W′``, ``b′`` or ``λ``)."""
-    return _AUX_KEY.search(name) is not None
-
-
-def is_scale_param(name: str) -> bool:
-    """Whether a parameter name is a Cross-Modal Scale ``λ``."""
-    return _SCALE_KEY.match(name) is not None
-
 
 def aux_block_index(i: int, depth: int, order: str) -> int:
     """The auxiliary block connected to target block ``i`` (0-based)."""
@@ -224,43 +211,22 @@ def load_aux_weights(model: nn.Module,
     return names
 
 
-def merge_pathways(model: nn.Module) -> int:
-    """Replace every :class:`CrossModalReparamLinear` by a plain ``nn.Linear`` holding
-    ``W + Σ λ W′`` (in place). The state dict then has exactly the keys of the plain model.
+def merge_pathways(model: nn.Module, inplace: bool = False) -> nn.Module:
+    """The model with every :class:`CrossModalReparamLinear` replaced by the plain ``nn.Linear``
+    of its :meth:`~CrossModalReparamLinear.fuse` (``W + Σ λ W′``): exactly the keys of the plain
+    model. Like timm's ``reparameterize_model``: a deep copy unless ``inplace``.
 
-    Returns:
-        How many layers were merged.
+    A model (or backbone) that keeps its own deploy state merges with its ``switch_to_deploy()``
+    instead, which loops over the layers' ``switch_to_deploy()``.
     """
-    targets = [(name, m) for name, m in model.named_modules() if isinstance(m, CrossModalReparamLinear)]
-    for name, layer in targets:
+    if not inplace:
+        model = copy.deepcopy(model)
+    if isinstance(model, CrossModalReparamLinear):
+        return model.fuse()
+    for name, layer in [(n, m) for n, m in model.named_modules() if isinstance(m, CrossModalReparamLinear)]:
         parent_path, _, attr = name.rpartition('.')
-        setattr(model.get_submodule(parent_path) if parent_path else model, attr, layer.to_linear())
-    return len(targets)
-
-
-def merge_state_dict(state_dict: Mapping[str, Tensor]) -> 'OrderedDict[str, Tensor]':
-    """Merge a state dict that holds pathway parameters: ``weight += Σ λ·aux_weight`` (and
-    biases where re-parameterised), drop ``aux_*`` and ``cross_modal_scale*`` keys. Pure function.
-    """
-    merged = OrderedDict((k, v) for k, v in state_dict.items() if not is_pathway_param(k))
-    for key, scale in state_dict.items():
-        match = _SCALE_KEY.match(key)
-        if match is None:
-            continue
-        prefix, k = match.group('prefix'), int(match.group('k') or 0)
-        for base, target in (('aux_weight', 'weight'), ('aux_bias', 'bias')):
-            aux_key = f'{prefix}.{aux_param_name(base, k)}'
-            if aux_key not in state_dict:
-                if base == 'aux_weight':
-                    raise KeyError(f'{key} has no matching {aux_key!r} in the state dict')
-                continue
-            target_key = f'{prefix}.{target}'
-            if target_key not in merged:
-                raise KeyError(f'{aux_key} has no matching {target_key!r} in the state dict')
-            base_value = merged[target_key]
-            update = scale.float() * state_dict[aux_key].float()
-            merged[target_key] = (base_value.float() + update).to(base_value.dtype)
-    return merged
+        setattr(model.get_submodule(parent_path) if parent_path else model, attr, layer.fuse())
+    return model
 
 
 @dataclass
@@ -282,15 +248,16 @@ def collect_scales(source: Union[nn.Module, Mapping[str, Tensor]]) -> List[Scale
     items = source.named_parameters() if isinstance(source, nn.Module) else source.items()
     records = []
     for key, value in items:
-        match = _SCALE_KEY.match(key)
-        if match is None:
+        branch = scale_branch(key)
+        if branch is None:
             continue
-        parts = match.group('prefix').split('.')
+        prefix, k = branch
+        parts = prefix.split('.')
         idx = next((n for n, p in enumerate(parts) if p.isdigit()), None)
         block = None if idx is None else int(parts[idx])
-        layer = '.'.join(parts[idx + 1:]) if idx is not None else match.group('prefix')
-        records.append(ScaleRecord(key, block, _LAYER_ALIAS.get(layer, layer),
-                                   int(match.group('k') or 0), float(value.detach().float().reshape(-1)[0])))
+        layer = '.'.join(parts[idx + 1:]) if idx is not None else prefix
+        records.append(ScaleRecord(key, block, _LAYER_ALIAS.get(layer, layer), k,
+                                   float(value.detach().float().reshape(-1)[0])))
     return records
 
 

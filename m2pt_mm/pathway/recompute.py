@@ -16,13 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-
-def _merge(weight: Tensor, aux_weights: Sequence[Tensor], scales: Sequence[Tensor]) -> Tensor:
-    """``W + Σ λₖ W′ₖ`` as a new tensor (``addcmul`` is one pass per branch, no temporary)."""
-    merged = weight
-    for aux, scale in zip(aux_weights, scales):
-        merged = torch.addcmul(merged, scale, aux)
-    return merged
+from .merge import merge_reparam
 
 
 class MergedLinearRecompute(torch.autograd.Function):
@@ -38,7 +32,7 @@ class MergedLinearRecompute(torch.autograd.Function):
                 *aux_and_scales: Tensor) -> Tensor:
         num_aux = len(aux_and_scales) // 2
         aux_weights, scales = aux_and_scales[:num_aux], aux_and_scales[num_aux:]
-        out = F.linear(x, _merge(weight, aux_weights, scales), bias)
+        out = F.linear(x, merge_reparam(weight, aux_weights, scales), bias)
         ctx.num_aux = num_aux
         ctx.has_bias = bias is not None
         ctx.save_for_backward(x, weight, *aux_weights, *scales)
@@ -59,7 +53,7 @@ class MergedLinearRecompute(torch.autograd.Function):
         grad_scale: List[Optional[Tensor]] = [None] * num_aux
 
         if needs_x:
-            merged = _merge(weight, aux_weights, scales)
+            merged = merge_reparam(weight, aux_weights, scales)
             # under autocast the forward matmul ran in the autocast dtype and so does grad_out
             grad_x = grad_out.matmul(merged.to(grad_out.dtype)).to(x.dtype)
             del merged

@@ -2,25 +2,25 @@
 
 ``y = x (W + Σₖ λₖ W′ₖ)ᵀ + b`` where ``W`` is the target weight, ``W′ₖ`` the counterpart weight of
 auxiliary model ``k`` and ``λₖ`` its learnable Cross-Modal Scale. After training the sum is merged
-into a plain ``nn.Linear`` (``switch_to_deploy``), so inference costs what a plain layer costs.
+into a plain ``nn.Linear``, so inference costs what a plain layer costs.
+
+Every merge of the layer — forward, eval-mode cache, :meth:`~CrossModalReparamLinear.switch_to_deploy`
+and :meth:`~CrossModalReparamLinear.fuse` — is :func:`.merge.merge_reparam` (its docstring has the
+dtype policy).
 
 Parameter names follow the official implementation so its checkpoints map 1:1: the first auxiliary
 model uses ``aux_weight`` / ``cross_modal_scale`` (/ ``aux_bias``), further ones add the suffix
 ``_{k}`` (``aux_weight_1``, ``cross_modal_scale_1``, ...).
 """
 import math
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .merge import aux_param_name, merge_reparam
 from .recompute import merged_linear_recompute
-
-
-def aux_param_name(base: str, index: int) -> str:
-    """Name of an auxiliary parameter: ``aux_weight`` for aux 0, ``aux_weight_1`` for aux 1, ..."""
-    return base if index == 0 else f'{base}_{index}'
 
 
 class CrossModalReparamLinear(nn.Linear):
@@ -139,21 +139,19 @@ class CrossModalReparamLinear(nn.Linear):
     def aux_bias_at(self, k: int) -> Optional[Tensor]:
         return getattr(self, aux_param_name('aux_bias', k)) if self.has_aux_bias[k] else None
 
+    def merged_weight_and_bias(self) -> Tuple[Tensor, Optional[Tensor]]:
+        """``(W + Σ λₖ W′ₖ, b + Σ λₖ b′ₖ)`` by :func:`merge_reparam`, differentiable."""
+        scales = [self.scale_at(k) for k in range(self.num_aux)]
+        weight = merge_reparam(self.weight, [self.aux_weight_at(k) for k in range(self.num_aux)], scales)
+        return weight, self.merged_bias()
+
     def merged_bias(self) -> Optional[Tensor]:
         """``b + Σ λₖ b′ₖ`` over the branches that re-parameterise the bias, differentiable."""
-        bias = self.bias
-        for k in range(self.num_aux):
-            aux_bias = self.aux_bias_at(k)
-            if aux_bias is not None:
-                bias = bias + self.scale_at(k) * aux_bias
-        return bias
-
-    def merged_weight_and_bias(self) -> Tuple[Tensor, Optional[Tensor]]:
-        """``(W + Σ λₖ W′ₖ, b + Σ λₖ b′ₖ)``, differentiable."""
-        weight = self.weight
-        for k in range(self.num_aux):
-            weight = weight + self.scale_at(k) * self.aux_weight_at(k)
-        return weight, self.merged_bias()
+        branches = [k for k in range(self.num_aux) if self.has_aux_bias[k]]
+        if self.bias is None or not branches:
+            return self.bias
+        return merge_reparam(self.bias, [self.aux_bias_at(k) for k in branches],
+                             [self.scale_at(k) for k in branches])
 
     def _sources(self) -> List[Tensor]:
         return [p for p in self.parameters(recurse=False)]
@@ -196,27 +194,31 @@ class CrossModalReparamLinear(nn.Linear):
         return super().train(mode)
 
     def switch_to_deploy(self) -> None:
-        """Merge every auxiliary branch into ``weight``/``bias`` in place (idempotent)."""
+        """Merge every auxiliary branch into ``weight``/``bias`` in place (idempotent; the
+        mmpretrain RepVGG convention). Afterwards the state dict is that of an ``nn.Linear``."""
         if self.deploy:
             return
         with torch.no_grad():
             weight, bias = self.merged_weight_and_bias()
-            weight, bias = weight.detach().clone(), None if bias is None else bias.detach().clone()
         trainable = self.weight.requires_grad
         for k in range(self.num_aux):
             for base in ('aux_weight', 'cross_modal_scale', 'aux_bias'):
                 name = aux_param_name(base, k)
                 if name in self._parameters:
                     delattr(self, name)
-        self.weight = nn.Parameter(weight, requires_grad=trainable)
+        self.weight = nn.Parameter(weight.detach().clone(), requires_grad=trainable)
         if bias is not None:
-            self.bias = nn.Parameter(bias, requires_grad=trainable)
+            self.bias = nn.Parameter(bias.detach().clone(), requires_grad=trainable)
         self.num_aux, self.has_aux_bias = 0, []
         self._drop_cache()
         self.deploy = True
 
-    def to_linear(self) -> nn.Linear:
-        """A plain ``nn.Linear`` holding the merged weight (this layer is left unchanged)."""
+    def fuse(self) -> nn.Linear:
+        """A plain ``nn.Linear`` holding the merged weight; this layer is left unchanged.
+
+        timm's ``reparameterize_model`` replaces every child that has a ``fuse()`` by what it
+        returns, so a timm model with pathways merges with timm alone.
+        """
         with torch.no_grad():
             weight, bias = self.merged_weight_and_bias()
         linear = nn.Linear(self.in_features, self.out_features, bias=bias is not None,
@@ -225,9 +227,8 @@ class CrossModalReparamLinear(nn.Linear):
             linear.weight.copy_(weight)
             if bias is not None:
                 linear.bias.copy_(bias)
-        linear.weight.requires_grad_(self.weight.requires_grad)
-        if bias is not None:
-            linear.bias.requires_grad_(self.weight.requires_grad)
+        linear.train(self.training)
+        linear.requires_grad_(self.weight.requires_grad)
         return linear
 
     def extra_repr(self) -> str:

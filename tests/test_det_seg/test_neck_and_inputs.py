@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 import torch
-from mmengine.registry import MODELS
+from mmpretrain.registry import MODELS
 
 import m2pt_mm.models  # noqa: F401
 from m2pt_mm.datasets.checks import check_coco_files, check_dataset_files

@@ -69,7 +69,7 @@ def test_two_aux_models_at_once():
     target.eval()
     with torch.no_grad():
         before = target(x)
-        merge_pathways(target)
+        merge_pathways(target, inplace=True)
         assert_close(target(x), before)
     records = collect_scales(aux_a)
     assert records == []
@@ -85,11 +85,31 @@ def test_merge_gives_plain_linears_and_plain_keys():
     target.eval()
     with torch.no_grad():
         before = target(x)
-    assert merge_pathways(target) == 4 * len(target.blocks)
-    assert not any(isinstance(m, CrossModalReparamLinear) for m in target.modules())
-    assert list(target.state_dict()) == keys
+    merged = merge_pathways(target)
+    # a copy by default, as timm's reparameterize_model: the original keeps its pathways
+    assert sum(isinstance(m, CrossModalReparamLinear) for m in target.modules()) == 4 * len(target.blocks)
+    assert not any(isinstance(m, CrossModalReparamLinear) for m in merged.modules())
+    assert list(merged.state_dict()) == keys
     with torch.no_grad():
-        assert_close(target(x), before)
+        assert torch.equal(merged(x), before)  # eval cache and fuse share one merge
+    assert merge_pathways(target, inplace=True) is target
+    assert not any(isinstance(m, CrossModalReparamLinear) for m in target.modules())
+
+
+def test_timm_reparameterize_model_merges_pathways_without_m2pt_mm():
+    from timm.utils.model import reparameterize_model
+    target = timm_vit(seed=0)
+    attach_pathway(target, timm_vit(seed=1), layers=OFFICIAL_LAYER_NAMES)
+    set_scales(target, 0.3)
+    x = images()
+    target.eval()
+    with torch.no_grad():
+        before = target(x)
+    merged = reparameterize_model(target)
+    assert not any(isinstance(m, CrossModalReparamLinear) for m in merged.modules())
+    assert list(merged.state_dict()) == list(timm_vit(seed=0).state_dict())
+    with torch.no_grad():
+        assert torch.equal(merged(x), before)
 
 
 def test_merge_state_dict_equals_module_merge():
@@ -98,10 +118,53 @@ def test_merge_state_dict_equals_module_merge():
     attach_pathway(target, timm_vit(seed=2), layers=OFFICIAL_LAYER_NAMES)
     set_scales(target, lambda n: 0.25 if n.endswith('scale') else 0.75)
     merged_sd = merge_state_dict(target.state_dict())
-    merge_pathways(target)
-    assert list(merged_sd) == list(target.state_dict())
-    for k, v in target.state_dict().items():
-        assert_close(merged_sd[k], v, msg=k)
+    merged = merge_pathways(target)
+    assert list(merged_sd) == list(merged.state_dict())
+    for k, v in merged.state_dict().items():
+        assert torch.equal(merged_sd[k], v), k  # one merge core: bit-identical
+
+
+# ---------------------------------------------------------------- the merge dtype policy
+def _bf16_pathway_model():
+    target = timm_vit(seed=0)
+    attach_pathway(target, timm_vit(seed=1), layers=OFFICIAL_LAYER_NAMES)
+    attach_pathway(target, timm_vit(seed=2), layers=['mlp.fc1'])
+    set_scales(target, lambda n: 0.0123 if n.endswith('scale') else -0.0071)
+    return target.eval()
+
+
+def test_bf16_autocast_deploy_logits_match_and_fp32_merge_is_exact():
+    """Training under bf16 autocast keeps fp32 master weights: the merge is fp32 ``W + λW′``
+    exactly, and the deploy model's bf16-autocast logits are the unmerged model's."""
+    target = _bf16_pathway_model()
+    x = images()
+    with torch.autocast('cpu', dtype=torch.bfloat16), torch.no_grad():
+        unmerged = target(x)
+    deploy = merge_pathways(target)
+    with torch.autocast('cpu', dtype=torch.bfloat16), torch.no_grad():
+        merged = deploy(x)
+    assert merged.dtype == torch.bfloat16
+    assert_close(merged.float(), unmerged.float(), rtol=1.6e-2, atol=1e-2)
+    layer, fused = target.blocks[1].mlp.fc1, deploy.blocks[1].mlp.fc1
+    expected = layer.weight + layer.cross_modal_scale * layer.aux_weight
+    expected = expected + layer.cross_modal_scale_1 * layer.aux_weight_1
+    assert fused.weight.dtype == torch.float32
+    assert torch.equal(fused.weight, expected.detach())
+
+
+def test_bf16_parameters_are_merged_in_fp32_and_rounded_once():
+    target = _bf16_pathway_model().to(torch.bfloat16)
+    layer = target.blocks[2].mlp.fc1
+    w, a0, a1 = layer.weight.detach(), layer.aux_weight.detach(), layer.aux_weight_1.detach()
+    s0, s1 = layer.cross_modal_scale.detach(), layer.cross_modal_scale_1.detach()
+    exact = (w.float() + s0.float() * a0.float() + s1.float() * a1.float()).to(torch.bfloat16)
+    in_bf16 = w + s0 * a0 + s1 * a1  # what a merge in the parameter dtype would give
+    assert not torch.equal(exact, in_bf16)  # so this test tells the two policies apart
+    merged_module = merge_pathways(target).blocks[2].mlp.fc1.weight.detach()
+    merged_sd = merge_state_dict(target.state_dict())['blocks.2.mlp.fc1.weight']
+    layer.switch_to_deploy()
+    for got in (merged_module, merged_sd, layer.weight.detach()):
+        assert got.dtype == torch.bfloat16 and torch.equal(got, exact)
 
 
 def test_timm_vit_base_official_usage_attach_train_merge_strict_reload():

@@ -85,12 +85,15 @@ def test_deploy_constructor_builds_plain_linear():
     assert_close(layer(x), merged(x))
 
 
-def test_to_linear_gives_plain_nn_linear():
-    layer = make_layer(2)
+def test_fuse_gives_plain_nn_linear_and_leaves_the_layer():
+    layer = make_layer(2, reparam_bias=True)
     x = torch.randn(2, 6)
-    linear = layer.to_linear()
+    linear = layer.fuse()
     assert type(linear) is torch.nn.Linear
-    assert_close(linear(x), layer(x))
+    assert layer.num_aux == 2 and not layer.deploy
+    with torch.no_grad():
+        assert torch.equal(linear(x), layer.eval()(x))  # the same merge: bit-identical
+    assert linear.weight.requires_grad
 
 
 def test_gradients_reach_w_aux_and_scale():

@@ -12,10 +12,10 @@ from tests.conftest import TINY, TINY_IMG, TINY_PATCH
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_timm_to_m2pt_cli_output_loads_strict_into_stock_vit(target_mae_file, tmp_path):
+def test_convert_checkpoint_cli_output_loads_strict_into_stock_vit(target_mae_file, tmp_path):
     src, encoder = target_mae_file
     dst = tmp_path / 'out' / 'mae_vit-tiny.pth'
-    result = subprocess.run([sys.executable, 'tools/model_converters/timm_to_m2pt.py', src, str(dst)],
+    result = subprocess.run([sys.executable, 'tools/model_converters/convert_checkpoint.py', src, str(dst)],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert 'timm/timm-mae-pretrain-with-decoder' in result.stdout

@@ -17,7 +17,7 @@ model = dict(
         tokenizer=dict(type='ImageTokenizer')),
     neck=dict(
         _delete_=True,
-        type='ViTPyramidNeck',
+        type='mmpretrain.ViTPyramidNeck',
         in_channels=768,  # ViT-B width; checked against the maps on every call
         out_channels=256,  # what the RPN / RoI heads of the mmdet base expect
         rescales=(4, 2, 1, 0.5),  # strides 4, 8, 16, 32 (+ a max-pooled 64): the heads' strides

@@ -1,6 +1,6 @@
 from .checkpoint_check_hook import CheckpointCheckHook, CheckpointMismatchError, check_state_dict_fits
-from .merge_pathway_hook import MergePathwayHook, deploy_path
+from .merge_pathway_hook import MergePathwayHook
 from .scale_logger_hook import ScaleLoggerHook, scale_statistics
 
-__all__ = ['MergePathwayHook', 'deploy_path', 'ScaleLoggerHook', 'scale_statistics',
+__all__ = ['MergePathwayHook', 'ScaleLoggerHook', 'scale_statistics',
            'CheckpointCheckHook', 'CheckpointMismatchError', 'check_state_dict_fits']

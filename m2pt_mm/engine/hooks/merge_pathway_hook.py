@@ -8,16 +8,8 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from m2pt_mm.pathway import is_pathway_param, merge_state_dict
-from ..checkpoint_io import save_atomic
-
-DEPLOY_SUFFIX = '_deploy'
-
-
-def deploy_path(checkpoint_path: str) -> str:
-    """``work_dir/epoch_3.pth`` → ``work_dir/epoch_3_deploy.pth``."""
-    stem, ext = osp.splitext(checkpoint_path)
-    return f'{stem}{DEPLOY_SUFFIX}{ext or ".pth"}'
+from m2pt_mm.pathway import is_pathway_param
+from ..checkpoint_writing import DEPLOY_SUFFIX, deploy_path, write_deploy_checkpoint
 
 
 @HOOKS.register_module()
@@ -37,7 +29,7 @@ class MergePathwayHook(Hook):
 
     def __init__(self, remove_orphans: bool = True) -> None:
         self.remove_orphans = remove_orphans
-        self._merged: Optional[Dict[str, Any]] = None
+        self._pending: Optional[Dict[str, Any]] = None
 
     def before_run(self, runner) -> None:
         # mmengine 0.10.7 has no after-save hook point, and only Runner.save_checkpoint knows the
@@ -47,11 +39,11 @@ class MergePathwayHook(Hook):
             return
 
         def save_and_deploy(out_dir: str, filename: str, *args, **kwargs):
-            self._merged = None
+            self._pending = None
             result = save(out_dir, filename, *args, **kwargs)
-            if self._merged is not None and is_main_process():
+            if self._pending is not None and is_main_process():
                 self._write_deploy(runner, osp.join(out_dir, filename))
-            self._merged = None
+            self._pending = None
             return result
 
         save_and_deploy._m2pt_wrapped = True
@@ -59,16 +51,15 @@ class MergePathwayHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         # runs inside Runner.save_checkpoint, after hooks such as EMA have swapped in the weights
-        # that are being saved: merge exactly those
+        # that are being saved: merge exactly those, right after the save, before any step
         state_dict = checkpoint.get('state_dict', {})
         if any(is_pathway_param(k) for k in state_dict):
-            self._merged = dict(state_dict=merge_state_dict(state_dict),
-                                meta=dict(checkpoint.get('meta', {}), deploy=True))
+            self._pending = dict(state_dict=dict(state_dict), meta=checkpoint.get('meta', {}))
 
     def _write_deploy(self, runner, checkpoint_path: str) -> None:
         target = deploy_path(checkpoint_path)
-        self._merged['meta']['merged_from'] = osp.basename(checkpoint_path)
-        save_atomic(self._merged, target)
+        write_deploy_checkpoint(self._pending['state_dict'], target, self._pending['meta'],
+                                merged_from=osp.basename(checkpoint_path))
         runner.logger.info(f'MergePathwayHook: wrote merged (deploy) checkpoint {target}')
         if self.remove_orphans:
             for path in glob.glob(osp.join(osp.dirname(target), f'*{DEPLOY_SUFFIX}.pth')):

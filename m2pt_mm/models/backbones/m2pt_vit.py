@@ -12,12 +12,13 @@ from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
 from m2pt_mm.checkpoints import CheckpointError, check_architecture, read_checkpoint
-from m2pt_mm.pathway import (MMPRETRAIN_LAYERS, ORDERS, attach_pathway, freeze_all_but_scales,
-                             is_pathway_param, load_aux_weights, merge_pathways)
+from m2pt_mm.pathway import (MMPRETRAIN_LAYERS, ORDERS, CrossModalReparamLinear, attach_pathway,
+                             freeze_all_but_scales, is_pathway_param, load_aux_weights)
 from m2pt_mm.registry import build_tokenizer, tokenizer_class
 
 PATHWAY_DEFAULTS: Dict[str, Any] = dict(
     aux_checkpoint=None,
+    allow_zero_aux=False,
     layers=('qkv', 'proj', 'fc1', 'fc2'),
     order='normal',
     scale_init=0.,
@@ -98,8 +99,10 @@ class M2PTVisionTransformer(VisionTransformer):
         norm_outs: Pass every output of ``out_indices`` through the final norm ``ln1``, not
             only the last block's (Point-MAE's part segmentation reads blocks 3, 7, 11 so).
         pathway: None for a plain ViT, or a dict (a list of dicts for several auxiliary models)
-            with keys ``aux_checkpoint`` (path; None leaves W′ at zero, e.g. to load a trained
-            checkpoint), ``layers`` (subset of ``qkv``, ``proj``, ``fc1``, ``fc2``), ``order``
+            with keys ``aux_checkpoint`` (path, read in :meth:`init_weights`), ``allow_zero_aux``
+            (without an ``aux_checkpoint``, :meth:`init_weights` is an error unless this is True:
+            W′ stays zero for weights loaded afterwards), ``layers`` (subset of ``qkv``,
+            ``proj``, ``fc1``, ``fc2``), ``order``
             (``'normal'``: block i ↔ i, ``'reversed'``: i ↔ N-1-i), ``scale_init`` (λ₀, default 0),
             ``scale_trainable``, ``aux_trainable``, ``reparam_bias``, ``recompute`` (rebuild
             ``W + λW′`` in backward: less memory, a little more time).
@@ -325,8 +328,15 @@ class M2PTVisionTransformer(VisionTransformer):
         for k, cfg in enumerate(self.pathway_cfgs):
             path = cfg['aux_checkpoint']
             if path is None:
-                logger.warning(f'M2PT pathway[{k}] has no aux_checkpoint: W′ stays zero until a '
-                               'trained checkpoint is loaded')
+                if not cfg['allow_zero_aux']:
+                    # W′ = 0 trains a plain ViT with extra parameters: never silently
+                    raise ValueError(
+                        f'M2PT pathway[{k}] has no aux_checkpoint, so W′ would be all zeros. Set '
+                        f'model.backbone.pathway.aux_checkpoint to the auxiliary model, or set '
+                        f'allow_zero_aux=True when trained weights are loaded afterwards '
+                        f'(tools/train.py sets it itself for --resume and load_from)')
+                logger.info(f'M2PT pathway[{k}] has no aux_checkpoint: W′ is zero until the '
+                            'checkpoint to resume or load from is read (allow_zero_aux=True)')
                 continue
             ckpt = read_checkpoint(path)
             check_architecture(ckpt, self.num_layers, self.embed_dims, f'pathway[{k}] aux')
@@ -347,6 +357,8 @@ class M2PTVisionTransformer(VisionTransformer):
         """Merge every pathway into plain linears (idempotent): the result is a plain ViT."""
         if self.deploy:
             return
-        merge_pathways(self)
+        for module in self.modules():
+            if isinstance(module, CrossModalReparamLinear):
+                module.switch_to_deploy()
         self.pathway_cfgs = []
         self.deploy = True

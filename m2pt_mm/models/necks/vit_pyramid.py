@@ -1,10 +1,8 @@
 """ViT → feature pyramid for detection: mmseg's ``Feature2Pyramid`` rescaling, then mmdet's ``FPN``."""
 from typing import List, Optional, Sequence, Tuple
 
-from mmdet.models.necks import FPN
 from mmengine.model import BaseModule
-from mmengine.registry import MODELS
-from mmseg.models.necks import Feature2Pyramid
+from mmpretrain.registry import MODELS
 from torch import Tensor
 
 #: The rescale sets mmseg's ``Feature2Pyramid`` implements (its forward assumes one of them).
@@ -25,6 +23,8 @@ class ViTPyramidNeck(BaseModule):
     The rescaling (×4 / ×2 / ×1 / ×½ by transposed convs and max-pool) is mmseg's
     ``Feature2Pyramid``; the lateral/output convs and the extra max-pooled level are mmdet's
     ``FPN``, whose input widths follow from ``in_channels`` (the backbone's ``embed_dims``).
+    Registered in mmpretrain's registry like the backbone: det/seg configs say
+    ``type='mmpretrain.ViTPyramidNeck'``.
 
     Args:
         in_channels: Width of the backbone's maps (its ``embed_dims``). Checked on every call.
@@ -50,6 +50,10 @@ class ViTPyramidNeck(BaseModule):
                              f'got {list(rescales)}')
         if num_outs < len(rescales):
             raise ValueError(f'num_outs ({num_outs}) must be >= len(rescales) ({len(rescales)})')
+        # imported here, not at module load: classification, audio and point runs never need
+        # mmdet or mmseg, and importing both costs seconds per process
+        from mmdet.models.necks import FPN
+        from mmseg.models.necks import Feature2Pyramid
         self.in_channels = in_channels
         self.rescales = list(rescales)
         self.rescale = Feature2Pyramid(in_channels, self.rescales, norm_cfg=norm_cfg)

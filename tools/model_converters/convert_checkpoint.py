@@ -1,4 +1,7 @@
-"""Convert a timm / MAE / AudioMAE / M2PT-zoo ViT checkpoint to m2pt_mm (mmpretrain) names.
+"""Convert an external ViT checkpoint of any supported layout to m2pt_mm (mmpretrain) names.
+
+Layouts: timm, MAE (± decoder, fine-tuned), AudioMAE, the M2PT zoo, Point-MAE, VideoMAE,
+mmpretrain (see ``m2pt_mm/checkpoints/formats.py``; the reader detects which).
 
 The output is an mmpretrain-style checkpoint ``{'state_dict': {'backbone.*': ...}, 'meta': ...}``
 usable as ``init_cfg=dict(type='Pretrained', checkpoint=OUT)`` of ``M2PTVisionTransformer``, as
@@ -7,33 +10,28 @@ M2PT-trained checkpoints (``aux_weight`` / ``cross_modal_scale`` keys) are merge
 Decoders, mask tokens and classification heads are dropped (and listed).
 
 Example:
-    python tools/model_converters/timm_to_m2pt.py mae_pretrain_vit_base.pth mae_vit-base-p16.pth
+    python tools/model_converters/convert_checkpoint.py mae_pretrain_vit_base.pth mae_vit-base-p16.pth
 """
 import argparse
-import os
 import os.path as osp
 
-import torch
-
 from m2pt_mm.checkpoints import read_checkpoint
+from m2pt_mm.engine import save_atomic
 
 
 def convert_file(src: str, dst: str) -> str:
     """Read ``src`` (any supported layout), write ``dst``; returns the reader's summary."""
     ckpt = read_checkpoint(src)
     state_dict = {f'backbone.{k}': v.contiguous() for k, v in ckpt.state_dict.items()}
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    tmp = f'{dst}.tmp'
-    torch.save({'state_dict': state_dict,
-                'meta': dict(source=osp.basename(src), format=ckpt.format, dropped=ckpt.dropped)},
-               tmp)
-    os.replace(tmp, dst)  # never leave a half-written file under the final name
+    save_atomic({'state_dict': state_dict,
+                 'meta': dict(source=osp.basename(src), format=ckpt.format, dropped=ckpt.dropped)},
+                dst)
     return ckpt.summary()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('src', help='source checkpoint (timm, MAE, AudioMAE, M2PT zoo, mmpretrain)')
+    parser.add_argument('src', help='source checkpoint (timm, MAE, AudioMAE, M2PT zoo, Point-MAE, VideoMAE, mmpretrain)')
     parser.add_argument('dst', help='output checkpoint path')
     args = parser.parse_args()
     print(convert_file(args.src, args.dst))

@@ -1,12 +1,20 @@
-"""Atomic checkpoint writes: a kill during a save never leaves a file that resume would trust."""
+"""Writing checkpoints: atomically (a kill during a save never leaves a file that resume would
+trust), and the deploy (merged) twin of a training checkpoint. Reading is
+:mod:`m2pt_mm.checkpoints`."""
+import io
 import os
 import os.path as osp
 import tempfile
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Dict, Mapping, Optional, Union
 
 import torch
 from mmengine.fileio import LocalBackend, register_backend
+from torch import Tensor
+
+from m2pt_mm.pathway import merge_state_dict
+
+DEPLOY_SUFFIX = '_deploy'
 
 
 def _atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
@@ -43,7 +51,29 @@ class AtomicLocalBackend(LocalBackend):
 
 def save_atomic(obj: Any, filepath: Union[str, Path]) -> None:
     """``torch.save`` through a temporary file and an atomic rename."""
-    import io
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     _atomic_write(buffer.getvalue(), filepath)
+
+
+def deploy_path(checkpoint_path: str) -> str:
+    """``work_dir/epoch_3.pth`` → ``work_dir/epoch_3_deploy.pth``."""
+    stem, ext = osp.splitext(checkpoint_path)
+    return f'{stem}{DEPLOY_SUFFIX}{ext or ".pth"}'
+
+
+def write_deploy_checkpoint(state_dict: Mapping[str, Tensor], path: str,
+                            meta: Optional[Dict[str, Any]] = None,
+                            merged_from: Optional[str] = None) -> 'Dict[str, Tensor]':
+    """Merge a training state dict (``W ← W + Σ λ W′``, :func:`m2pt_mm.pathway.merge_state_dict`)
+    and save ``{'state_dict': merged, 'meta': meta + {deploy: True, merged_from}}`` atomically.
+
+    The one writer of deploy checkpoints: ``MergePathwayHook`` and ``tools/merge_pathway.py``
+    both call it. Returns the merged state dict.
+    """
+    merged = merge_state_dict(state_dict)
+    meta = dict(meta or {}, deploy=True)
+    if merged_from is not None:
+        meta['merged_from'] = merged_from
+    save_atomic({'state_dict': merged, 'meta': meta}, path)
+    return merged
