@@ -33,10 +33,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'data'))
 
-from digits_to_imagenet import write_digits_imagenet  # noqa: E402
-from synth_spectrograms import write_spectrograms  # noqa: E402
+from m2pt_mm.testing.digits import write_digits_imagenet  # noqa: E402
+from m2pt_mm.testing.spectrograms import write_spectrograms  # noqa: E402
 
 CONFIGS = dict(
     aux='configs/demo/mae_vit-tiny-p8_1xb64-coslr-20e_spectrogram-32x32.py',

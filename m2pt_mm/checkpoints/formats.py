@@ -2,8 +2,8 @@
 
 Every converter maps a foreign state dict to the names of this toolbox's backbone, which are the
 names of mmpretrain's ``VisionTransformer`` (``layers.{i}.attn.qkv``, ``layers.{i}.ffn.layers.0.0``,
-...; see ``shared/reference/checkpoint_formats.md``). A converter returns a :class:`Converted`:
-the renamed tensors, where each came from, and which keys were dropped on purpose (decoders,
+...; the README's checkpoint table lists the public files). A converter returns a
+:class:`Converted`: the renamed tensors, where each came from, and which keys were dropped on purpose (decoders,
 heads), so that no key is lost silently. New layouts slot in with :func:`register_format`.
 """
 import re

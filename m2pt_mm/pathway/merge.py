@@ -1,8 +1,8 @@
 """The merge core: how pathway parameters are named and the one way ``W + Σₖ λₖ W′ₖ`` is computed.
 
-Dtype policy (the only one in the toolbox): the sum is accumulated in float32 from the stored
-parameters — the fp32 master weights when training under AMP — in the order ``k = 0, 1, ...``, and
-cast once to the dtype of ``W``. A merged fp32 weight is therefore exactly ``W + λW′``; bf16 or
+Dtype policy (the only one in the toolbox): the sum is accumulated in float32 (float64 stays
+float64) from the stored parameters — the fp32 master weights when training under AMP — in the
+order ``k = 0, 1, ...``, and cast once to the dtype of ``W``. A merged fp32 weight is therefore exactly ``W + λW′``; bf16 or
 fp16 parameters are rounded once, not once per term. Layers (forward, eval cache, deploy, fuse)
 and checkpoints (:func:`merge_state_dict`) all call :func:`merge_reparam`, so a deploy checkpoint
 written from a state dict equals a model merged in memory, bit for bit.
@@ -11,6 +11,7 @@ import re
 from collections import OrderedDict
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+import torch
 from torch import Tensor
 
 _SCALE_KEY = re.compile(r'^(?P<prefix>.+)\.cross_modal_scale(?:_(?P<k>\d+))?$')
@@ -40,16 +41,18 @@ def is_scale_param(name: str) -> bool:
 
 
 def merge_reparam(base: Tensor, aux: Sequence[Tensor], scales: Sequence[Tensor]) -> Tensor:
-    """``base + Σₖ scales[k] · aux[k]``, summed in float32 and cast once to ``base.dtype``.
+    """``base + Σₖ scales[k] · aux[k]``, summed in float32 (or wider) and cast once to
+    ``base.dtype``.
 
     Differentiable: the training forward uses it too, so training, evaluation and deployment
     see the same merged weight.
     """
     if len(aux) != len(scales):
         raise ValueError(f'{len(aux)} auxiliary tensors but {len(scales)} scales')
-    merged = base.float()
+    dtype = torch.promote_types(base.dtype, torch.float32)
+    merged = base.to(dtype)
     for aux_k, scale_k in zip(aux, scales):
-        merged = merged + scale_k.float() * aux_k.float()
+        merged = merged + scale_k.to(dtype) * aux_k.to(dtype)
     return merged.to(base.dtype)
 
 

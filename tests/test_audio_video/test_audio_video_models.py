@@ -86,7 +86,7 @@ def test_merged_equals_unmerged_and_loads_into_plain_model(kind, aux_file):
 def test_preprocessor_stacks_pipeline_outputs_without_renormalising(tmp_path):
     from mmpretrain.registry import DATASETS
 
-    from tools.data.synth_modalities import write_audioset, write_kinetics
+    from m2pt_mm.testing.modalities import write_audioset, write_kinetics
     for kind, info in (('audio', write_audioset(tmp_path / 'as')),
                        ('video', write_kinetics(tmp_path / 'k400'))):
         cfg = Config.fromfile(str(TINY[kind][0]))

@@ -55,7 +55,7 @@ def image_aux(tmp_path):
 
 
 def test_tiny_audio_training_with_image_aux_evaluates_map_and_writes_deploy(tmp_path, image_aux):
-    from tools.data.synth_modalities import write_audioset
+    from m2pt_mm.testing.modalities import write_audioset
     data = write_audioset(tmp_path / 'audioset')['train']['data_root']
     log = train(TINY_AUDIO, tmp_path / 'work', image_aux, data)
     match = re.search(r'multi-label/mAP: ([\d.]+)', log)
@@ -65,7 +65,7 @@ def test_tiny_audio_training_with_image_aux_evaluates_map_and_writes_deploy(tmp_
 
 def test_tiny_video_training_with_image_aux_evaluates_accuracy_and_writes_deploy(tmp_path,
                                                                                  image_aux):
-    from tools.data.synth_modalities import write_kinetics
+    from m2pt_mm.testing.modalities import write_kinetics
     data = write_kinetics(tmp_path / 'kinetics')['train']['data_root']
     log = train(TINY_VIDEO, tmp_path / 'work', image_aux, data)
     match = re.search(r'accuracy/top1: ([\d.]+)\s+accuracy/top5: ([\d.]+)', log)

@@ -1,11 +1,11 @@
 """Tiny COCO / ADE20K digit scenes on disk and the tiny det/seg configs pointed at them."""
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 from mmengine.config import Config
 
+from m2pt_mm.testing.digits import write_digit_scenes
 from tests.conftest import timm_state_dict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,22 +18,13 @@ SEG_M2PT = DEMO / 'upernet_m2pt-vit-tiny-p8_scratch-aux-spectrogram_1xb4-40i_dig
 pytest.importorskip('sklearn', reason='the digit scans ship with scikit-learn')
 
 
-def _load_tool():
-    path = ROOT / 'tools' / 'data' / 'digits_to_coco_ade20k.py'
-    spec = importlib.util.spec_from_file_location('digits_to_coco_ade20k', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-scenes_tool = _load_tool()
 
 
 @pytest.fixture(scope='session')
 def scenes(tmp_path_factory) -> Path:
     """8 training and 4 validation scenes in both formats (``coco/``, ``ade/``)."""
     out = tmp_path_factory.mktemp('scenes')
-    scenes_tool.write_sets(str(out), num_train=8, num_val=4, seed=0)
+    write_digit_scenes(str(out), num_train=8, num_val=4, seed=0)
     return out
 
 

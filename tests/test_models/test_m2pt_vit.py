@@ -97,7 +97,10 @@ def test_merged_equals_unmerged_and_loads_strict_into_stock_vit(aux_timm_file, o
         stock = stock_vit(**kwargs)
         stock.load_state_dict(model.state_dict(), strict=True)
         reference = stock(x)
-    assert not any(isinstance(m, CrossModalReparamLinear) for m in model.modules())
+    layers = [m for m in model.modules() if isinstance(m, CrossModalReparamLinear)]
+    # each layer merged itself in place (RepVGG's convention): deployed, no branch left
+    assert len(layers) == 16 and all(m.deploy and m.num_aux == 0 for m in layers)
+    assert model.deploy and model.pathway_cfgs == []
     for b, a, r in zip(before, after, reference):
         assert_close(a, b, rtol=0, atol=1e-5)
         assert_close(r, b, rtol=0, atol=1e-5)
@@ -193,7 +196,7 @@ def test_layer_depth_of_pathway_params(aux_timm_file):
 def test_classifier_from_config_merged_equals_unmerged(aux_timm_file):
     from mmengine.config import Config
     cfg = Config.fromfile('configs/_base_/models/m2pt_vit-tiny-p8.py')
-    cfg.model.backbone.pathway.aux_checkpoint = None
+    cfg.model.backbone.pathway = dict(allow_zero_aux=True)  # W′ is filled by hand below
     classifier = MODELS.build(cfg.model)
     assert type(classifier).__name__ == 'ImageClassifier'
     assert type(classifier.backbone).__name__ == 'M2PTVisionTransformer'
@@ -212,6 +215,16 @@ def test_classifier_from_config_merged_equals_unmerged(aux_timm_file):
 
 
 # ---------------------------------------------------------------- bad input
+def test_pathway_without_aux_checkpoint_is_an_error_unless_allowed():
+    model = MODELS.build(tiny_backbone_cfg(pathway=dict(layers=['fc1'])))  # a checkpoint may follow
+    with pytest.raises(ValueError, match=r'pathway\[0\] has no aux_checkpoint.*allow_zero_aux=True'):
+        model.init_weights()
+    model = build(pathway=dict(layers=['fc1'], allow_zero_aux=True))
+    model.init_weights()
+    assert all(m.aux_weight.abs().sum() == 0 for m in model.modules()
+               if isinstance(m, CrossModalReparamLinear))
+
+
 def test_aux_checkpoint_missing_file():
     with pytest.raises(FileNotFoundError, match='no_such_aux.pth'):
         build(pathway=dict(aux_checkpoint='/tmp/no_such_aux.pth'))

@@ -167,29 +167,36 @@ def test_bf16_parameters_are_merged_in_fp32_and_rounded_once():
         assert got.dtype == torch.bfloat16 and torch.equal(got, exact)
 
 
-def test_timm_vit_base_official_usage_attach_train_merge_strict_reload():
-    """The official README's usage on two timm vit_base_patch16_224: one call, train, merge back
-    into a plain timm model that loads strict=True into a fresh one."""
+@pytest.mark.parametrize('size', ['tiny', pytest.param('vit_base_patch16_224', marks=pytest.mark.slow)])
+def test_official_usage_attach_train_merge_strict_reload(size):
+    """The official README's usage on two timm ViTs (ViT-B/16 in the slow set): one call, train,
+    merge back into a plain timm model that loads strict=True into a fresh one."""
     import timm
-    target = timm.create_model('vit_base_patch16_224', pretrained=False, num_classes=10)
-    aux = timm.create_model('vit_base_patch16_224', pretrained=False)
+
+    def create(num_classes=10):
+        if size == 'tiny':
+            return timm_vit(seed=0, num_classes=num_classes)
+        return timm.create_model(size, pretrained=False, num_classes=num_classes)
+
+    target, aux = create(), create(1000)
+    side = 224 if size != 'tiny' else TINY_IMG
     attach_pathway(target, aux, blocks='blocks', layers=OFFICIAL_LAYER_NAMES)
     del aux
     params = [p for p in target.parameters() if p.requires_grad]
     optim = torch.optim.SGD(params, lr=0.05)
-    x, y = torch.randn(1, 3, 224, 224), torch.tensor([3])
+    x, y = torch.randn(1, 3, side, side), torch.tensor([3])
     target.train()
     loss = torch.nn.functional.cross_entropy(target(x), y)
     loss.backward()
-    scale = target.blocks[5].mlp.fc1.cross_modal_scale
+    scale = target.blocks[-1].mlp.fc1.cross_modal_scale
     assert scale.grad is not None and scale.grad.abs().item() > 0
     optim.step()
     assert scale.item() != 0.0
     target.eval()
     with torch.no_grad():
         before = target(x)
-        merge_pathways(target)
-        fresh = timm.create_model('vit_base_patch16_224', pretrained=False, num_classes=10).eval()
+        target = merge_pathways(target)
+        fresh = create().eval()
         fresh.load_state_dict(target.state_dict(), strict=True)
         assert_close(fresh(x), before, rtol=1e-4, atol=1e-5)
 

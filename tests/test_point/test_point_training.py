@@ -17,11 +17,7 @@ CONFIG = ROOT / 'configs/point/m2pt_vit-tiny-g16-spectrogram_scratch_1xb4-20e_ti
 
 
 def test_tiny_part_seg_trains_evaluates_and_writes_a_deploy_checkpoint(tmp_path):
-    sys.path.insert(0, str(ROOT / 'tools' / 'data'))
-    try:
-        from synth_modalities import write_shapenetpart
-    finally:
-        sys.path.pop(0)
+    from m2pt_mm.testing.modalities import write_shapenetpart
     data = write_shapenetpart(tmp_path / 'shapenetpart')['train']['data_root']
     aux = tmp_path / 'aux_image_timm.pth'
     torch.save(timm_state_dict(seed=1, dims=64), aux)  # an image ViT: 4 blocks × 64, MLP 128

@@ -18,15 +18,8 @@ DEMO = ROOT / 'configs' / 'demo'
 pytest.importorskip('sklearn', reason='the digits ship with scikit-learn')
 
 
-def _load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / 'data' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-digits_tool = _load_tool('digits_to_imagenet')
-spec_tool = _load_tool('synth_spectrograms')
+from m2pt_mm.testing import digits as digits_tool  # noqa: E402
+from m2pt_mm.testing import spectrograms as spec_tool  # noqa: E402
 
 
 def _config(prefix: str) -> Path:

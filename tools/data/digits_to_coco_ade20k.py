@@ -1,164 +1,14 @@
-"""Write tiny COCO-format instance-segmentation and ADE20K-format semantic-segmentation sets
-made of scikit-learn's real 8×8 digit scans pasted onto noisy canvases.
-
-Each scene is a grey canvas with low-frequency noise and 1–4 non-overlapping digits, each upscaled
-(bicubic) to a random side and pasted where its ink is. A digit's mask is its ink (upscaled value
-above ``INK``), so boxes, polygons and label maps all come from the same pixels. Category ``d`` is
-the digit ``d`` (names ``digit-0`` … ``digit-9``). Layout::
-
-    OUT/coco/train/000000.jpg ...  OUT/coco/val/...
-    OUT/coco/annotations/instances_train.json    instances_val.json
-        images (id, file_name, width, height), annotations (id, image_id, category_id,
-        bbox [x, y, w, h], segmentation [polygons], area = polygon area, iscrowd 0), categories
-    OUT/ade/images/training/ADE_train_00000000.jpg      OUT/ade/images/validation/...
-    OUT/ade/annotations/training/ADE_train_00000000.png  (uint8 label map: 0 = background /
-        "other", digit d = d + 1, as ADE20K's 0 = other and 1..150 = classes)
-
-Both sets are drawn from the same scenes (COCO and ADE use their own splits of digit scans: the
-stratified split of tools/data/digits_to_imagenet.py), so a seed reproduces them exactly.
+"""Write tiny COCO-format instance-segmentation and ADE20K-format semantic-segmentation sets made
+of scikit-learn's real 8×8 digit scans pasted onto noisy canvases (the writer and the format
+details: :func:`m2pt_mm.testing.digits.write_digit_scenes`).
 
 Usage::
 
     python tools/data/digits_to_coco_ade20k.py data/digits_scenes --num-train 64 --num-val 16
 """
 import argparse
-import json
-import os
-import sys
-from typing import Dict, List, Sequence, Tuple
 
-import cv2
-import numpy as np
-from PIL import Image
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling digits tool
-from digits_to_imagenet import load_digit_scans, stratified_split  # noqa: E402
-
-INK = 96  #: an upscaled pixel brighter than this (0..255) is the digit's ink: its mask
-CLASSES = tuple(f'digit-{d}' for d in range(10))
-#: one colour per digit class (RGB), for mmdet / mmseg visualisers
-PALETTE = ((230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-           (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 190))
-
-
-def _canvas(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A dark grey RGB canvas with smooth noise, so the background is not trivially constant."""
-    coarse = rng.uniform(10, 60, size=(max(height // 16, 2), max(width // 16, 2), 3))
-    noise = cv2.resize(coarse.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
-    return np.clip(noise + rng.normal(0, 4, size=noise.shape), 0, 255).astype(np.uint8)
-
-
-def _place(rng: np.random.Generator, taken: np.ndarray, side: int) -> Tuple[int, int]:
-    """Top-left corner of a free ``side``×``side`` square, or (-1, -1) after 50 tries."""
-    height, width = taken.shape
-    for _ in range(50):
-        y, x = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
-        if not taken[y:y + side, x:x + side].any():
-            return y, x
-    return -1, -1
-
-
-def make_scene(rng: np.random.Generator, scans: np.ndarray, labels: np.ndarray,
-               pool: Sequence[int], size: Tuple[int, int], max_digits: int = 4,
-               side_range: Tuple[int, int] = (20, 48)) -> Tuple[np.ndarray, np.ndarray, List[dict]]:
-    """One scene: RGB image, instance map (0 = none, k = instance k) and its instances.
-
-    Returns:
-        ``(image [H, W, 3] uint8, instance_map [H, W] int32, instances)``, each instance a dict
-        with ``label`` and ``mask`` ([H, W] bool).
-    """
-    height, width = size
-    image = _canvas(rng, height, width)
-    instance_map = np.zeros((height, width), np.int32)
-    taken = np.zeros((height, width), bool)
-    instances = []
-    for _ in range(int(rng.integers(1, max_digits + 1))):
-        side = int(rng.integers(side_range[0], side_range[1] + 1))
-        y, x = _place(rng, taken, side)
-        if y < 0:
-            break
-        index = int(pool[rng.integers(len(pool))])
-        scan = np.asarray(Image.fromarray(scans[index]).resize((side, side), Image.BICUBIC))
-        ink = scan > INK
-        if ink.sum() < 4:
-            continue
-        colour = rng.uniform(150, 255, size=3)
-        alpha = (scan.astype(np.float32) / 255.)[..., None]
-        patch = image[y:y + side, x:x + side].astype(np.float32)
-        image[y:y + side, x:x + side] = np.clip(alpha * colour + (1 - alpha) * patch, 0, 255)
-        taken[y:y + side, x:x + side] = True
-        mask = np.zeros((height, width), bool)
-        mask[y:y + side, x:x + side] = ink
-        instances.append(dict(label=int(labels[index]), mask=mask))
-        instance_map[mask] = len(instances)
-    return image, instance_map, instances
-
-
-def mask_to_coco(mask: np.ndarray) -> Tuple[List[List[float]], List[float], float]:
-    """COCO polygons (outer contours, ≥ 3 points), bbox ``[x, y, w, h]`` and polygon area."""
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_SIMPLE)
-    polygons = [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
-    if not polygons:
-        return [], [], 0.
-    points = np.concatenate([np.asarray(p).reshape(-1, 2) for p in polygons])
-    x0, y0 = points.min(0)
-    x1, y1 = points.max(0)
-    area = float(sum(cv2.contourArea(c) for c in contours if len(c) >= 3))
-    return polygons, [float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1)], area
-
-
-def write_sets(out_dir: str, num_train: int = 64, num_val: int = 16, seed: int = 0,
-               sizes: Sequence[Tuple[int, int]] = ((128, 128), (112, 144), (144, 112))
-               ) -> Dict[str, int]:
-    """Write the COCO and ADE20K sets under ``out_dir`` (see the module docstring).
-
-    Args:
-        out_dir: Output folder (``coco/`` and ``ade/`` are created in it).
-        num_train: Training scenes.
-        num_val: Validation scenes.
-        seed: Seed of the scenes and of the digit split.
-        sizes: Scene sizes ``(H, W)`` cycled through, so batches need padding.
-
-    Returns:
-        Counts, e.g. ``{'train_images': 64, 'train_instances': 161, ...}``.
-    """
-    scans, labels = load_digit_scans()
-    pools = dict(zip(('train', 'val'), stratified_split(labels, seed=seed)))
-    rng = np.random.default_rng(seed)
-    counts = {}
-    for split, num, ade_split in (('train', num_train, 'training'), ('val', num_val, 'validation')):
-        coco_img_dir = os.path.join(out_dir, 'coco', split)
-        ade_img_dir = os.path.join(out_dir, 'ade', 'images', ade_split)
-        ade_ann_dir = os.path.join(out_dir, 'ade', 'annotations', ade_split)
-        for d in (coco_img_dir, ade_img_dir, ade_ann_dir, os.path.join(out_dir, 'coco', 'annotations')):
-            os.makedirs(d, exist_ok=True)
-        images, annotations = [], []
-        for i in range(num):
-            height, width = sizes[i % len(sizes)]
-            image, _, instances = make_scene(rng, scans, labels, pools[split], (height, width))
-            name = f'{i:06d}.jpg'
-            Image.fromarray(image).save(os.path.join(coco_img_dir, name), quality=95)
-            images.append(dict(id=i + 1, file_name=name, width=width, height=height))
-            label_map = np.zeros((height, width), np.uint8)
-            for inst in instances:
-                label_map[inst['mask']] = inst['label'] + 1
-                polygons, bbox, area = mask_to_coco(inst['mask'])
-                if not polygons:
-                    continue
-                annotations.append(dict(id=len(annotations) + 1, image_id=i + 1,
-                                        category_id=inst['label'] + 1, bbox=bbox,
-                                        segmentation=polygons, area=area, iscrowd=0))
-            ade_name = f'ADE_{split}_{i:08d}'
-            Image.fromarray(image).save(os.path.join(ade_img_dir, ade_name + '.jpg'), quality=95)
-            Image.fromarray(label_map).save(os.path.join(ade_ann_dir, ade_name + '.png'))
-        categories = [dict(id=d + 1, name=name, supercategory='digit')
-                      for d, name in enumerate(CLASSES)]
-        with open(os.path.join(out_dir, 'coco', 'annotations', f'instances_{split}.json'), 'w') as f:
-            json.dump(dict(images=images, annotations=annotations, categories=categories), f)
-        counts[f'{split}_images'] = num
-        counts[f'{split}_instances'] = len(annotations)
-    return counts
+from m2pt_mm.testing.digits import write_digit_scenes
 
 
 def parse_args() -> argparse.Namespace:
@@ -172,7 +22,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    counts = write_sets(args.out_dir, args.num_train, args.num_val, args.seed)
+    counts = write_digit_scenes(args.out_dir, args.num_train, args.num_val, args.seed)
     print(f'wrote {counts} to {args.out_dir}/coco and {args.out_dir}/ade')
 
 
