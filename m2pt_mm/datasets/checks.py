@@ -1,14 +1,25 @@
-"""Checks of a config's dataset files before a run starts, for failures the libraries report
-late or obscurely (an empty COCO annotation list reaches mmengine as "need at least one array to
-concatenate"; a missing image only when its batch is loaded, maybe hours in)."""
+"""Checks of a config's image files before a run starts, for failures the libraries report late
+or obscurely: an empty COCO annotation list reaches mmengine as "need at least one array to
+concatenate", and a missing or empty image of a COCO json or of an ImageNet-style list only when
+its batch is loaded, maybe hours in.
+
+Covered: COCO-style datasets (the json and every image it lists) and mmpretrain's image-list
+datasets (``CustomDataset``, ``ImageNet`` and their subclasses: every ``img_path`` of the list, as
+the dataset itself resolves it). Images are checked to exist and to be non-empty readable files;
+decoding each one is the data loader's job.
+"""
 import json
+import os
 import os.path as osp
 from typing import Any, Dict, Iterator, List, Tuple
 
+#: mmpretrain dataset types whose samples are image files listed by the dataset itself
+_IMAGE_LIST_TYPES = ('CustomDataset', 'ImageNet', 'ImageNet21k')
 
-def _coco_datasets(cfg: Any) -> Iterator[Tuple[str, Dict[str, Any]]]:
-    """``(dataloader name, dataset cfg)`` of every COCO-style dataset, through wrappers such as
-    ``RepeatDataset`` (``dataset=``) and ``ConcatDataset`` (``datasets=``)."""
+
+def _datasets(cfg: Any) -> Iterator[Tuple[str, Dict[str, Any]]]:
+    """``(dataloader name, dataset cfg)`` of every dataset of the dataloaders, through wrappers
+    such as ``RepeatDataset`` (``dataset=``) and ``ConcatDataset`` (``datasets=``)."""
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(name)
         stack = [loader.get('dataset')] if loader else []
@@ -17,8 +28,20 @@ def _coco_datasets(cfg: Any) -> Iterator[Tuple[str, Dict[str, Any]]]:
             if not isinstance(ds, dict):
                 continue
             stack.extend([ds.get('dataset')] + list(ds.get('datasets') or []))
-            if 'Coco' in str(ds.get('type', '')) and ds.get('ann_file'):
-                yield name, ds
+            yield name, ds
+
+
+def _bad_images(paths: List[str]) -> List[str]:
+    """The paths that are missing, empty or unreadable, each with the reason."""
+    bad = []
+    for path in paths:
+        if not osp.isfile(path):
+            bad.append(f'{path} (missing)')
+        elif osp.getsize(path) == 0:
+            bad.append(f'{path} (empty)')
+        elif not os.access(path, os.R_OK):
+            bad.append(f'{path} (not readable)')
+    return bad
 
 
 def check_coco_files(ann_file: str, img_dir: str) -> int:
@@ -45,23 +68,49 @@ def check_coco_files(ann_file: str, img_dir: str) -> int:
     if not coco['annotations']:
         raise ValueError(f"{ann_file}: 'annotations' is empty; training and COCO evaluation need "
                          f"at least one annotated object ({len(coco['images'])} images listed)")
-    missing: List[str] = [im['file_name'] for im in coco['images']
-                          if not osp.isfile(osp.join(img_dir, im['file_name']))]
-    if missing:
-        raise FileNotFoundError(f'{ann_file} lists {len(missing)} image(s) not found under '
-                                f'{img_dir}, e.g. {missing[:3]}')
+    bad = _bad_images([osp.join(img_dir, im['file_name']) for im in coco['images']])
+    if bad:
+        raise FileNotFoundError(f'{ann_file} lists {len(bad)} image(s) that cannot be read under '
+                                f'{img_dir}, e.g. {bad[:3]}')
     return len(coco['images'])
+
+
+def check_image_list_files(dataset_cfg: Dict[str, Any], scope: str = 'mmpretrain') -> int:
+    """Check every image of an mmpretrain image-list dataset (``CustomDataset``, ``ImageNet``),
+    with the list read and the paths joined by the dataset class itself (``lazy_init``).
+
+    Raises:
+        FileNotFoundError: images missing, empty or unreadable (names the first ones and the list).
+
+    Returns:
+        The number of images.
+    """
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS
+    cfg = dict(dataset_cfg, lazy_init=True, pipeline=[])
+    with DefaultScope.overwrite_default_scope(scope):
+        dataset = DATASETS.build(cfg)
+    samples = dataset.load_data_list()
+    bad = _bad_images([sample['img_path'] for sample in samples if 'img_path' in sample])
+    if bad:
+        source = dataset_cfg.get('ann_file') or dataset.img_prefix
+        raise FileNotFoundError(f'{dataset_cfg["type"]} {source}: {len(bad)} of {len(samples)} '
+                                f'image(s) cannot be read, e.g. {bad[:3]}')
+    return len(samples)
 
 
 def check_dataset_files(cfg: Any, dataloaders: Tuple[str, ...] = ('train_dataloader', 'val_dataloader',
                                                                   'test_dataloader')) -> None:
-    """Run :func:`check_coco_files` on every local COCO dataset of ``cfg``'s ``dataloaders``."""
-    for name, ds in _coco_datasets(cfg):
-        if name not in dataloaders:
-            continue
+    """Check the local COCO and image-list datasets of ``cfg``'s ``dataloaders``
+    (:func:`check_coco_files`, :func:`check_image_list_files`)."""
+    for name, ds in _datasets(cfg):
+        kind = str(ds.get('type', ''))
         root = ds.get('data_root') or ''
-        if '://' in root or ds.get('backend_args'):
+        if name not in dataloaders or '://' in root or ds.get('backend_args'):
             continue  # remote storage: the library's file backend reports what is missing
-        ann_file = ds['ann_file'] if osp.isabs(ds['ann_file']) else osp.join(root, ds['ann_file'])
-        img_dir = osp.join(root, (ds.get('data_prefix') or {}).get('img', ''))
-        check_coco_files(ann_file, img_dir)
+        if 'Coco' in kind and ds.get('ann_file'):
+            ann_file = ds['ann_file'] if osp.isabs(ds['ann_file']) else osp.join(root, ds['ann_file'])
+            img_dir = osp.join(root, (ds.get('data_prefix') or {}).get('img', ''))
+            check_coco_files(ann_file, img_dir)
+        elif kind.split('.')[-1] in _IMAGE_LIST_TYPES:
+            check_image_list_files(ds, cfg.get('default_scope') or 'mmpretrain')
