@@ -18,9 +18,11 @@ TINY_POINT_BACKBONE = dict(
     arch=dict(embed_dims=D, num_layers=4, num_heads=2, feedforward_channels=64),
     tokenizer=dict(type='PointTokenizer', num_groups=16, group_size=8),
     qkv_bias=False, norm_cfg=dict(type='LN', eps=1e-5), drop_path_rate=0.)
+#: W′ starts at zero; the tests fill it themselves (randomise_aux)
+ZERO_AUX = dict(aux_checkpoint=None, allow_zero_aux=True)
 
 
-def seg_cfg(pathway=dict(aux_checkpoint=None), num_categories=16, num_classes=50):
+def seg_cfg(pathway=ZERO_AUX, num_categories=16, num_classes=50):
     backbone = dict(TINY_POINT_BACKBONE, with_cls_token=False, out_type='featmap',
                     out_indices=(1, 2, 3), norm_outs=True, pathway=pathway)
     head = dict(type='PointPartSegHead', num_classes=num_classes, num_categories=num_categories,
@@ -28,7 +30,7 @@ def seg_cfg(pathway=dict(aux_checkpoint=None), num_categories=16, num_classes=50
     return dict(type='PointPartSegmentor', backbone=backbone, head=head)
 
 
-def cls_cfg(pathway=dict(aux_checkpoint=None)):
+def cls_cfg(pathway=ZERO_AUX):
     return dict(
         type='ImageClassifier',
         data_preprocessor=dict(type='ClsDataPreprocessor', num_classes=40),
