@@ -9,7 +9,6 @@ from mmpretrain.structures import DataSample
 from torch.testing import assert_close
 
 import m2pt_mm.models  # noqa: F401
-from m2pt_mm.models.heads import three_nn_interpolate
 from tests.conftest import set_scales
 
 D, N = 32, 128
@@ -60,17 +59,6 @@ def randomise_aux(model):
     set_scales(model, lambda name: 0.1 + 0.01 * (hash(name) % 7))
 
 
-def test_three_nn_interpolate_weights_by_inverse_squared_distance():
-    centres = torch.tensor([[[0., 0., 0.], [1., 0., 0.], [0., 2., 0.], [5., 5., 5.]]])
-    feats = torch.tensor([[[1., 2., 3., 100.]]])  # one channel
-    xyz = torch.tensor([[[0., 0., 0.], [0.5, 0., 0.]]])
-    out = three_nn_interpolate(xyz, centres, feats)
-    assert out.shape == (1, 1, 2)
-    assert_close(out[0, 0, 0], torch.tensor(1.), atol=1e-6, rtol=0)  # on a centre: its feature
-    w = torch.tensor([1 / 0.25, 1 / 0.25, 1 / 4.25])  # squared distances .25, .25, 4.25
-    assert_close(out[0, 0, 1], (w * torch.tensor([1., 2., 3.])).sum() / w.sum())
-
-
 def test_part_seg_forward_backward_reaches_every_trainable_part():
     model = MODELS.build(seg_cfg())
     model.init_weights()
@@ -101,6 +89,16 @@ def test_part_seg_without_category_and_missing_category_errors():
     shapenet = MODELS.build(seg_cfg())
     with pytest.raises(ValueError, match='gt_label'):
         shapenet(**seg_batch(shapenet, category=False), mode='loss')
+
+
+def test_part_seg_needs_point_centres():
+    cfg = seg_cfg(pathway=None)
+    cfg['backbone'] = dict(cfg['backbone'], tokenizer=dict(type='ImageTokenizer'), img_size=32,
+                           patch_size=8)
+    model = MODELS.build(cfg)
+    with pytest.raises(TypeError, match=r'needs a point tokenizer \(PointCentres from '
+                                        r'forward_with_grid\), got the token grid \(4, 4\)'):
+        model.extract_feat(torch.randn(2, 3, 32, 32))
 
 
 def test_point_classifier_forward_backward():

@@ -7,37 +7,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
-
-def three_nn_interpolate(xyz: Tensor, centres: Tensor, features: Tensor, k: int = 3,
-                         eps: float = 1e-8) -> Tensor:
-    """Inverse-distance-weighted interpolation of centre features at the points (PointNet++).
-
-    As Point-MAE's ``PointNetFeaturePropagation``: the ``k`` nearest centres of each point,
-    weights ``1 / (squared distance + eps)`` normalised to sum 1.
-
-    Args:
-        xyz: Points ``[B, N, 3]``.
-        centres: Group centres ``[B, G, 3]``.
-        features: Centre features ``[B, C, G]``.
-        k: Neighbours (3 in PointNet++; fewer when there are fewer centres).
-        eps: Keeps a point that coincides with a centre finite.
-
-    Returns:
-        ``[B, C, N]``.
-    """
-    if centres.shape[1] != features.shape[2]:
-        raise ValueError(f'{centres.shape[1]} centres but features for {features.shape[2]} '
-                         f'(expected features [B, C, G] with centres [B, G, 3])')
-    k = min(k, centres.shape[1])
-    # exact squared distances: the matmul shortcut can reorder near-equal neighbours
-    dist = torch.cdist(xyz, centres, compute_mode='donot_use_mm_for_euclid_dist').pow(2)
-    dist, idx = dist.topk(k, dim=-1, largest=False)  # [B, N, k]
-    weight = 1.0 / (dist + eps)
-    weight = weight / weight.sum(dim=-1, keepdim=True)
-    batch, channels, _ = features.shape
-    gathered = features.gather(2, idx.reshape(batch, 1, -1).expand(-1, channels, -1))
-    gathered = gathered.reshape(batch, channels, *idx.shape[1:])  # [B, C, N, k]
-    return (gathered * weight.unsqueeze(1)).sum(dim=-1)
+from ..utils import three_nn_interpolate
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
