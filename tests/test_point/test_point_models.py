@@ -4,6 +4,7 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch.testing import assert_close
@@ -70,7 +71,7 @@ def test_part_seg_forward_backward_reaches_every_trainable_part():
     for name in ('backbone.layers.0.attn.qkv.aux_weight',
                  'backbone.layers.3.ffn.layers.1.cross_modal_scale',
                  'backbone.patch_embed.encoder.first_conv.0.weight',
-                 'head.label_conv.0.weight', 'head.propagation.0.0.weight',
+                 'head.label_conv.conv.weight', 'head.propagation.0.conv.weight',
                  'head.classifier.weight'):
         grad = dict(model.named_parameters())[name].grad
         assert grad is not None and grad.abs().sum() > 0, name
@@ -79,6 +80,19 @@ def test_part_seg_forward_backward_reaches_every_trainable_part():
     out = model(**data, mode='predict')
     assert out[0].pred_seg_score.shape == (N, 50)
     assert torch.equal(out[0].pred_seg_label, out[0].pred_seg_score.argmax(1))
+
+
+def test_head_layers_are_point_mae_conv_bn_act():
+    head = MODELS.build(dict(type='PointPartSegHead', in_channels=8, num_classes=4, num_feats=1,
+                             label_channels=4, fp_channels=(6, ), mid_channels=(5, )))
+    block = head.propagation[0]
+    assert block.conv.bias is None and isinstance(block.activate, torch.nn.ReLU)
+    assert head.label_conv.activate.negative_slope == 0.2
+    # Point-MAE's Conv1d has a bias; BN (training mode) subtracts it again
+    x, bias = torch.randn(2, 8 + 3, 7), torch.randn(6)
+    expected = F.relu(F.batch_norm(F.conv1d(x, block.conv.weight, bias), None, None,
+                                   block.bn.weight, block.bn.bias, training=True))
+    assert_close(block(x), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_part_seg_without_category_and_missing_category_errors():
