@@ -5,7 +5,7 @@ Both read, per data sample, ``gt_seg_label`` (``(N,)`` long) and either ``pred_s
 are computed in ``process`` so that no per-point tensor is kept for the whole test set.
 """
 from collections import OrderedDict, defaultdict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -20,6 +20,18 @@ def _as_long(value, name: str) -> torch.Tensor:
     if value.dim() != 1:
         raise ValueError(f'{name} must have shape (N,), got {tuple(value.shape)}')
     return value.long()
+
+
+def _intersect_and_union(pred: torch.Tensor, gt: torch.Tensor, num_classes: int,
+                         ignore_index: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-label point counts of intersection and union ``(num_classes,)`` (float64), by mmseg's
+    ``IoUMetric.intersect_and_union``; points whose ground truth is ``ignore_index`` are left
+    out, and so are predicted labels outside ``[0, num_classes)``."""
+    # lazy: every run imports m2pt_mm.evaluation (custom_imports); only part seg. needs mmseg
+    from mmseg.evaluation.metrics import IoUMetric
+    ignore = -1 if ignore_index is None else ignore_index  # labels are >= 0
+    inter, union, _, _ = IoUMetric.intersect_and_union(pred, gt, num_classes, ignore)
+    return inter.double().numpy(), union.double().numpy()
 
 
 def _prediction(sample: dict, num_points: int, allowed: Optional[torch.Tensor] = None
@@ -74,13 +86,14 @@ class ShapeNetPartMIoU(BaseMetric):
         self.seg_classes = OrderedDict(
             (name, torch.as_tensor(list(parts), dtype=torch.long))
             for name, parts in (seg_classes or SHAPENETPART_SEG_CLASSES).items())
-        self.part_to_category = {}
+        self.part_to_category: Dict[int, str] = {}
         for name, parts in self.seg_classes.items():
             for part in parts.tolist():
                 if part in self.part_to_category:
                     raise ValueError(f'part {part} belongs to both {self.part_to_category[part]} '
                                      f'and {name}')
                 self.part_to_category[part] = name
+        self.num_parts = max(self.part_to_category) + 1
         self.classwise = classwise
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
@@ -96,12 +109,9 @@ class ShapeNetPartMIoU(BaseMetric):
                 raise ValueError(f'a {category} shape has gt part labels {stray.tolist()} outside '
                                  f'its parts {parts.tolist()}')
             pred = _prediction(sample, gt.shape[0], parts)
-            ious = []
-            for part in parts:
-                gt_mask, pred_mask = gt == part, pred == part
-                union = int((gt_mask | pred_mask).sum())
-                # Point-MAE: a part absent from both prediction and ground truth scores 1
-                ious.append(1.0 if union == 0 else int((gt_mask & pred_mask).sum()) / union)
+            inter, union = _intersect_and_union(pred, gt, self.num_parts)
+            # Point-MAE: a part absent from both prediction and ground truth scores 1
+            ious = [1.0 if union[p] == 0 else inter[p] / union[p] for p in parts.tolist()]
             self.results.append(dict(category=category, iou=float(np.mean(ious)),
                                      correct=int((pred == gt).sum()), total=int(gt.shape[0])))
 
@@ -164,14 +174,10 @@ class PartNetMIoU(BaseMetric):
                 raise ValueError(f'gt part labels must be in [0, {num_classes}), got '
                                  f'{int(gt.min())}..{int(gt.max())}')
             labels = torch.tensor([c for c in range(num_classes) if c != self.ignore_index])
-            pred = _prediction(sample, gt.shape[0], labels).clone()
-            if self.ignore_index is not None:
-                pred[gt == self.ignore_index] = self.ignore_index
-            inter, union = np.zeros(num_classes), np.zeros(num_classes)
-            for c in labels.tolist():
-                gt_mask, pred_mask = gt == c, pred == c
-                inter[c] = int((gt_mask & pred_mask).sum())
-                union[c] = int((gt_mask | pred_mask).sum())
+            pred = _prediction(sample, gt.shape[0], labels)
+            inter, union = _intersect_and_union(pred, gt, num_classes, self.ignore_index)
+            if self.ignore_index is not None:  # "other" is never scored, even when predicted
+                inter[self.ignore_index] = union[self.ignore_index] = 0
             present = union > 0
             shape_iou = float(np.mean(inter[present] / union[present])) if present.any() else None
             self.results.append(dict(intersect=inter, union=union, shape_iou=shape_iou))

@@ -77,6 +77,20 @@ def test_partnet_miou_ignores_other():
     assert metrics['partnet/shape_mIoU'] == pytest.approx(100 * (1 / 2 + 1) / 2)
 
 
+def test_partnet_predicted_other_counts_against_the_part_and_is_never_scored():
+    # gt [1, 1, 2, 0], pred [0, 1, 2, 1]: point 3 ("other") is left out; point 0 is part 1
+    # predicted as "other": part 1 I 1 / U 2, part 2 I 1 / U 1
+    sample = seg_sample([1, 1, 2, 0], pred_label=[0, 1, 2, 1])
+    evaluator = Evaluator(dict(type='PartNetMIoU', num_classes=3))
+    evaluator.process([sample])
+    assert evaluator.evaluate(1) == {'partnet/mIoU': pytest.approx(100 * 3 / 4),
+                                     'partnet/shape_mIoU': pytest.approx(100 * 3 / 4)}
+    # without ignore_index every label is scored: 0 I 0 / U 2, 1 I 1 / U 3, 2 I 1 / U 1
+    evaluator = Evaluator(dict(type='PartNetMIoU', num_classes=3, ignore_index=None))
+    evaluator.process([sample])
+    assert evaluator.evaluate(1)['partnet/mIoU'] == pytest.approx(100 * (0 + 1 / 3 + 1) / 3)
+
+
 def test_partnet_scores_never_predict_other():
     scores = torch.tensor([[9., 1., 0.], [9., 0., 2.], [9., 3., 1.]])  # argmax is always "other"
     evaluator = Evaluator(dict(type='PartNetMIoU'))  # num_classes from the scores' width

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.evaluator import Evaluator
 from mmpretrain.registry import DATASETS, TRANSFORMS
 from mmpretrain.structures import DataSample
@@ -122,6 +123,21 @@ def test_resize_crop_flip_normalize():
     assert out.shape == (3, 2, 4, 5)  # (C, T, H, W)
     torch.testing.assert_close(out[:, 0], torch.zeros(3, 4, 5))
     torch.testing.assert_close(out[:, 1], torch.ones(3, 4, 5))
+
+
+def test_resize_rounds_the_long_side_and_crop_floors_the_centre():
+    """Sizes and offsets are ours (torchvision's short-side resize would truncate 21.9 to 21, its
+    center_crop would round 13.5 to 14 and 7.5 to 8); the pixels are torchvision's, equal to
+    interpolate."""
+    imgs = torch.arange(2 * 3 * 30 * 41, dtype=torch.float32).reshape(2, 3, 30, 41) % 251
+    out = TRANSFORMS.build(dict(type='VideoResize', short_side=16))(dict(imgs=imgs.byte()))
+    assert out['img_shape'] == (16, 22)  # 41 · 16 / 30 = 21.87
+    expected = F.interpolate(imgs.byte().float(), size=(16, 22), mode='bilinear',
+                             align_corners=False, antialias=True)
+    assert torch.equal(out['imgs'], expected)
+    crop = TRANSFORMS.build(dict(type='VideoCrop', crop_size=(15, 14)))(dict(imgs=imgs))
+    assert crop['crop_bbox'] == (13, 7, 27, 22)  # (41 - 14) // 2 = 13, (30 - 15) // 2 = 7
+    assert torch.equal(crop['imgs'], imgs[..., 7:22, 13:27])
 
 
 def test_top1_top5_with_mmpretrain_accuracy():

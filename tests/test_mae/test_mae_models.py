@@ -7,7 +7,8 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
 import m2pt_mm.models  # noqa: F401  registers
-from m2pt_mm.models.selfsup import M2PTMAEViT, chamfer_distance_l2, sincos_2d
+from m2pt_mm.models.selfsup import M2PTMAEViT, chamfer_distance_l2
+from m2pt_mm.models.utils import PointCentres, sincos_position_table
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
@@ -156,10 +157,34 @@ def test_chamfer_distance_l2_explicit_values():
     torch.testing.assert_close(loss(b, a), chamfer_distance_l2(a, b))
     with pytest.raises(ValueError, match=r'\[B, N, 3\]'):
         loss(a[0], b)
+    # the nearest neighbours come from knn: the same loss as the full pairwise matrix
+    source, target = torch.rand(2, 50, 3), torch.rand(2, 70, 3)
+    pairwise = (source.unsqueeze(2) - target.unsqueeze(1)).pow(2).sum(-1)
+    torch.testing.assert_close(chamfer_distance_l2(source, target),
+                               pairwise.min(dim=2)[0].mean() + pairwise.min(dim=1)[0].mean())
+
+
+def test_decoders_and_head_tell_token_grids_from_point_centres():
+    kw = dict(predict_feature_dim=48, embed_dim=32, decoder_embed_dim=32, decoder_depth=1,
+              decoder_num_heads=2, num_extra_tokens=0)
+    mlp = MODELS.build(dict(type='M2PTMAEDecoder', grid=(16, ), pos_embed='mlp', **kw))
+    sincos = MODELS.build(dict(type='M2PTMAEDecoder', grid=(4, 4), **kw))
+    latent, ids_restore = torch.randn(2, 7, 32), torch.arange(16).repeat(2, 1)
+    centres = PointCentres(torch.randn(2, 16, 3))
+    assert mlp(latent, ids_restore, centres).shape == (2, 16, 48)
+    with pytest.raises(ValueError, match=r'needs the point centres \(PointCentres\) as grid, '
+                                         r'got \(4, 4\)'):
+        mlp(latent, ids_restore, (4, 4))
+    with pytest.raises(ValueError, match=r'sin-cos decoder table needs a token grid, got '
+                                         r'PointCentres\(centres \[2, 16, 3\]\)'):
+        sincos(latent, ids_restore, centres)
+    head = MODELS.build(dict(type='PointMAEHead', group_size=4))
+    with pytest.raises(ValueError, match=r'PointMAEHead needs the group centres \(PointCentres'):
+        head.loss(torch.randn(2, 16, 12), torch.randn(2, 64, 3), torch.ones(2, 16), (16, ))
 
 
 def test_sincos_2d_non_square_grid_is_row_major():
-    table = sincos_2d((4, 2), 16)[0]  # 4 rows × 2 columns
+    table = sincos_position_table((4, 2), 16)[0]  # 4 rows × 2 columns
     assert table.shape == (8, 16)
     # token 3 = row 1, column 1; token 4 = row 2, column 0: first half encodes the column
     torch.testing.assert_close(table[3, :8], table[1, :8])

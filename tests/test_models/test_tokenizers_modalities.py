@@ -11,8 +11,7 @@ from torch.testing import assert_close
 
 import m2pt_mm.models  # noqa: F401  registers the backbone and the tokenizers
 from m2pt_mm.models.tokenizers import AudioTokenizer, PointTokenizer, VideoTokenizer
-from m2pt_mm.models.tokenizers.point import farthest_point_sample
-from m2pt_mm.models.tokenizers.video import sinusoid_table
+from m2pt_mm.models.utils import PointCentres, sincos_position_table
 from m2pt_mm.registry import TOKENIZERS
 
 ARCH = dict(embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64)
@@ -96,8 +95,8 @@ def test_video_sincos_is_videomae_table_and_not_saved():
     tok = VideoTokenizer(embed_dims=32, num_frames=4, img_size=32, patch_size=8)
     assert_close(tok.position_embedding((2, 4, 4)), videomae(32, 32))
     # the paper's 1568 positions, and ViT-B's 768 channels (each in a size the loop builds fast)
-    assert_close(sinusoid_table(1568, 16), videomae(1568, 16))
-    assert_close(sinusoid_table(64, 768), videomae(64, 768))
+    assert_close(sincos_position_table((8, 14, 14), 16), videomae(1568, 16))
+    assert_close(sincos_position_table((64, ), 768), videomae(64, 768))
     # a longer clip gets the table VideoMAE would build for it
     assert_close(tok.position_embedding((4, 4, 4)), videomae(64, 32))
     assert list(tok.state_dict()) == ['projection.weight', 'projection.bias']
@@ -140,9 +139,14 @@ def test_video_backbone_has_no_table_and_no_class_token():
 def test_point_paper_size_gives_64_groups():
     tok = PointTokenizer(embed_dims=8).eval()
     with torch.no_grad():
-        tokens, centers = tok(cloud(points=1024))
-    assert tokens.shape == (2, 64, 8) and centers.shape == (2, 64, 3)
-    assert tok.position_embedding(centers).shape == (2, 64, 8)
+        tokens, positions = tok(cloud(points=1024))
+    assert tokens.shape == (2, 64, 8)
+    assert isinstance(positions, PointCentres) and positions.centres.shape == (2, 64, 3)
+    assert tok.position_embedding(positions).shape == (2, 64, 8)
+    assert_close(tok.position_embedding(positions), tok.pos_embed(positions.centres))
+    with pytest.raises(TypeError, match='position_embedding expects the PointCentres its '
+                                        'forward returned, got Tensor'):
+        tok.position_embedding(positions.centres)
 
 
 def test_point_groups_are_fps_centres_and_their_nearest_points():
@@ -172,15 +176,16 @@ def test_point_normals_are_ignored():
         xyz_only = tok(points)
         with_normals = tok(torch.cat([points, torch.randn(2, 128, 3)], dim=-1))
     assert_close(with_normals[0], xyz_only[0])
-    assert_close(with_normals[1], xyz_only[1])
+    assert_close(with_normals[1].centres, xyz_only[1].centres)
 
 
 def test_point_adjacency_variant():
     tok = PointTokenizer(embed_dims=8, num_groups=16, group_size=8, group_embed='adjacency')
     assert sorted(tok.encoder.state_dict()) == ['projection.bias', 'projection.weight']
     points = cloud()
-    tokens, centers = tok(points)
-    groups, _ = tok.group(points)
+    tokens, positions = tok(points)
+    groups, centers = tok.group(points)
+    assert_close(positions.centres, centers)
     centroids = (groups + centers.unsqueeze(2)).mean(dim=2)
     adjacency = (centroids[:, :, None] - centroids[:, None]).norm(dim=-1)  # [B, G, G]
     assert_close(tokens, F.linear(adjacency, tok.encoder.projection.weight, tok.encoder.projection.bias))
@@ -193,8 +198,9 @@ def test_point_backbone_segmentation_outputs_and_centres():
                      out_type='featmap', out_indices=[1, 3], norm_outs=True)
     points = cloud()
     with torch.no_grad():
-        outs, centers = model.forward_with_grid(points)
-        assert_close(centers, model.patch_embed(points)[1])
+        outs, positions = model.forward_with_grid(points)
+        assert isinstance(positions, PointCentres)
+        assert_close(positions.centres, model.patch_embed(points)[1].centres)
         assert [tuple(o.shape) for o in outs] == [(2, 32, 16)] * 2
         plain = backbone(dict(type='PointTokenizer', num_groups=16, group_size=8), with_cls_token=False,
                          out_type='featmap', out_indices=[1, 3])
@@ -242,20 +248,6 @@ def test_point_refuses_non_finite_coordinates(bad):
     points[1, 17, 2] = bad
     with pytest.raises(ValueError, match=r'point clouds \[1\] of the batch contain NaN or infinite'):
         PointTokenizer(embed_dims=8, num_groups=16, group_size=8)(points)
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='mmcv furthest_point_sample runs on CUDA only')
-def test_mmcv_fps_on_cuda_agrees_with_the_torch_loop():
-    from m2pt_mm.models.tokenizers import point
-    points = cloud(points=1024).cuda()
-    assert point._mmcv_furthest_point_sample is not None
-    cuda_idx = farthest_point_sample(points, 64)
-    point_mmcv, point._mmcv_furthest_point_sample = point._mmcv_furthest_point_sample, None
-    try:
-        torch_idx = farthest_point_sample(points, 64)
-    finally:
-        point._mmcv_furthest_point_sample = point_mmcv
-    assert torch.equal(cuda_idx.cpu(), torch_idx.cpu())
 
 
 # ---------------------------------------------------------------- backbone arguments

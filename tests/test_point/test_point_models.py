@@ -4,12 +4,12 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch.testing import assert_close
 
 import m2pt_mm.models  # noqa: F401
-from m2pt_mm.models.heads import three_nn_interpolate
 from tests.conftest import set_scales
 
 D, N = 32, 128
@@ -18,9 +18,11 @@ TINY_POINT_BACKBONE = dict(
     arch=dict(embed_dims=D, num_layers=4, num_heads=2, feedforward_channels=64),
     tokenizer=dict(type='PointTokenizer', num_groups=16, group_size=8),
     qkv_bias=False, norm_cfg=dict(type='LN', eps=1e-5), drop_path_rate=0.)
+#: W′ starts at zero; the tests fill it themselves (randomise_aux)
+ZERO_AUX = dict(aux_checkpoint=None, allow_zero_aux=True)
 
 
-def seg_cfg(pathway=dict(aux_checkpoint=None), num_categories=16, num_classes=50):
+def seg_cfg(pathway=ZERO_AUX, num_categories=16, num_classes=50):
     backbone = dict(TINY_POINT_BACKBONE, with_cls_token=False, out_type='featmap',
                     out_indices=(1, 2, 3), norm_outs=True, pathway=pathway)
     head = dict(type='PointPartSegHead', num_classes=num_classes, num_categories=num_categories,
@@ -28,7 +30,7 @@ def seg_cfg(pathway=dict(aux_checkpoint=None), num_categories=16, num_classes=50
     return dict(type='PointPartSegmentor', backbone=backbone, head=head)
 
 
-def cls_cfg(pathway=dict(aux_checkpoint=None)):
+def cls_cfg(pathway=ZERO_AUX):
     return dict(
         type='ImageClassifier',
         data_preprocessor=dict(type='ClsDataPreprocessor', num_classes=40),
@@ -58,17 +60,6 @@ def randomise_aux(model):
     set_scales(model, lambda name: 0.1 + 0.01 * (hash(name) % 7))
 
 
-def test_three_nn_interpolate_weights_by_inverse_squared_distance():
-    centres = torch.tensor([[[0., 0., 0.], [1., 0., 0.], [0., 2., 0.], [5., 5., 5.]]])
-    feats = torch.tensor([[[1., 2., 3., 100.]]])  # one channel
-    xyz = torch.tensor([[[0., 0., 0.], [0.5, 0., 0.]]])
-    out = three_nn_interpolate(xyz, centres, feats)
-    assert out.shape == (1, 1, 2)
-    assert_close(out[0, 0, 0], torch.tensor(1.), atol=1e-6, rtol=0)  # on a centre: its feature
-    w = torch.tensor([1 / 0.25, 1 / 0.25, 1 / 4.25])  # squared distances .25, .25, 4.25
-    assert_close(out[0, 0, 1], (w * torch.tensor([1., 2., 3.])).sum() / w.sum())
-
-
 def test_part_seg_forward_backward_reaches_every_trainable_part():
     model = MODELS.build(seg_cfg())
     model.init_weights()
@@ -80,7 +71,7 @@ def test_part_seg_forward_backward_reaches_every_trainable_part():
     for name in ('backbone.layers.0.attn.qkv.aux_weight',
                  'backbone.layers.3.ffn.layers.1.cross_modal_scale',
                  'backbone.patch_embed.encoder.first_conv.0.weight',
-                 'head.label_conv.0.weight', 'head.propagation.0.0.weight',
+                 'head.label_conv.conv.weight', 'head.propagation.0.conv.weight',
                  'head.classifier.weight'):
         grad = dict(model.named_parameters())[name].grad
         assert grad is not None and grad.abs().sum() > 0, name
@@ -91,6 +82,19 @@ def test_part_seg_forward_backward_reaches_every_trainable_part():
     assert torch.equal(out[0].pred_seg_label, out[0].pred_seg_score.argmax(1))
 
 
+def test_head_layers_are_point_mae_conv_bn_act():
+    head = MODELS.build(dict(type='PointPartSegHead', in_channels=8, num_classes=4, num_feats=1,
+                             label_channels=4, fp_channels=(6, ), mid_channels=(5, )))
+    block = head.propagation[0]
+    assert block.conv.bias is None and isinstance(block.activate, torch.nn.ReLU)
+    assert head.label_conv.activate.negative_slope == 0.2
+    # Point-MAE's Conv1d has a bias; BN (training mode) subtracts it again
+    x, bias = torch.randn(2, 8 + 3, 7), torch.randn(6)
+    expected = F.relu(F.batch_norm(F.conv1d(x, block.conv.weight, bias), None, None,
+                                   block.bn.weight, block.bn.bias, training=True))
+    assert_close(block(x), expected, rtol=1e-4, atol=1e-5)
+
+
 def test_part_seg_without_category_and_missing_category_errors():
     partnet = MODELS.build(seg_cfg(num_categories=None, num_classes=4))
     data = seg_batch(partnet, num_classes=4, category=False)
@@ -99,6 +103,16 @@ def test_part_seg_without_category_and_missing_category_errors():
     shapenet = MODELS.build(seg_cfg())
     with pytest.raises(ValueError, match='gt_label'):
         shapenet(**seg_batch(shapenet, category=False), mode='loss')
+
+
+def test_part_seg_needs_point_centres():
+    cfg = seg_cfg(pathway=None)
+    cfg['backbone'] = dict(cfg['backbone'], tokenizer=dict(type='ImageTokenizer'), img_size=32,
+                           patch_size=8)
+    model = MODELS.build(cfg)
+    with pytest.raises(TypeError, match=r'needs a point tokenizer \(PointCentres from '
+                                        r'forward_with_grid\), got the token grid \(4, 4\)'):
+        model.extract_feat(torch.randn(2, 3, 32, 32))
 
 
 def test_point_classifier_forward_backward():

@@ -1,11 +1,10 @@
 """Audio, video and point-cloud transforms, registered into mmpretrain's ``TRANSFORMS``."""
 from .audio import KaldiFbank, LoadAudioFromFile, NormalizeFbank, SpecAugment
-from .point import (LoadPointCloud, PointNormalize, PointSample, PointScaleAndTranslate,
-                    farthest_point_sample)
+from .point import LoadPointCloud, PointNormalize, PointSample, PointScaleAndTranslate
 from .video import (PyAVDecode, PyAVInit, SampleFrames, VideoCrop, VideoFlip, VideoNormalize,
                     VideoResize)
 
 __all__ = ['LoadAudioFromFile', 'KaldiFbank', 'SpecAugment', 'NormalizeFbank', 'PyAVInit',
            'SampleFrames', 'PyAVDecode', 'VideoResize', 'VideoCrop', 'VideoFlip',
            'VideoNormalize', 'LoadPointCloud', 'PointSample', 'PointNormalize',
-           'PointScaleAndTranslate', 'farthest_point_sample']
+           'PointScaleAndTranslate']

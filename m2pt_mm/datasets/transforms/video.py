@@ -7,7 +7,8 @@ Pipeline (VideoMAE's Kinetics-400 fine-tuning practice: 16 frames, interval 4, 2
     → VideoNormalize → PackInputs(input_key='imgs')
 
 Between transforms ``imgs`` is a tensor ``(T, C, H, W)`` (uint8 after decoding, float after
-resizing); ``VideoNormalize`` turns it into the model's ``(C, T, H, W)`` float clip.
+resizing), the layout torchvision's ``transforms.v2.functional`` works on, which does the pixel
+work; ``VideoNormalize`` turns it into the model's ``(C, T, H, W)`` float clip.
 
 PyAV rather than mmaction2: mmaction2 1.2.0's wheel cannot import ``mmaction.models`` (its
 ``localizers/__init__.py`` imports a ``drn`` package the wheel lacks) and needs ``decord``.
@@ -17,7 +18,7 @@ from typing import Sequence, Tuple, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torchvision.transforms.v2.functional as TF
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
@@ -195,8 +196,9 @@ class VideoResize(BaseTransform):
         scale = self.short_side / min(h, w)
         size = (self.short_side, max(1, round(w * scale))) if h <= w else (
             max(1, round(h * scale)), self.short_side)
-        imgs = F.interpolate(imgs.float(), size=size, mode='bilinear', align_corners=False,
-                             antialias=True)
+        # the size is ours (rounded): torchvision's short-side resize truncates the long side
+        imgs = TF.resize(imgs.float(), list(size), interpolation=TF.InterpolationMode.BILINEAR,
+                         antialias=True)
         results.update(imgs=imgs, img_shape=size)
         return results
 
@@ -230,7 +232,8 @@ class VideoCrop(BaseTransform):
             top, left = np.random.randint(h - ch + 1), np.random.randint(w - cw + 1)
         else:
             top, left = (h - ch) // 2, (w - cw) // 2
-        results.update(imgs=imgs[..., top:top + ch, left:left + cw], img_shape=(ch, cw),
+        # the centre is ours (floor): torchvision's center_crop rounds half to even
+        results.update(imgs=TF.crop(imgs, top, left, ch, cw), img_shape=(ch, cw),
                        crop_bbox=(left, top, left + cw, top + ch))
         return results
 
@@ -252,7 +255,7 @@ class VideoFlip(BaseTransform):
     def transform(self, results: dict) -> dict:
         flip = bool(np.random.rand() < self.prob)
         if flip:
-            results['imgs'] = results['imgs'].flip(-1)
+            results['imgs'] = TF.horizontal_flip(results['imgs'])
         results['flip'] = flip
         return results
 
@@ -281,9 +284,8 @@ class VideoNormalize(BaseTransform):
         if imgs.dim() != 4 or imgs.shape[1] != len(self.mean):
             raise ValueError(f'VideoNormalize expects imgs (T, {len(self.mean)}, H, W), got '
                              f'{tuple(imgs.shape)}')
-        mean = torch.tensor(self.mean).view(1, -1, 1, 1)
-        std = torch.tensor(self.std).view(1, -1, 1, 1)
-        results['imgs'] = ((imgs.float() - mean) / std).permute(1, 0, 2, 3).contiguous()
+        imgs = TF.normalize(imgs.float(), list(self.mean), list(self.std))
+        results['imgs'] = imgs.permute(1, 0, 2, 3).contiguous()
         return results
 
     def __repr__(self) -> str:

@@ -16,6 +16,8 @@ from m2pt_mm.pathway import (MMPRETRAIN_LAYERS, ORDERS, CrossModalReparamLinear,
                              freeze_all_but_scales, is_pathway_param, load_aux_weights)
 from m2pt_mm.registry import build_tokenizer, tokenizer_class
 
+from ..utils import PointCentres, TokenGrid
+
 PATHWAY_DEFAULTS: Dict[str, Any] = dict(
     aux_checkpoint=None,
     allow_zero_aux=False,
@@ -223,7 +225,7 @@ class M2PTVisionTransformer(VisionTransformer):
         return super().get_layer_depth(param_name, prefix)
 
     # ------------------------------------------------------------------ forward
-    def _position_embedding(self, grid: Any) -> Tensor:
+    def _position_embedding(self, grid: TokenGrid) -> Tensor:
         """Position embedding of the extra tokens and the tokens of ``grid``: ``[1 or B, N, D]``."""
         if self.pos_embed is not None:
             return resize_pos_embed(self.pos_embed, self.patch_resolution, grid,
@@ -233,10 +235,10 @@ class M2PTVisionTransformer(VisionTransformer):
             pos = torch.cat((self.cls_pos.expand(pos.shape[0], -1, -1), pos), dim=1)
         return pos
 
-    def forward_with_grid(self, x: Tensor) -> Tuple[Tuple[Tensor, ...], Any]:
+    def forward_with_grid(self, x: Tensor) -> Tuple[Tuple[Tensor, ...], TokenGrid]:
         """The outputs of :meth:`forward` and the tokenizer's grid: ``(h, w)``, ``(t, h, w)``,
-        or for point clouds the group centres ``[B, G, 3]``, which a part-segmentation head
-        needs to propagate the group features back to the points."""
+        or for point clouds :class:`PointCentres` (the group centres ``[B, G, 3]``), which a
+        part-segmentation head needs to propagate the group features back to the points."""
         B = x.shape[0]
         x, grid = self.patch_embed(x)
         if self.cls_token is not None:
@@ -262,10 +264,10 @@ class M2PTVisionTransformer(VisionTransformer):
         """Tokenize, run the blocks; one output per ``out_indices`` entry, as ``out_type``."""
         return self.forward_with_grid(x)[0]
 
-    def _format_output(self, x: Tensor, grid: Any) -> Tensor:
+    def _format_output(self, x: Tensor, grid: TokenGrid) -> Tensor:
         if self.out_type == 'cls_max':
             return torch.cat((x[:, 0], x[:, 1:].max(dim=1)[0]), dim=-1)
-        if self.out_type == 'featmap' and isinstance(grid, Tensor):  # point groups: [B, D, G]
+        if self.out_type == 'featmap' and isinstance(grid, PointCentres):  # groups: [B, D, G]
             return x[:, self.num_extra_tokens:].transpose(1, 2)
         if self.out_type == 'featmap' and len(grid) != 2:  # video: [B, D, t, h, w]
             return x[:, self.num_extra_tokens:].reshape(x.shape[0], *grid, -1).movedim(-1, 1)

@@ -1,3 +1,3 @@
-from .point_seg_head import PointPartSegHead, three_nn_interpolate
+from .point_seg_head import PointPartSegHead
 
-__all__ = ['PointPartSegHead', 'three_nn_interpolate']
+__all__ = ['PointPartSegHead']

@@ -3,46 +3,23 @@ feature propagation from the group centres back to every point."""
 from typing import List, Optional, Sequence
 
 import torch
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
+from ..utils import three_nn_interpolate
 
-def three_nn_interpolate(xyz: Tensor, centres: Tensor, features: Tensor, k: int = 3,
-                         eps: float = 1e-8) -> Tensor:
-    """Inverse-distance-weighted interpolation of centre features at the points (PointNet++).
 
-    As Point-MAE's ``PointNetFeaturePropagation``: the ``k`` nearest centres of each point,
-    weights ``1 / (squared distance + eps)`` normalised to sum 1.
+def _conv_bn_act(in_channels: int, out_channels: int,
+                 act_cfg: Optional[dict] = None) -> ConvModule:
+    """Point-MAE's ``Conv1d(kernel 1)-BN-ReLU`` (or another activation).
 
-    Args:
-        xyz: Points ``[B, N, 3]``.
-        centres: Group centres ``[B, G, 3]``.
-        features: Centre features ``[B, C, G]``.
-        k: Neighbours (3 in PointNet++; fewer when there are fewer centres).
-        eps: Keeps a point that coincides with a centre finite.
-
-    Returns:
-        ``[B, C, N]``.
+    mmcv leaves out the conv bias before BN (``bias='auto'``); Point-MAE keeps it, but BN
+    subtracts it again, so the function is the same.
     """
-    if centres.shape[1] != features.shape[2]:
-        raise ValueError(f'{centres.shape[1]} centres but features for {features.shape[2]} '
-                         f'(expected features [B, C, G] with centres [B, G, 3])')
-    k = min(k, centres.shape[1])
-    # exact squared distances: the matmul shortcut can reorder near-equal neighbours
-    dist = torch.cdist(xyz, centres, compute_mode='donot_use_mm_for_euclid_dist').pow(2)
-    dist, idx = dist.topk(k, dim=-1, largest=False)  # [B, N, k]
-    weight = 1.0 / (dist + eps)
-    weight = weight / weight.sum(dim=-1, keepdim=True)
-    batch, channels, _ = features.shape
-    gathered = features.gather(2, idx.reshape(batch, 1, -1).expand(-1, channels, -1))
-    gathered = gathered.reshape(batch, channels, *idx.shape[1:])  # [B, C, N, k]
-    return (gathered * weight.unsqueeze(1)).sum(dim=-1)
-
-
-def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv1d(in_channels, out_channels, 1), nn.BatchNorm1d(out_channels),
-                         nn.ReLU(inplace=True))
+    return ConvModule(in_channels, out_channels, 1, conv_cfg=dict(type='Conv1d'),
+                      norm_cfg=dict(type='BN1d'), act_cfg=act_cfg or dict(type='ReLU'))
 
 
 @MODELS.register_module()
@@ -72,7 +49,8 @@ class PointPartSegHead(BaseModule):
         mid_channels: Widths of the per-point MLP before the classifier.
         dropout_rate: Dropout after the first per-point layer.
         loss: Per-point loss (mmpretrain registry), e.g. ``CrossEntropyLoss``.
-        init_cfg: Initialisation config (PyTorch's defaults, as Point-MAE, when None).
+        init_cfg: Initialisation config; None keeps each layer's own: mmcv ``ConvModule``'s
+            Kaiming init for the conv-BN layers, PyTorch's for the classifier.
     """
 
     def __init__(self,
@@ -97,19 +75,18 @@ class PointPartSegHead(BaseModule):
         fp_channels = list(fp_channels) if fp_channels is not None else [4 * in_channels, 1024]
         global_channels = 2 * feat_channels
         if num_categories:
-            self.label_conv = nn.Sequential(
-                nn.Conv1d(num_categories, label_channels, 1, bias=False),
-                nn.BatchNorm1d(label_channels), nn.LeakyReLU(0.2))
+            self.label_conv = _conv_bn_act(num_categories, label_channels,
+                                           dict(type='LeakyReLU', negative_slope=0.2))
             global_channels += label_channels
         else:
             self.label_conv = None
         widths = [feat_channels + 3] + fp_channels
         self.propagation = nn.Sequential(
-            *[_conv_bn_relu(i, o) for i, o in zip(widths[:-1], widths[1:])])
+            *[_conv_bn_act(i, o) for i, o in zip(widths[:-1], widths[1:])])
         widths = [fp_channels[-1] + global_channels] + list(mid_channels)
         layers: List[nn.Module] = []
         for n, (i, o) in enumerate(zip(widths[:-1], widths[1:])):
-            layers.append(_conv_bn_relu(i, o))
+            layers.append(_conv_bn_act(i, o))
             if n == 0 and dropout_rate > 0:
                 layers.append(nn.Dropout(dropout_rate))
         self.mlp = nn.Sequential(*layers)

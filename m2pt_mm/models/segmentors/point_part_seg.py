@@ -8,6 +8,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from ..utils import PointCentres
+
 
 @MODELS.register_module()
 class PointPartSegmentor(BaseModel):
@@ -53,7 +55,11 @@ class PointPartSegmentor(BaseModel):
 
     def extract_feat(self, inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:
         """Block outputs ``[B, D, G]`` and the group centres ``[B, G, 3]``."""
-        return self.backbone.forward_with_grid(inputs)
+        feats, positions = self.backbone.forward_with_grid(inputs)
+        if not isinstance(positions, PointCentres):
+            raise TypeError(f'{type(self).__name__} needs a point tokenizer (PointCentres from '
+                            f'forward_with_grid), got the token grid {positions!r}')
+        return feats, positions.centres
 
     def _categories(self, data_samples: Optional[Sequence[DataSample]]) -> Optional[Tensor]:
         if not getattr(self.head, 'num_categories', None):

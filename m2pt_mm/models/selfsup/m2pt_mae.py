@@ -1,6 +1,5 @@
 """MAE-style masked-token pretraining of the M2PT ViT for any tokenizer (image, audio, video,
 point cloud): the masking backbone and the algorithm that passes the token grid along."""
-import math
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
@@ -10,6 +9,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 
 from ..backbones.m2pt_vit import M2PTVisionTransformer
+from ..utils import TokenGrid, sincos_position_table
 
 #: Per tokenizer: the base method's mask ratio, its masking unit, and how it rounds the count.
 #: MAE and AudioMAE keep ``int(n·(1-r))`` tokens; VideoMAE (``TubeMaskingGenerator``) and
@@ -21,30 +21,6 @@ MASK_DEFAULTS: Dict[str, Tuple[float, str, str]] = {
     'PointTokenizer': (0.6, 'random', 'mask'),  # Point-MAE, mask_type='rand'
 }
 MASK_MODES = ('random', 'tube')
-
-
-def sincos_2d(grid: Tuple[int, int], dims: int, cls_token: bool = False) -> Tensor:
-    """MAE's fixed 2-D sin-cos table ``[1, (cls +) h·w, dims]`` in row-major token order.
-
-    Half the channels encode the column, half the row (``get_2d_sincos_pos_embed`` of MAE, and
-    AudioMAE's ``_flexible`` variant for non-square grids such as 64 × 8). mmpretrain's
-    ``build_2d_sincos_position_embedding`` flattens column-major, which scrambles positions on a
-    non-square grid.
-    """
-    if dims % 4:
-        raise ValueError(f'a 2-D sin-cos position embedding needs dims divisible by 4, got {dims}')
-    rows, cols = torch.meshgrid(torch.arange(grid[0], dtype=torch.float64),
-                                torch.arange(grid[1], dtype=torch.float64), indexing='ij')
-    omega = 1. / 10000**(torch.arange(dims // 4, dtype=torch.float64) / (dims / 4))
-
-    def encode(pos: Tensor) -> Tensor:
-        angles = pos.flatten()[:, None] * omega[None]
-        return torch.cat([angles.sin(), angles.cos()], dim=1)
-
-    table = torch.cat([encode(cols), encode(rows)], dim=1).float()
-    if cls_token:
-        table = torch.cat([table.new_zeros(1, dims), table], dim=0)
-    return table.unsqueeze(0)
 
 
 @MODELS.register_module()
@@ -103,8 +79,8 @@ class M2PTMAEViT(M2PTVisionTransformer):
             if len(self.patch_resolution) != 2:
                 raise ValueError(f'a backbone position table needs a 2-D token grid, got '
                                  f'{tuple(self.patch_resolution)}')
-            self.pos_embed.data.copy_(sincos_2d(tuple(self.patch_resolution), self.embed_dims,
-                                                cls_token=self.num_extra_tokens == 1))
+            self.pos_embed.data.copy_(sincos_position_table(
+                self.patch_resolution, self.embed_dims, cls_token=self.num_extra_tokens == 1))
         projection = getattr(self.patch_embed, 'projection', None)
         if projection is not None:  # MAE: treat the patch projection like a linear layer
             weight = projection.weight.data
@@ -118,7 +94,7 @@ class M2PTMAEViT(M2PTVisionTransformer):
             return num_tokens - int(self.mask_ratio * num_tokens)
         return int(num_tokens * (1 - self.mask_ratio))
 
-    def random_mask(self, batch: int, grid: object, num_tokens: int,
+    def random_mask(self, batch: int, grid: TokenGrid, num_tokens: int,
                     device: torch.device) -> Tuple[Tensor, Tensor, Tensor]:
         """Draw a mask: ``(mask [B, L]`` (1 = masked), ``ids_keep [B, V]``, ``ids_restore [B, L])``.
 
@@ -141,20 +117,19 @@ class M2PTMAEViT(M2PTVisionTransformer):
             mask.scatter_(1, noise.argsort(dim=1)[:, :keep], 0.)
             visible = keep
         if keep < 1:
-            shape = tuple(grid.shape) if isinstance(grid, Tensor) else grid
             raise ValueError(f'mask_ratio {self.mask_ratio} leaves no visible token of '
-                             f'{num_tokens} (grid {shape})')
+                             f'{num_tokens} (grid {grid!r})')
         ids_shuffle = mask.argsort(dim=1, stable=True)  # visible first, each group in order
         ids_restore = ids_shuffle.argsort(dim=1)
         return mask, ids_shuffle[:, :visible], ids_restore
 
-    def forward_masked(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor, object]:
+    def forward_masked(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor, TokenGrid]:
         """Tokenize, add positions, keep the visible tokens, run the blocks.
 
         Returns:
             ``latent [B, extra + V, D]`` (final norm applied), ``mask [B, L]`` (1 = masked),
-            ``ids_restore [B, L]``, and the tokenizer's grid (``(h, w)``, ``(t, h, w)`` or the
-            point-group centres ``[B, G, 3]``).
+            ``ids_restore [B, L]``, and the tokenizer's grid (``(h, w)``, ``(t, h, w)`` or
+            :class:`~m2pt_mm.models.utils.PointCentres`).
         """
         tokens, grid = self.patch_embed(x)
         batch, num_tokens, dims = tokens.shape

@@ -11,8 +11,7 @@ from mmpretrain.models.necks import MAEPretrainDecoder
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
-from ..tokenizers.video import sinusoid_table
-from .m2pt_mae import sincos_2d
+from ..utils import PointCentres, TokenGrid, knn, point_position_mlp, sincos_position_table
 
 POS_EMBEDS = ('sincos', 'mlp')
 
@@ -67,7 +66,7 @@ class M2PTMAEDecoder(MAEPretrainDecoder):
         dims = self.mask_token.shape[-1]
         if pos_embed == 'mlp':
             self.decoder_pos_embed = None
-            self.decoder_pos_mlp = nn.Sequential(nn.Linear(3, 128), nn.GELU(), nn.Linear(128, dims))
+            self.decoder_pos_mlp = point_position_mlp(dims)
         else:
             self.decoder_pos_embed = nn.Parameter(
                 torch.zeros(1, self.num_patches + num_extra_tokens, dims), requires_grad=False)
@@ -76,26 +75,26 @@ class M2PTMAEDecoder(MAEPretrainDecoder):
         """The configured init, then the fixed sin-cos table and MAE's mask-token init."""
         BaseModule.init_weights(self)  # the parent's assumes a square grid with a class token
         if self.decoder_pos_embed is not None:
-            dims = self.decoder_pos_embed.shape[-1]
-            if len(self.grid) == 2:
-                table = sincos_2d(self.grid, dims, cls_token=self.num_extra_tokens == 1)
-            else:
-                table = sinusoid_table(self.num_patches, dims)
-            self.decoder_pos_embed.data.copy_(table)
+            self.decoder_pos_embed.data.copy_(sincos_position_table(
+                self.grid, self.decoder_pos_embed.shape[-1], cls_token=self.num_extra_tokens == 1))
         torch.nn.init.normal_(self.mask_token, std=.02)
 
-    def _positions(self, grid: object, batch: int) -> Tensor:
+    def _positions(self, grid: Optional[TokenGrid], batch: int) -> Tensor:
         if self.decoder_pos_embed is None:
-            if not isinstance(grid, Tensor) or grid.dim() != 3 or grid.shape[-1] != 3:
-                raise ValueError('pos_embed="mlp" needs the point centres [B, G, 3] as grid, got '
-                                 f'{grid if not isinstance(grid, Tensor) else tuple(grid.shape)}')
-            return self.decoder_pos_mlp(grid)
-        if grid is not None and not isinstance(grid, Tensor) and tuple(grid) != self.grid:
+            if not isinstance(grid, PointCentres):
+                raise ValueError(f'pos_embed="mlp" needs the point centres (PointCentres) as '
+                                 f'grid, got {grid!r}')
+            return self.decoder_pos_mlp(grid.centres)
+        if isinstance(grid, PointCentres):
+            raise ValueError(f'a sin-cos decoder table needs a token grid, got {grid!r}: use '
+                             'pos_embed="mlp" for point clouds')
+        if grid is not None and tuple(grid) != self.grid:
             raise ValueError(f'the decoder was built for the token grid {self.grid}, the '
                              f'encoder produced {tuple(grid)}')
         return self.decoder_pos_embed.expand(batch, -1, -1)
 
-    def forward(self, x: Tensor, ids_restore: Tensor, grid: object = None) -> Tensor:
+    def forward(self, x: Tensor, ids_restore: Tensor,
+                grid: Optional[TokenGrid] = None) -> Tensor:
         """Visible latents ``[B, extra + V, D]`` → predictions for every token ``[B, L, P]``."""
         x = self.decoder_embed(x)
         batch, extra = x.shape[0], self.num_extra_tokens
@@ -173,7 +172,8 @@ class M2PTMAEHead(MAEPretrainHead):
             x = (x - x.mean(dim=-2, keepdim=True)) / (std + 1e-6)
         return x.flatten(2)
 
-    def loss(self, pred: Tensor, target: Tensor, mask: Tensor, grid: object = None) -> Tensor:
+    def loss(self, pred: Tensor, target: Tensor, mask: Tensor,
+             grid: Optional[TokenGrid] = None) -> Tensor:
         """Reconstruction loss on the masked tokens (``grid`` unused: the target is the input)."""
         target = self.construct_target(target)
         if pred.shape != target.shape:
@@ -185,8 +185,7 @@ class M2PTMAEHead(MAEPretrainHead):
 def chamfer_distance_l2(source: Tensor, target: Tensor) -> Tensor:
     """Point-MAE's ``ChamferDistanceL2``: mean squared distance from each point to its nearest
     neighbour in the other set, both directions summed. ``[B, N, 3]``, ``[B, M, 3]`` → scalar."""
-    dist = (source.unsqueeze(2) - target.unsqueeze(1)).pow(2).sum(-1)  # exact, no matmul trick
-    return dist.min(dim=2)[0].mean() + dist.min(dim=1)[0].mean()
+    return knn(source, target, 1)[0].mean() + knn(target, source, 1)[0].mean()
 
 
 @MODELS.register_module()
@@ -214,9 +213,8 @@ class PointMAEHead(BaseModule):
     """Point-MAE's target and loss: each masked group's ``K`` points, relative to its centre,
     against the ``3·K`` coordinates predicted for that token, by Chamfer distance.
 
-    The groups are rebuilt from the centres the tokenizer returned as its grid (the ``K``
-    nearest points of each centre, exact distances, as ``PointTokenizer.group``), so the
-    farthest point sampling runs once.
+    The groups are rebuilt from the centres the tokenizer returned (the ``K`` nearest points of
+    each centre, as ``PointTokenizer.group``), so the farthest point sampling runs once.
 
     Args:
         loss: Config of the loss (``ChamferDistanceL2``).
@@ -234,20 +232,18 @@ class PointMAEHead(BaseModule):
         xyz = points[..., :3]
         rows = torch.arange(xyz.shape[0], device=xyz.device)[:, None, None]
         with torch.no_grad():
-            dist = torch.cdist(centers, xyz, compute_mode='donot_use_mm_for_euclid_dist')
-            neighbours = dist.topk(self.group_size, dim=-1, largest=False).indices
+            _, neighbours = knn(centers, xyz, self.group_size)
         return xyz[rows, neighbours] - centers.unsqueeze(2)
 
-    def loss(self, pred: Tensor, points: Tensor, mask: Tensor, grid: Tensor) -> Tensor:
+    def loss(self, pred: Tensor, points: Tensor, mask: Tensor, grid: PointCentres) -> Tensor:
         """``pred [B, G, 3·K]`` for every group; the loss covers the masked groups only."""
-        if not isinstance(grid, Tensor) or grid.dim() != 3 or grid.shape[-1] != 3:
-            got = tuple(grid.shape) if isinstance(grid, Tensor) else grid
-            raise ValueError('PointMAEHead needs the group centres [B, G, 3] as grid (a point '
-                             f'tokenizer), got {got!r}')
+        if not isinstance(grid, PointCentres):
+            raise ValueError('PointMAEHead needs the group centres (PointCentres, from a point '
+                             f'tokenizer) as grid, got {grid!r}')
         if pred.shape[-1] != 3 * self.group_size:
             raise ValueError(f'prediction width {pred.shape[-1]} != 3 × group_size '
                              f'({self.group_size}): check the decoder predict_feature_dim')
-        target = self.construct_target(points, grid)
+        target = self.construct_target(points, grid.centres)
         masked = mask.bool()
         rebuilt = pred[masked].reshape(-1, self.group_size, 3)
         return self.loss_module(rebuilt, target[masked])

@@ -1,7 +1,8 @@
 """Modality tokenizers: each turns its input into ``(tokens [B, N, D], grid)`` for the blocks.
 
-The grid is the token lattice (``(h, w)`` for images and spectrograms, ``(t, h, w)`` for video)
-or, for point clouds, the group centres ``[B, G, 3]``. Tokenizers with a ``position_embedding``
+The grid is the token lattice (``(h, w)`` for images and spectrograms, ``(t, h, w)`` for video);
+point clouds have no lattice: their tokenizer returns the group centres as
+:class:`~m2pt_mm.models.utils.PointCentres` in its place. Tokenizers with a ``position_embedding``
 method own their position embedding (video sin-cos, point MLP); the backbone then has no table.
 """
 from .audio import AudioTokenizer

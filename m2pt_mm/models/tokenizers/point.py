@@ -7,32 +7,7 @@ from torch import Tensor, nn
 
 from m2pt_mm.registry import TOKENIZERS
 
-try:  # mmcv's CUDA kernel; the pure-torch loop below is the reference and the CPU path
-    from mmcv.ops import furthest_point_sample as _mmcv_furthest_point_sample
-except ImportError:  # pragma: no cover - mmcv without compiled ops
-    _mmcv_furthest_point_sample = None
-
-
-def farthest_point_sample(xyz: Tensor, num_samples: int) -> Tensor:
-    """Indices ``[B, S]`` of ``S`` points picked by farthest point sampling.
-
-    Starts at point 0 and then always takes the point farthest from those already taken, as
-    the CUDA kernels of pointnet2 (used by Point-MAE) and mmcv do, so every path gives the same
-    centres. On CUDA, mmcv's kernel is used when available.
-    """
-    if xyz.is_cuda and _mmcv_furthest_point_sample is not None:
-        return _mmcv_furthest_point_sample(xyz.float().contiguous(), num_samples).long()
-    batch, num_points, _ = xyz.shape
-    index = torch.zeros(batch, num_samples, dtype=torch.long, device=xyz.device)
-    min_dist = xyz.new_full((batch, num_points), float('inf'))
-    farthest = torch.zeros(batch, dtype=torch.long, device=xyz.device)
-    rows = torch.arange(batch, device=xyz.device)
-    for i in range(num_samples):
-        index[:, i] = farthest
-        dist = (xyz - xyz[rows, farthest].unsqueeze(1)).pow(2).sum(-1)
-        min_dist = torch.minimum(min_dist, dist)
-        farthest = min_dist.argmax(-1)
-    return index
+from ..utils import PointCentres, farthest_point_sample, knn, point_position_mlp
 
 
 class PointGroupEncoder(nn.Module):
@@ -79,10 +54,10 @@ class PointTokenizer(BaseModule):
 
     The position embedding is an MLP on the centres (``Linear(3, 128)-GELU-Linear(128, D)``)
     and belongs to the tokenizer; Point-MAE adds it again before every block
-    (``pos_every_block``), and the backbone follows the tokenizer's choice. The grid this
-    tokenizer returns is the centres ``[B, G, 3]``: :meth:`position_embedding` needs them, and
-    a part-segmentation head propagates token features from them back to the points (see
-    ``M2PTVisionTransformer.forward_with_grid``).
+    (``pos_every_block``), and the backbone follows the tokenizer's choice. In place of a token
+    grid this tokenizer returns :class:`~m2pt_mm.models.utils.PointCentres`:
+    :meth:`position_embedding` needs the centres, and a part-segmentation head propagates token
+    features from them back to the points (see ``M2PTVisionTransformer.forward_with_grid``).
 
     Parameter names are Point-MAE's under ``patch_embed.``: ``encoder.first_conv.*``,
     ``encoder.second_conv.*``, ``pos_embed.{0,2}.*``. Point-MAE's blocks use LayerNorm with
@@ -125,7 +100,7 @@ class PointTokenizer(BaseModule):
             self.encoder = PointGroupEncoder(embed_dims)
         else:
             self.encoder = AdjacencyEmbed(num_groups, embed_dims)
-        self.pos_embed = nn.Sequential(nn.Linear(3, 128), nn.GELU(), nn.Linear(128, embed_dims))
+        self.pos_embed = point_position_mlp(embed_dims)
 
     def _check(self, points: Tensor) -> Tensor:
         if points.dim() != 3 or points.shape[-1] < 3:
@@ -151,20 +126,21 @@ class PointTokenizer(BaseModule):
         rows = torch.arange(xyz.shape[0], device=xyz.device)[:, None]
         with torch.no_grad():  # indices only: the gathered coordinates keep their gradient
             centers_idx = farthest_point_sample(xyz, self.num_groups)
-            # exact distances: the matmul shortcut can swap near-equal neighbours
-            dist = torch.cdist(xyz[rows, centers_idx], xyz, compute_mode='donot_use_mm_for_euclid_dist')
-            neighbours = dist.topk(self.group_size, dim=-1, largest=False).indices
+            _, neighbours = knn(xyz[rows, centers_idx], xyz, self.group_size)
         centers = xyz[rows, centers_idx]
         groups = xyz[rows[..., None], neighbours] - centers.unsqueeze(2)
         return groups, centers
 
-    def forward(self, points: Tensor) -> Tuple[Tensor, Tensor]:
-        """``[B, N, 3+c]`` → tokens ``[B, G, D]`` and the centres ``[B, G, 3]`` (the grid)."""
+    def forward(self, points: Tensor) -> Tuple[Tensor, PointCentres]:
+        """``[B, N, 3+c]`` → tokens ``[B, G, D]`` and their positions, the centres ``[B, G, 3]``."""
         groups, centers = self.group(points)
         if self.group_embed == 'pointnet':
-            return self.encoder(groups), centers
-        return self.encoder(groups, centers), centers
+            return self.encoder(groups), PointCentres(centers)
+        return self.encoder(groups, centers), PointCentres(centers)
 
-    def position_embedding(self, centers: Tensor) -> Tensor:
-        """``[B, G, 3]`` centres → ``[B, G, D]`` position embedding."""
-        return self.pos_embed(centers)
+    def position_embedding(self, positions: PointCentres) -> Tensor:
+        """The centres :meth:`forward` returned → ``[B, G, D]`` position embedding."""
+        if not isinstance(positions, PointCentres):
+            raise TypeError(f'{type(self).__name__}.position_embedding expects the PointCentres '
+                            f'its forward returned, got {type(positions).__name__}')
+        return self.pos_embed(positions.centres)

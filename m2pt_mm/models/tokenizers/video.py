@@ -10,17 +10,7 @@ from torch import Tensor, nn
 
 from m2pt_mm.registry import TOKENIZERS
 
-
-def sinusoid_table(num_positions: int, dims: int) -> Tensor:
-    """VideoMAE's ``get_sinusoid_encoding_table``: ``[1, num_positions, dims]``, 1-D positions
-    (the flattened token index), sin on even channels and cos on odd ones."""
-    position = torch.arange(num_positions, dtype=torch.float64)[:, None]
-    exponent = 2 * (torch.arange(dims) // 2).to(torch.float64) / dims
-    angles = position / torch.pow(10000.0, exponent)[None]  # float64, as VideoMAE's NumPy code
-    table = torch.empty_like(angles)
-    table[:, 0::2] = torch.sin(angles[:, 0::2])
-    table[:, 1::2] = torch.cos(angles[:, 1::2])
-    return table.float().unsqueeze(0)
+from ..utils import sincos_position_table
 
 
 @TOKENIZERS.register_module()
@@ -67,10 +57,11 @@ class VideoTokenizer(BaseModule):
         self.init_out_size = self._grid((num_frames, height, width))
         self.projection = nn.Conv3d(in_channels, embed_dims, self.kernel, stride=self.kernel, bias=bias)
         self.pos_embed_type = pos_embed
-        num_tokens = math.prod(self.init_out_size)
         if pos_embed == 'sincos':
-            self.register_buffer('pos_embed', sinusoid_table(num_tokens, embed_dims), persistent=False)
+            self.register_buffer('pos_embed', sincos_position_table(self.init_out_size, embed_dims),
+                                 persistent=False)
         else:
+            num_tokens = math.prod(self.init_out_size)
             self.pos_embed = nn.Parameter(torch.zeros(1, num_tokens, embed_dims))
             trunc_normal_(self.pos_embed, std=.02)
 
@@ -100,7 +91,7 @@ class VideoTokenizer(BaseModule):
         if grid == tuple(self.init_out_size):
             return self.pos_embed
         if self.pos_embed_type == 'sincos':
-            table = sinusoid_table(math.prod(grid), self.embed_dims)
+            table = sincos_position_table(grid, self.embed_dims)
             return table.to(device=self.pos_embed.device, dtype=self.pos_embed.dtype)
         table = self.pos_embed.reshape(1, *self.init_out_size, -1).permute(0, 4, 1, 2, 3)
         table = F.interpolate(table, size=grid, mode='trilinear', align_corners=False)
