@@ -11,7 +11,7 @@ from torchaudio.compliance import kaldi
 
 import m2pt_mm.datasets  # noqa: F401  registers
 from m2pt_mm.datasets.transforms.audio import AUDIOSET_FBANK_STATS
-from tests.test_datasets.fixtures import tone, write_audioset, write_esc50, write_wav
+from m2pt_mm.testing.modalities import tone, write_audioset, write_esc50, write_wav
 
 
 def pipeline(target_length=128, augment=False, stats=AUDIOSET_FBANK_STATS):

@@ -112,7 +112,7 @@ def test_dataloader_from_config_feeds_the_metrics(tmp_path):
     data samples the registered metrics score (perfect predictions → 100)."""
     from mmengine.runner import Runner
 
-    from tests.test_datasets.fixtures import write_partnet, write_shapenetpart
+    from m2pt_mm.testing.modalities import write_partnet, write_shapenetpart
     info = write_shapenetpart(tmp_path / 'shapenet', categories=('Bag', 'Chair'),
                               per_split=(1, 0, 2))
     pipeline = [dict(type='LoadPointCloud', with_seg_label=True), dict(type='PointNormalize'),

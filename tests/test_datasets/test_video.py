@@ -8,7 +8,7 @@ from mmpretrain.registry import DATASETS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
 import m2pt_mm.datasets  # noqa: F401  registers
-from tests.test_datasets.fixtures import write_kinetics, write_video
+from m2pt_mm.testing.modalities import write_kinetics, write_video
 
 
 def counter_video(path, num_frames, size=(32, 32)):

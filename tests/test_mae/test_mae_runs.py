@@ -11,7 +11,7 @@ from mmpretrain.registry import MODELS
 import m2pt_mm.models  # noqa: F401  registers
 from m2pt_mm.checkpoints import read_checkpoint
 from m2pt_mm.pathway import MMPRETRAIN_LAYERS
-from tests.test_datasets.fixtures import write_audioset, write_kinetics, write_shapenetpart
+from m2pt_mm.testing.modalities import write_audioset, write_kinetics, write_shapenetpart
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
