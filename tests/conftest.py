@@ -1,10 +1,12 @@
-"""Shared fixtures: tiny ViTs and checkpoints written in the real on-disk layouts."""
+"""Shared fixtures: tiny ViTs and checkpoints written in the real on-disk layouts, and the
+session-wide trained runs that many tests read."""
+from typing import Any, Dict
+
 import pytest
 import torch
 
-from m2pt_mm.testing.tiny import (TINY, TINY_IMG, TINY_PATCH, mae_checkpoint,  # noqa: F401
-                                  set_scales, timm_state_dict, timm_vit, tiny_backbone_cfg,
-                                  write_image_folder)
+from m2pt_mm.testing.tiny import mae_checkpoint, timm_state_dict, write_image_folder
+from tests.helpers import call_tool, write_tiny_cls_config
 
 
 @pytest.fixture(autouse=True)
@@ -33,51 +35,31 @@ def target_mae_file(tmp_path):
     return str(path), ckpt['model']
 
 
-ROOT = __import__('pathlib').Path(__file__).resolve().parents[1]
-
-TINY_CLS_CONFIG = """
-_base_ = ['{root}/configs/_base_/models/m2pt_vit-tiny-p8.py', '{root}/configs/_base_/default_runtime.py']
-model = dict(backbone=dict(pathway={pathway}), head=dict(num_classes=2))
-data_preprocessor = dict(num_classes=2, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
-pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
-                        sampler=dict(type='DefaultSampler', shuffle=True),
-                        dataset=dict(type='CustomDataset', data_root='{data}', data_prefix='train',
-                                     pipeline=pipeline))
-val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
-                      sampler=dict(type='DefaultSampler', shuffle=False),
-                      dataset=dict(type='CustomDataset', data_root='{data}', data_prefix='val',
-                                   pipeline=pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_evaluator = val_evaluator
-optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
-                     constructor='PathwayLayerDecayOptimWrapperConstructor',
-                     paramwise_cfg=dict(layer_decay_rate=0.65,
-                                        custom_keys={{'.cls_token': dict(decay_mult=0.0)}}))
-param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, T_max=3, convert_to_iter_based=True)]
-train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(save_best='accuracy/top1'))
-custom_hooks = [dict(type='MergePathwayHook'), dict(type='ScaleLoggerHook', interval=1),
-                dict(type='CheckpointCheckHook', strict=True)]
-visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
-randomness = dict(seed=0, deterministic=True)
-"""
+# ---------------------------------------------------------------- shared across the session
+# Written or trained once, read by every test that only reads them. Tests must not modify them.
+@pytest.fixture(scope='session')
+def aux64_file(tmp_path_factory) -> str:
+    """A timm-layout 4 × 64 ViT (seed 1): the auxiliary model of the tiny M2PT configs
+    (``configs/_base_/models/m2pt_vit-tiny-p8.py`` and the tiny audio/video/point/det/seg ones)."""
+    path = tmp_path_factory.mktemp('aux') / 'aux_vit_4x64.pth'
+    torch.save(timm_state_dict(seed=1, dims=64), path)
+    return str(path)
 
 
-@pytest.fixture
-def tiny_cls_config(tmp_path):
-    """Write the stripes dataset and a tiny M2PT classifier config; returns a function
-    ``make(pathway='aux'|None, **format) -> config path``."""
-    data = write_image_folder(tmp_path / 'data')
-    aux = tmp_path / 'aux_timm_64.pth'  # matches configs/_base_/models/m2pt_vit-tiny-p8.py
-    torch.save(timm_state_dict(seed=1, dims=64), aux)
+@pytest.fixture(scope='session')
+def tiny_cls_configs(tmp_path_factory, aux64_file) -> Dict[str, str]:
+    """The 2-class stripes image folder and the tiny classifier configs on it:
+    ``{'m2pt': path, 'plain': path, 'data': folder}``."""
+    tmp = tmp_path_factory.mktemp('tiny_cls')
+    data = write_image_folder(tmp / 'data')
+    return dict(m2pt=write_tiny_cls_config(tmp / 'm2pt.py', data, aux64_file),
+                plain=write_tiny_cls_config(tmp / 'plain.py', data, None), data=str(data))
 
-    def make(pathway='aux', name='tiny_cls.py', extra=''):
-        pw = 'None' if pathway is None else f"dict(aux_checkpoint='{aux}')"
-        path = tmp_path / name
-        path.write_text(TINY_CLS_CONFIG.format(root=ROOT, data=data, pathway=pw) + extra)
-        return str(path)
-    return make
+
+@pytest.fixture(scope='session')
+def trained_classifier(tmp_path_factory, tiny_cls_configs) -> Dict[str, Any]:
+    """One uninterrupted 3-epoch run of the tiny M2PT classifier through ``tools/train.py``
+    (in-process): ``{'work': Path, 'm2pt': config, 'plain': config}``."""
+    work = tmp_path_factory.mktemp('trained_classifier')
+    call_tool('train', tiny_cls_configs['m2pt'], '--work-dir', work)
+    return dict(work=work, **tiny_cls_configs)

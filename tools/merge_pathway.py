@@ -8,7 +8,7 @@ Example:
 """
 import argparse
 import os.path as osp
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
@@ -53,7 +53,7 @@ def merge_checkpoint(config: str, checkpoint: str, out: Optional[str] = None,
     return out, out_config
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description='Merge M2PT pathways into a deploy checkpoint')
     parser.add_argument('config', help='the M2PT config the checkpoint was trained with')
     parser.add_argument('checkpoint', help='training checkpoint (with aux_weight / cross_modal_scale)')
@@ -62,7 +62,7 @@ def main() -> None:
                         'beside the deploy checkpoint)')
     parser.add_argument('--no-verify', action='store_true',
                         help='skip the strict load of the result into the plain model')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     out, out_config = merge_checkpoint(args.config, args.checkpoint, args.out, args.out_config,
                                        verify=not args.no_verify)
     print(f'deploy checkpoint: {out}\nplain config: {out_config}')

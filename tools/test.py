@@ -11,6 +11,7 @@ Examples:
 import argparse
 import json
 import numbers
+from typing import Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -21,7 +22,7 @@ from m2pt_mm.datasets.checks import check_dataset_files
 from m2pt_mm.engine.cli import add_common_args, load_config
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (evaluate) a model (m2pt_mm)')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -31,7 +32,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown picture')
     parser.add_argument('--metrics-out', help='also write the metrics as JSON to this file')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
@@ -48,8 +49,10 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
             hook['test_out_dir'] = args.show_dir
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    """Evaluate as the command line says (``argv``: the arguments, default ``sys.argv[1:]``);
+    returns the metrics."""
+    args = parse_args(argv)
     check_checkpoint_file(args.checkpoint)
     cfg = load_config(args.config, args)
     cfg.load_from = args.checkpoint
@@ -66,6 +69,7 @@ def main() -> None:
             # numpy scalars (mmseg IoUMetric) are numbers.Real too
             json.dump({k: float(v) if isinstance(v, numbers.Real) else v
                        for k, v in metrics.items()}, f, indent=2)
+    return metrics
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ Examples:
 """
 import argparse
 import os.path as osp
+from typing import Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -18,7 +19,7 @@ from m2pt_mm.datasets.checks import check_dataset_files
 from m2pt_mm.engine.cli import add_common_args, allow_zero_aux_before_loading, load_config
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model (m2pt_mm)')
     parser.add_argument('config', help='config file path')
     add_common_args(parser)
@@ -29,7 +30,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual batch size / auto_scale_lr.base_batch_size')
     parser.add_argument('--no-validate', action='store_true', help='skip validation during training')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
@@ -65,8 +66,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[Sequence[str]] = None) -> Runner:
+    """Train as the command line says (``argv``: the arguments, default ``sys.argv[1:]``);
+    returns the runner after training."""
+    args = parse_args(argv)
     cfg = merge_args(load_config(args.config, args), args)
     check_dataset_files(cfg)  # a missing image or empty annotation list fails now, clearly
     if 'runner_type' in cfg:
@@ -75,6 +78,7 @@ def main() -> None:
     else:
         runner = Runner.from_cfg(cfg)
     runner.train()
+    return runner
 
 
 if __name__ == '__main__':

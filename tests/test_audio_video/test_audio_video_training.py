@@ -1,10 +1,7 @@
-"""One tiny training run per target modality (audio, video) through tools/train.py, with an
-auxiliary checkpoint of another modality (an image ViT in timm layout), evaluated with the real
-metric and writing the merged deploy checkpoint; plus one ViT-B training step each (slow)."""
-import re
+"""One tiny training run per target modality (audio, video) through tools/train.py (in-process),
+with an auxiliary checkpoint of another modality (an image ViT in timm layout), evaluated with the
+real metric and writing the merged deploy checkpoint; plus one ViT-B training step each (slow)."""
 import resource
-import subprocess
-import sys
 import time
 
 import pytest
@@ -13,64 +10,48 @@ from mmengine.config import Config
 from torch.testing import assert_close
 
 import m2pt_mm.engine  # noqa: F401  safe-globals allow-list for reading training checkpoints
-from tests.conftest import ROOT, timm_state_dict
+from m2pt_mm.testing.tiny import timm_state_dict
+from tests.helpers import ROOT, assert_deploy_is_merge, call_tool, cfg_options, state_dict_of
 from tests.test_audio_video.test_audio_video_models import TINY_AUDIO, TINY_VIDEO
-
 
 #: Epochs of the test runs (the configs' 20 are for demos; 2 cores are shared)
 EPOCHS = 8
 
 
-def train(config, work, aux, data_root, timeout=300):
-    opts = [f'model.backbone.pathway.aux_checkpoint={aux}', f'train_cfg.max_epochs={EPOCHS}',
-            f'train_cfg.val_interval={EPOCHS}', f'default_hooks.checkpoint.interval={EPOCHS}'] + [
-        f'{loader}.dataset.data_root={data_root}'
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    result = subprocess.run([sys.executable, 'tools/train.py', str(config), '--work-dir', str(work),
-                             '--cfg-options', *opts], cwd=ROOT, capture_output=True, text=True,
-                            timeout=timeout)
-    if result.returncode != 0:
-        raise AssertionError(f'training failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}')
-    return result.stdout + result.stderr
+def train(config, work, aux, data_root) -> dict:
+    """Train in-process; returns the last validation metrics."""
+    opts = {'model.backbone.pathway.aux_checkpoint': aux, 'train_cfg.max_epochs': EPOCHS,
+            'train_cfg.val_interval': EPOCHS, 'default_hooks.checkpoint.interval': EPOCHS}
+    opts.update({f'{loader}.dataset.data_root': data_root
+                 for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')})
+    runner = call_tool('train', config, '--work-dir', work, *cfg_options(opts))
+    return {k[len('val/'):]: v.current() for k, v in runner.message_hub.log_scalars.items()
+            if k.startswith('val/')}
 
 
-def check_deploy(work, epoch):
-    train_sd = torch.load(work / f'epoch_{epoch}.pth', weights_only=True)['state_dict']
-    deploy_sd = torch.load(work / f'epoch_{epoch}_deploy.pth', weights_only=True)['state_dict']
-    assert not any('aux_weight' in k or 'cross_modal_scale' in k for k in deploy_sd)
-    for key in ('backbone.layers.0.attn.qkv', 'backbone.layers.3.ffn.layers.1'):
-        expected = train_sd[f'{key}.weight'] + (train_sd[f'{key}.cross_modal_scale'] *
-                                                train_sd[f'{key}.aux_weight'])
-        assert_close(deploy_sd[f'{key}.weight'], expected)
+def check_deploy(work, epoch, aux):
+    assert_deploy_is_merge(work / f'epoch_{epoch}.pth', work / f'epoch_{epoch}_deploy.pth')
     # W′ came from the image checkpoint (aux_trainable: it moved, but only a little)
-    aux = timm_state_dict(seed=1, dims=64)['blocks.0.attn.qkv.weight']
-    assert_close(train_sd['backbone.layers.0.attn.qkv.aux_weight'], aux, atol=0.05, rtol=0)
+    train_sd = state_dict_of(work / f'epoch_{epoch}.pth')
+    image_qkv = torch.load(aux, weights_only=True)['blocks.0.attn.qkv.weight']
+    assert_close(train_sd['backbone.layers.0.attn.qkv.aux_weight'], image_qkv, atol=0.05, rtol=0)
 
 
-@pytest.fixture
-def image_aux(tmp_path):
-    path = tmp_path / 'image_aux_timm_64.pth'  # an image ViT (3-channel 8x8 patches), timm layout
-    torch.save(timm_state_dict(seed=1, dims=64), path)
-    return path
-
-
-def test_tiny_audio_training_with_image_aux_evaluates_map_and_writes_deploy(tmp_path, image_aux):
+def test_tiny_audio_training_with_image_aux_evaluates_map_and_writes_deploy(tmp_path, aux64_file):
     from m2pt_mm.testing.modalities import write_audioset
     data = write_audioset(tmp_path / 'audioset')['train']['data_root']
-    log = train(TINY_AUDIO, tmp_path / 'work', image_aux, data)
-    match = re.search(r'multi-label/mAP: ([\d.]+)', log)
-    assert match and 0 < float(match.group(1)) <= 100, log[-2000:]
-    check_deploy(tmp_path / 'work', EPOCHS)
+    metrics = train(TINY_AUDIO, tmp_path / 'work', aux64_file, data)
+    assert 0 < metrics['multi-label/mAP'] <= 100, metrics
+    check_deploy(tmp_path / 'work', EPOCHS, aux64_file)
 
 
 def test_tiny_video_training_with_image_aux_evaluates_accuracy_and_writes_deploy(tmp_path,
-                                                                                 image_aux):
+                                                                                 aux64_file):
     from m2pt_mm.testing.modalities import write_kinetics
     data = write_kinetics(tmp_path / 'kinetics')['train']['data_root']
-    log = train(TINY_VIDEO, tmp_path / 'work', image_aux, data)
-    match = re.search(r'accuracy/top1: ([\d.]+)\s+accuracy/top5: ([\d.]+)', log)
-    assert match and 0 <= float(match.group(1)) <= float(match.group(2)) == 100.0, log[-2000:]
-    check_deploy(tmp_path / 'work', EPOCHS)
+    metrics = train(TINY_VIDEO, tmp_path / 'work', aux64_file, data)
+    assert 0 <= metrics['accuracy/top1'] <= metrics['accuracy/top5'] == 100.0, metrics
+    check_deploy(tmp_path / 'work', EPOCHS, aux64_file)
 
 
 # ------------------------------------------------------------------ ViT-B, one step on CPU

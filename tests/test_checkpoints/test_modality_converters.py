@@ -16,7 +16,7 @@ from m2pt_mm.checkpoints import (CheckpointError, UnsupportedFormatError, detect
                                  read_checkpoint)
 from m2pt_mm.checkpoints.formats import convert_point_mae, convert_videomae
 from m2pt_mm.pathway import MMPRETRAIN_LAYERS
-from tests.conftest import set_scales
+from m2pt_mm.testing.tiny import set_scales
 
 C, DEPTH, HEADS, MLP = 32, 4, 2, 64
 ARCH = dict(embed_dims=C, num_layers=DEPTH, num_heads=HEADS, feedforward_channels=MLP)

@@ -8,7 +8,7 @@ from torch.testing import assert_close
 from m2pt_mm.checkpoints import (CheckpointError, check_architecture, convert_timm, detect_format,
                                  read_checkpoint)
 from m2pt_mm.pathway import MMPRETRAIN_LAYERS, attach_pathway
-from tests.conftest import mae_checkpoint, timm_state_dict, timm_vit
+from m2pt_mm.testing.tiny import mae_checkpoint, timm_state_dict, timm_vit
 
 TIMM_PATHS = {'qkv': 'attn.qkv', 'proj': 'attn.proj', 'fc1': 'mlp.fc1', 'fc2': 'mlp.fc2'}
 

@@ -6,7 +6,6 @@ import torch
 from mmengine.config import Config
 
 from m2pt_mm.testing.digits import write_digit_scenes
-from tests.conftest import timm_state_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / 'configs' / 'demo'
@@ -18,8 +17,6 @@ SEG_M2PT = DEMO / 'upernet_m2pt-vit-tiny-p8_scratch-aux-spectrogram_1xb4-40i_dig
 pytest.importorskip('sklearn', reason='the digit scans ship with scikit-learn')
 
 
-
-
 @pytest.fixture(scope='session')
 def scenes(tmp_path_factory) -> Path:
     """8 training and 4 validation scenes in both formats (``coco/``, ``ade/``)."""
@@ -29,11 +26,9 @@ def scenes(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope='session')
-def aux_file(tmp_path_factory) -> str:
-    """A timm-layout 4 × 64 ViT: the auxiliary model of the tiny M2PT det/seg configs."""
-    path = tmp_path_factory.mktemp('aux') / 'aux_vit_4x64.pth'
-    torch.save(timm_state_dict(seed=3, dims=64), path)
-    return str(path)
+def aux_file(aux64_file) -> str:
+    """The auxiliary model of the tiny M2PT det/seg configs: the session's 4 × 64 ViT."""
+    return aux64_file
 
 
 def data_options(kind: str, scenes: Path) -> dict:

@@ -9,7 +9,7 @@ from mmengine.registry import DefaultScope
 from torch.testing import assert_close
 
 import m2pt_mm.models  # noqa: F401
-from tests.conftest import set_scales
+from m2pt_mm.testing.tiny import set_scales
 from tests.test_det_seg.conftest import DET, DET_M2PT, SEG, SEG_M2PT, tiny_config
 
 

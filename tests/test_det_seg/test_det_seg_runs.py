@@ -1,27 +1,19 @@
 """Real runs of the tiny Mask R-CNN and UperNet through tools/: train → deploy checkpoint →
 evaluation with CocoMetric / IoUMetric, 1 process vs 2 (torchrun, gloo, CPU), 2-process training
-and its resume, merge_pathway on a detector."""
+and its resume, merge_pathway on a detector. One-process runs are in-process (``call_tool``);
+``dist_*.sh`` run as real processes."""
 import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from torch.testing import assert_close
 
 import m2pt_mm.engine  # noqa: F401  safe-globals allow-list for reading training checkpoints
-from tests.conftest import ROOT
+from tests.helpers import call_tool, cfg_options, run_tool, state_dict_of
 from tests.test_det_seg.conftest import DET, DET_M2PT, SEG, SEG_M2PT, data_options
 
-VENV_BIN = str(Path(sys.executable).parent)
 DET_METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')
-
-
-def _options(opts: dict) -> list:
-    return ['--cfg-options'] + [f'{k}={v}' for k, v in opts.items()]
 
 
 def _free_port() -> int:
@@ -30,20 +22,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run(*args, timeout=600):
-    """Run a tools/ script (``.py`` with this Python, ``.sh`` with bash and torchrun on PATH)."""
-    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ.get('PATH', ''),
-               PORT=str(_free_port()), OMP_NUM_THREADS='1')
-    cmd = ['bash', *args] if args[0].endswith('.sh') else [sys.executable, *args]
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
-    if result.returncode != 0:
-        raise AssertionError(f'{args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}')
-    return result
+def run_dist(script: str, *args):
+    """``tools/dist_*.sh`` with 2 processes of 1 thread each (the machine has 2 cores)."""
+    return run_tool(script, *args, env=dict(PORT=str(_free_port()), OMP_NUM_THREADS='1'))
 
 
-def evaluate(tool, config, ckpt, opts, out: Path, *extra) -> dict:
-    run(tool, str(config), str(ckpt), *extra, '--work-dir', str(out.parent / out.stem),
-        '--metrics-out', str(out), *_options(opts))
+def evaluate(config, ckpt, opts, out: Path) -> dict:
+    """``tools/test.py`` in-process; the metrics as ``--metrics-out`` writes them."""
+    call_tool('test', config, ckpt, '--work-dir', out.parent / out.stem, '--metrics-out', out,
+              *cfg_options(opts))
+    return json.loads(out.read_text())
+
+
+def evaluate_two_processes(config, ckpt, opts, out: Path) -> dict:
+    run_dist('dist_test.sh', config, ckpt, '2', '--work-dir', out.parent / out.stem,
+             '--metrics-out', out, *cfg_options(opts))
     return json.loads(out.read_text())
 
 
@@ -54,7 +47,7 @@ def det_run(scenes, aux_file, tmp_path_factory):
     opts = dict(data_options('det', scenes), **{'model.backbone.pathway.aux_checkpoint': aux_file,
                                                 'train_cfg.max_epochs': 1,
                                                 'default_hooks.checkpoint.interval': 1})
-    run('tools/train.py', str(DET_M2PT), '--work-dir', str(work), '--no-validate', *_options(opts))
+    call_tool('train', DET_M2PT, '--work-dir', work, '--no-validate', *cfg_options(opts))
     return work, data_options('det', scenes)
 
 
@@ -68,17 +61,16 @@ def seg_run(scenes, aux_file, tmp_path_factory):
                                                 # 4 full-lr steps collapse it to one class,
                                                 # and equal all-zero metrics would prove nothing
                                                 'optim_wrapper.optimizer.lr': 1e-6})
-    run('tools/train.py', str(SEG_M2PT), '--work-dir', str(work), *_options(opts))
+    call_tool('train', SEG_M2PT, '--work-dir', work, *cfg_options(opts))
     return work, data_options('seg', scenes)
 
 
 def test_detector_deploy_checkpoint_same_coco_metrics_with_plain_config_and_two_processes(det_run):
     work, opts = det_run
     assert (work / 'epoch_1.pth').is_file() and (work / 'epoch_1_deploy.pth').is_file()
-    unmerged = evaluate('tools/test.py', DET_M2PT, work / 'epoch_1.pth', opts, work / 'm2pt.json')
-    plain = evaluate('tools/test.py', DET, work / 'epoch_1_deploy.pth', opts, work / 'plain.json')
-    dist = evaluate('tools/dist_test.sh', DET, work / 'epoch_1_deploy.pth', opts,
-                    work / 'dist.json', '2')
+    unmerged = evaluate(DET_M2PT, work / 'epoch_1.pth', opts, work / 'm2pt.json')
+    plain = evaluate(DET, work / 'epoch_1_deploy.pth', opts, work / 'plain.json')
+    dist = evaluate_two_processes(DET, work / 'epoch_1_deploy.pth', opts, work / 'dist.json')
     assert all(k in plain for k in DET_METRICS)
     assert plain['coco/bbox_mAP'] >= 0 and plain['coco/segm_mAP'] >= 0  # -1 would mean no gt
     for key in DET_METRICS:
@@ -88,22 +80,19 @@ def test_detector_deploy_checkpoint_same_coco_metrics_with_plain_config_and_two_
 def test_merge_pathway_tool_on_a_detector_equals_the_hook_output(det_run, tmp_path):
     work, _ = det_run
     out = tmp_path / 'merged.pth'
-    run('tools/merge_pathway.py', str(DET_M2PT), str(work / 'epoch_1.pth'), '--out', str(out))
-    tool = torch.load(out, map_location='cpu', weights_only=True)['state_dict']
-    hook = torch.load(work / 'epoch_1_deploy.pth', map_location='cpu',
-                      weights_only=True)['state_dict']
+    call_tool('merge_pathway', DET_M2PT, work / 'epoch_1.pth', '--out', out)
+    tool, hook = state_dict_of(out), state_dict_of(work / 'epoch_1_deploy.pth')
     assert sorted(tool) == sorted(hook)
     for key in hook:
-        assert_close(tool[key], hook[key])
+        assert torch.equal(tool[key], hook[key]), key
 
 
 def test_segmentor_same_miou_unmerged_plain_and_two_processes(seg_run):
     work, opts = seg_run
     assert (work / 'iter_4_deploy.pth').is_file()
-    unmerged = evaluate('tools/test.py', SEG_M2PT, work / 'iter_4.pth', opts, work / 'm2pt.json')
-    plain = evaluate('tools/test.py', SEG, work / 'iter_4_deploy.pth', opts, work / 'plain.json')
-    dist = evaluate('tools/dist_test.sh', SEG, work / 'iter_4_deploy.pth', opts,
-                    work / 'dist.json', '2')
+    unmerged = evaluate(SEG_M2PT, work / 'iter_4.pth', opts, work / 'm2pt.json')
+    plain = evaluate(SEG, work / 'iter_4_deploy.pth', opts, work / 'plain.json')
+    dist = evaluate_two_processes(SEG, work / 'iter_4_deploy.pth', opts, work / 'dist.json')
     for key in ('mIoU', 'aAcc', 'mAcc'):
         assert unmerged[key] == plain[key] == dist[key], key
     assert plain['aAcc'] > 0
@@ -114,13 +103,13 @@ def test_two_process_training_and_its_resume(scenes, aux_file, tmp_path):
     opts = dict(data_options('seg', scenes), **{'model.backbone.pathway.aux_checkpoint': aux_file,
                                                 'train_cfg.max_iters': 2,
                                                 'default_hooks.checkpoint.interval': 2})
-    run('tools/dist_train.sh', str(SEG_M2PT), '2', '--work-dir', str(work), *_options(opts))
+    run_dist('dist_train.sh', SEG_M2PT, '2', '--work-dir', work, *cfg_options(opts))
     first = torch.load(work / 'iter_2.pth', map_location='cpu', weights_only=True)
     assert first['meta']['iter'] == 2 and (work / 'iter_2_deploy.pth').is_file()
     opts['train_cfg.max_iters'] = 3
     opts['default_hooks.checkpoint.interval'] = 1
-    result = run('tools/dist_train.sh', str(SEG_M2PT), '2', '--work-dir', str(work), '--resume',
-                 *_options(opts))
+    result = run_dist('dist_train.sh', SEG_M2PT, '2', '--work-dir', work, '--resume',
+                      *cfg_options(opts))
     assert 'resumed epoch: 0, iter: 2' in result.stdout + result.stderr
     resumed = torch.load(work / 'iter_3.pth', map_location='cpu', weights_only=True)
     assert resumed['meta']['iter'] == 3

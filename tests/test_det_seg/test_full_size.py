@@ -15,7 +15,7 @@ from mmengine.structures import InstanceData, PixelData
 
 import m2pt_mm.engine  # noqa: F401
 import m2pt_mm.models  # noqa: F401
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 DET = ROOT / 'configs/detection/mask-rcnn_m2pt-vit-base-p16-point_mae-pre_16xb4-amp-lsj-100e_coco.py'
 SEG = ROOT / 'configs/segmentation/upernet_m2pt-vit-base-p16-point_mae-pre_8xb2-amp-160k_ade20k-512x512.py'

@@ -10,7 +10,7 @@ from mmpretrain.registry import MODELS
 import m2pt_mm.models  # noqa: F401
 from m2pt_mm.datasets.checks import check_coco_files, check_dataset_files
 from m2pt_mm.engine.hooks.checkpoint_check_hook import CheckpointMismatchError, check_state_dict_fits
-from tests.conftest import tiny_backbone_cfg
+from m2pt_mm.testing.tiny import tiny_backbone_cfg
 from tests.test_det_seg.conftest import DET, tiny_config
 
 

@@ -11,23 +11,20 @@ import m2pt_mm.engine  # noqa: F401
 import m2pt_mm.models  # noqa: F401
 from m2pt_mm.engine import AtomicLocalBackend
 from m2pt_mm.engine.optimizers import PathwayLayerDecayOptimWrapperConstructor
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def tiny_classifier(aux_file):
     cfg = Config.fromfile(str(ROOT / 'configs/_base_/models/m2pt_vit-tiny-p8.py'))
-    cfg.model.backbone.pathway.aux_checkpoint = aux_file
+    cfg.model.backbone.pathway = dict(aux_checkpoint=aux_file)
     model = MODELS.build(cfg.model)
     model.init_weights()
     return model
 
 
 @pytest.fixture
-def aux64(tmp_path):
-    from tests.conftest import timm_state_dict
-    path = tmp_path / 'aux64.pth'
-    torch.save(timm_state_dict(seed=1, dims=64), path)
-    return str(path)
+def aux64(aux64_file):
+    return aux64_file
 
 
 def build_groups(model, custom_keys=None):

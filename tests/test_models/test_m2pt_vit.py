@@ -11,8 +11,8 @@ from torch.testing import assert_close
 import m2pt_mm.models  # noqa: F401  registers M2PTVisionTransformer
 from m2pt_mm.checkpoints import CheckpointError
 from m2pt_mm.pathway import MMPRETRAIN_LAYERS, CrossModalReparamLinear, is_pathway_param
-from tests.conftest import (TINY, TINY_IMG, TINY_PATCH, set_scales, timm_state_dict,
-                            tiny_backbone_cfg)
+from m2pt_mm.testing.tiny import (TINY, TINY_IMG, TINY_PATCH, set_scales, timm_state_dict,
+                                  tiny_backbone_cfg)
 
 TIMM_PATHS = {'qkv': 'attn.qkv', 'proj': 'attn.proj', 'fc1': 'mlp.fc1', 'fc2': 'mlp.fc2'}
 

@@ -6,7 +6,7 @@ from torch.testing import assert_close
 from m2pt_mm.pathway import (TIMM_LAYERS, CrossModalReparamLinear, attach_pathway,
                              collect_scales, format_scale_table, is_pathway_param, merge_pathways,
                              merge_state_dict)
-from tests.conftest import TINY_IMG, set_scales, timm_vit
+from m2pt_mm.testing.tiny import TINY_IMG, set_scales, timm_vit
 
 OFFICIAL_LAYER_NAMES = ('attn.qkv', 'attn.proj', 'mlp.fc1', 'mlp.fc2')
 

@@ -12,7 +12,7 @@ from mmpretrain.registry import MODELS
 import m2pt_mm.datasets  # noqa: F401
 import m2pt_mm.evaluation  # noqa: F401
 import m2pt_mm.models  # noqa: F401
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 CONFIGS = sorted(p for p in (ROOT / 'configs' / 'point').glob('*.py'))
 TINY = [p for p in CONFIGS if '-tiny-' in p.name]

@@ -10,7 +10,7 @@ from mmpretrain.structures import DataSample
 from torch.testing import assert_close
 
 import m2pt_mm.models  # noqa: F401
-from tests.conftest import set_scales
+from m2pt_mm.testing.tiny import set_scales
 
 D, N = 32, 128
 TINY_POINT_BACKBONE = dict(

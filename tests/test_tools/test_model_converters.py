@@ -1,24 +1,18 @@
 import copy
-import subprocess
-import sys
-from pathlib import Path
 
 import torch
 from mmpretrain.models import VisionTransformer
 from torch.testing import assert_close
 
-from tests.conftest import TINY, TINY_IMG, TINY_PATCH
+from m2pt_mm.testing.tiny import TINY, TINY_IMG, TINY_PATCH
+from tests.helpers import call_tool
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def test_convert_checkpoint_cli_output_loads_strict_into_stock_vit(target_mae_file, tmp_path):
+def test_convert_checkpoint_output_loads_strict_into_stock_vit(target_mae_file, tmp_path, capsys):
     src, encoder = target_mae_file
     dst = tmp_path / 'out' / 'mae_vit-tiny.pth'
-    result = subprocess.run([sys.executable, 'tools/model_converters/convert_checkpoint.py', src, str(dst)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert 'timm/timm-mae-pretrain-with-decoder' in result.stdout
+    call_tool('model_converters/convert_checkpoint', src, dst)
+    assert 'timm/timm-mae-pretrain-with-decoder' in capsys.readouterr().out
     ckpt = torch.load(dst, weights_only=True)
     assert 'mask_token' in ckpt['meta']['dropped']
     backbone = {k[len('backbone.'):]: v for k, v in ckpt['state_dict'].items()}

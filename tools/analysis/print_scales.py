@@ -7,7 +7,7 @@ Example:
     python tools/analysis/print_scales.py work_dirs/run/epoch_100.pth --out-png scales.png
 """
 import argparse
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from m2pt_mm.checkpoints import load_checkpoint_file, unwrap_state_dict
 from m2pt_mm.pathway import ScaleRecord, collect_scales, format_scale_table
@@ -48,12 +48,12 @@ def plot_scales(records: List[ScaleRecord], path: str, title: Optional[str] = No
     plt.close(fig)
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description='Print / plot Cross-Modal Scales λ')
     parser.add_argument('checkpoint')
     parser.add_argument('--out-png', help='write a heatmap PNG here')
     parser.add_argument('--precision', type=int, default=4)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     state_dict, _ = unwrap_state_dict(load_checkpoint_file(args.checkpoint), args.checkpoint)
     records = collect_scales(state_dict)
     if not records:

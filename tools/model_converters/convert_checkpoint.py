@@ -14,6 +14,7 @@ Example:
 """
 import argparse
 import os.path as osp
+from typing import Optional, Sequence
 
 from m2pt_mm.checkpoints import read_checkpoint
 from m2pt_mm.engine import save_atomic
@@ -29,11 +30,11 @@ def convert_file(src: str, dst: str) -> str:
     return ckpt.summary()
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='source checkpoint (timm, MAE, AudioMAE, M2PT zoo, Point-MAE, VideoMAE, mmpretrain)')
     parser.add_argument('dst', help='output checkpoint path')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(convert_file(args.src, args.dst))
     print(f'saved {args.dst}')
 

@@ -1,0 +1,148 @@
+"""What many tests do: run a ``tools/`` script (in-process, or as a real process where the command
+line itself is under test), write the tiny classifier config, check a deploy checkpoint."""
+import contextlib
+import importlib.util
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Dict, Iterable, Optional, Sequence
+
+import torch
+from torch.testing import assert_close
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = str(Path(sys.executable).parent)
+_TOOLS: Dict[str, ModuleType] = {}
+_RUN_IDS = itertools.count()
+
+
+def load_tool(name: str) -> ModuleType:
+    """``tools/<name>.py`` as a module (``'train'``, ``'analysis/print_scales'``, ...)."""
+    if name not in _TOOLS:
+        path = ROOT / 'tools' / f'{name}.py'
+        spec = importlib.util.spec_from_file_location(f'tools_{name.replace("/", "_")}', path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _TOOLS[name] = module
+    return _TOOLS[name]
+
+
+@contextlib.contextmanager
+def _isolated_torch_state():
+    """A run's ``randomness=dict(deterministic=True)`` switches deterministic algorithms on for
+    the whole process; put it back so that later tests see the default."""
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
+def call_tool(name: str, *args: Any) -> Any:
+    """Run ``tools/<name>.py``'s ``main(argv)`` in this process and return what it returns (the
+    runner for ``train``, the metrics for ``test``): the same code path as the command line,
+    without a new interpreter importing the OpenMMLab stack (≈ 8 s each on 2 cores).
+
+    Runs of ``train``/``test`` get a unique ``experiment_name``: mmengine names its logger,
+    visualiser and message hub after it, and two runners started in the same second from the
+    same config would otherwise share them.
+    """
+    argv = [str(a) for a in args]
+    if name in ('train', 'test'):
+        argv += ['--cfg-options', f'experiment_name=pytest_{os.getpid()}_{next(_RUN_IDS)}']
+    with _isolated_torch_state():
+        return load_tool(name).main(argv)
+
+
+def run_tool(script: str, *args: Any, check: bool = True, timeout: float = 600,
+             env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    """Run ``tools/<script>`` as a real process (``.py`` with this interpreter, ``.sh`` with bash
+    and this venv's ``torchrun`` on the PATH), for tests of the command line itself."""
+    full_env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ.get('PATH', ''))
+    full_env.update(env or {})
+    path = f'tools/{script}'
+    cmd = ['bash', path] if script.endswith('.sh') else [sys.executable, path]
+    result = subprocess.run(cmd + [str(a) for a in args], cwd=ROOT, capture_output=True,
+                            text=True, timeout=timeout, env=full_env)
+    if check and result.returncode != 0:
+        raise AssertionError(f'{script} {args} failed ({result.returncode}):\n'
+                             f'{result.stdout[-3000:]}\n{result.stderr[-5000:]}')
+    return result
+
+
+def cfg_options(options: Dict[str, Any]) -> list:
+    """``--cfg-options k=v ...`` for a tool's argv."""
+    return ['--cfg-options'] + [f'{k}={v}' for k, v in options.items()] if options else []
+
+
+def state_dict_of(path: Any) -> Dict[str, torch.Tensor]:
+    return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
+
+
+def assert_deploy_is_merge(train_ckpt: Any, deploy_ckpt: Any,
+                           keys: Optional[Iterable[str]] = None) -> None:
+    """The deploy checkpoint holds ``W + λW′`` for every pathway layer (or ``keys``) of the
+    training checkpoint and no pathway parameter; the other tensors are copied unchanged."""
+    train, deploy = state_dict_of(train_ckpt), state_dict_of(deploy_ckpt)
+    assert not any('aux_weight' in k or 'cross_modal_scale' in k for k in deploy)
+    layers = list(keys) if keys is not None else [
+        k[:-len('.cross_modal_scale')] for k in train if k.endswith('.cross_modal_scale')]
+    assert layers, 'the training checkpoint has no pathway'
+    for layer in layers:
+        expected = train[f'{layer}.weight'] + train[f'{layer}.cross_modal_scale'] * train[
+            f'{layer}.aux_weight']
+        assert_close(deploy[f'{layer}.weight'], expected, msg=layer)
+    plain = [k for k in train if 'aux_weight' not in k and 'cross_modal_scale' not in k
+             and not any(k == f'{layer}.weight' for layer in layers)]
+    assert sorted(deploy) == sorted(plain + [f'{layer}.weight' for layer in layers])
+    for k in plain:
+        assert torch.equal(deploy[k], train[k]), k
+
+
+TINY_CLS_CONFIG = """
+_base_ = ['{root}/configs/_base_/models/m2pt_vit-tiny-p8.py', '{root}/configs/_base_/default_runtime.py']
+model = dict(backbone=dict(pathway={pathway}), head=dict(num_classes=2))
+data_preprocessor = dict(num_classes=2, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
+pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
+                        sampler=dict(type='DefaultSampler', shuffle=True),
+                        dataset=dict(type='CustomDataset', data_root='{data}', data_prefix='train',
+                                     pipeline=pipeline))
+val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
+                      sampler=dict(type='DefaultSampler', shuffle=False),
+                      dataset=dict(type='CustomDataset', data_root='{data}', data_prefix='val',
+                                   pipeline=pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+                     constructor='PathwayLayerDecayOptimWrapperConstructor',
+                     paramwise_cfg=dict(layer_decay_rate=0.65,
+                                        custom_keys={{'.cls_token': dict(decay_mult=0.0)}}))
+param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, T_max=3, convert_to_iter_based=True)]
+train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(save_best='accuracy/top1'))
+custom_hooks = [dict(type='MergePathwayHook'), dict(type='ScaleLoggerHook', interval=1),
+                dict(type='CheckpointCheckHook', strict=True)]
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
+randomness = dict(seed=0, deterministic=True)
+"""
+
+
+def write_tiny_cls_config(path: Path, data: Path, aux: Optional[Path], extra: str = '') -> str:
+    """The tiny 2-class stripes classifier (``m2pt_vit-tiny-p8`` model base) at ``path``; with an
+    ``aux`` checkpoint the M2PT form, without it the plain one."""
+    pathway = 'None' if aux is None else f"dict(aux_checkpoint='{aux}')"
+    path.write_text(TINY_CLS_CONFIG.format(root=ROOT, data=data, pathway=pathway) + extra)
+    return str(path)
+
+
+def argv_of(*parts: Sequence[Any]) -> list:
+    """Flatten argv pieces: ``argv_of([config, ckpt], cfg_options({...}))``."""
+    return [str(a) for part in parts for a in part]
