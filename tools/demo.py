@@ -7,10 +7,11 @@
 3. target: the same tiny ViT trained from scratch on the digits, as a plain ViT (baseline) and with
    a pathway to the MAE spectrogram ViT in every block linear (M2PT), same recipe, seeds 0, 1, 2.
    Runs go through ``tools/train.py``, ``--jobs`` at a time (the baselines do not wait for the aux).
-4. evaluation, in this process as ``tools/test.py`` does it (the config's test dataloader and
-   ``test_evaluator``, mmpretrain ``Accuracy``): val top-1 of every final checkpoint; the
-   Cross-Modal Scales λ of the M2PT runs; the merged (deploy) checkpoint, loaded ``strict=True``
-   into the plain config (``pathway=None``), against the unmerged model on the val images.
+4. evaluation, in this process by mmengine's ``Runner.test()`` in the Runner ``tools/test.py``
+   builds (the config's test dataloader and ``test_evaluator``, mmpretrain ``Accuracy``; logs in
+   ``<checkpoint>_test/``): val top-1 of every final checkpoint; the Cross-Modal Scales λ of the
+   M2PT runs; the merged (deploy) checkpoint, checked ``strict=True`` against the plain config
+   (``pathway=None``), against the unmerged model on the val images.
 
 The table goes to stdout, ``WORK/results.md`` and ``WORK/results.json``.
 
@@ -20,6 +21,8 @@ Usage::
     python tools/demo.py --epochs 2 --mae-epochs 2 --num-spectrograms 256   # a quick smoke run
 """
 import argparse
+import importlib.util
+import itertools
 import json
 import os
 import os.path as osp
@@ -34,8 +37,25 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
+from mmengine.hooks import Hook  # noqa: E402
+from mmengine.model import is_model_wrapper  # noqa: E402
+
 from m2pt_mm.testing.digits import write_digits_imagenet  # noqa: E402
 from m2pt_mm.testing.spectrograms import write_spectrograms  # noqa: E402
+
+
+def _load_tool(name: str) -> Any:
+    """``tools/<name>.py`` as a module, by file: ``tools/test.py`` would meet the stdlib ``test``
+    package on ``sys.path``."""
+    spec = importlib.util.spec_from_file_location(f'm2pt_tools_{name}',
+                                                  osp.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TEST_TOOL = _load_tool('test')  # the Runner that tools/test.py evaluates a checkpoint with
+_TEST_RUNS = itertools.count()
 
 CONFIGS = dict(
     aux='configs/demo/mae_vit-tiny-p8_1xb64-coslr-20e_spectrogram-32x32.py',
@@ -213,42 +233,46 @@ def lambda_summary(checkpoint: str) -> Dict[str, float]:
                 min=min(values), max=max(values))
 
 
-def build_model(config: str, checkpoint: str, cfg_options: Dict[str, Any], plain: bool = False):
-    """The classifier of ``config`` (``plain``: with ``pathway=None``) holding ``checkpoint``
-    (``strict=True``), in eval mode, and the merged config."""
+class LogitsHook(Hook):
+    """Keeps the classification head's output (the logits) of every test batch, in order: the
+    config's test sampler does not shuffle, so two runs over the val images line up."""
+
+    def __init__(self) -> None:
+        self.logits: List['torch.Tensor'] = []
+        self._handle = None
+
+    def before_test(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        self._handle = model.head.register_forward_hook(
+            lambda module, inputs, output: self.logits.append(output.detach()))
+
+    def after_test(self, runner) -> None:
+        self._handle.remove()
+
+
+def evaluate(config: str, checkpoint: str, cfg_options: Dict[str, Any], plain: bool = False,
+             work_dir: Optional[str] = None) -> Tuple[float, 'torch.Tensor']:
+    """Val top-1 of ``checkpoint`` by mmengine's ``Runner.test()`` with the config's test
+    dataloader and ``test_evaluator`` (mmpretrain ``Accuracy``), in the Runner ``tools/test.py``
+    builds (the checkpoint checked ``strict=True`` against the model), and the logits on the val
+    images. ``plain``: the config with ``pathway=None`` (for a merged deploy checkpoint).
+    ``work_dir`` (the test logs): by default ``<checkpoint without .pth>_test/``."""
+    import torch
     from mmengine.config import Config
-    from mmpretrain.registry import MODELS
-    import m2pt_mm.models  # noqa: F401
     cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.merge_from_dict(cfg_options)
     if plain:
         cfg.merge_from_dict({'model.backbone.pathway': None})
-    cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-    model = MODELS.build(cfg.model)
-    model.load_state_dict(load_state_dict(checkpoint), strict=True)
-    return model.eval(), cfg
-
-
-def evaluate(config: str, checkpoint: str, cfg_options: Dict[str, Any],
-             plain: bool = False) -> Tuple[float, 'torch.Tensor']:
-    """Val top-1 (the config's ``test_evaluator``: mmpretrain ``Accuracy``) of ``checkpoint``, and
-    the logits on the val images, as ``tools/test.py`` computes them but without a new process."""
-    import torch
-    from mmengine.evaluator import Evaluator
-    from mmengine.registry import DefaultScope
-    from mmengine.runner import Runner
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        model, cfg = build_model(config, checkpoint, cfg_options, plain)
-        loader = Runner.build_dataloader(cfg.test_dataloader)
-        evaluator = Evaluator(cfg.test_evaluator)
-        logits = []
-        with torch.no_grad():
-            for batch in loader:
-                data = model.data_preprocessor(batch, False)
-                logits.append(model(data['inputs'], mode='tensor'))
-                evaluator.process(model(**data, mode='predict'), batch)
-        metrics = evaluator.evaluate(len(loader.dataset))
-    return float(metrics['accuracy/top1']), torch.cat(logits)
+    cfg.work_dir = work_dir or osp.splitext(checkpoint)[0] + '_test'
+    # several Runners in this process: distinct names for mmengine's logger and visualiser
+    # instances; warnings only, so that the demo's own progress lines stay readable
+    cfg.experiment_name = f'demo_test_{next(_TEST_RUNS)}'
+    cfg.log_level = 'WARNING'
+    runner = TEST_TOOL.build_test_runner(cfg, checkpoint)
+    logits = LogitsHook()
+    runner.register_hook(logits)
+    metrics = runner.test()
+    return float(metrics['accuracy/top1']), torch.cat(logits.logits)
 
 
 # ---------------------------------------------------------------------------------------- table

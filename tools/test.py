@@ -49,20 +49,28 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
             hook['test_out_dir'] = args.show_dir
 
 
-def main(argv: Optional[Sequence[str]] = None) -> dict:
-    """Evaluate as the command line says (``argv``: the arguments, default ``sys.argv[1:]``);
-    returns the metrics."""
-    args = parse_args(argv)
-    check_checkpoint_file(args.checkpoint)
-    cfg = load_config(args.config, args)
-    cfg.load_from = args.checkpoint
+def build_test_runner(cfg: Config, checkpoint: str) -> Runner:
+    """The Runner whose ``test()`` evaluates ``checkpoint`` with ``cfg`` (also used by
+    ``tools/demo.py``). The checkpoint file and the test data are checked first, and the
+    checkpoint against the model when it is loaded (``CheckpointCheckHook``, strict), which
+    mmengine alone would load with ``strict=False``."""
+    check_checkpoint_file(checkpoint)
+    cfg.load_from = checkpoint
     check_dataset_files(cfg, ('test_dataloader', ))
     hooks = cfg.get('custom_hooks', [])
     if not any(h.get('type') == 'CheckpointCheckHook' for h in hooks):
         cfg.custom_hooks = list(hooks) + [dict(type='CheckpointCheckHook', strict=True)]
+    return Runner.from_cfg(cfg)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    """Evaluate as the command line says (``argv``: the arguments, default ``sys.argv[1:]``);
+    returns the metrics."""
+    args = parse_args(argv)
+    cfg = load_config(args.config, args)
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
-    runner = Runner.from_cfg(cfg)
+    runner = build_test_runner(cfg, args.checkpoint)
     metrics = runner.test()
     if args.metrics_out and runner.rank == 0:
         with open(args.metrics_out, 'w') as f:

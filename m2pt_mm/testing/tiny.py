@@ -7,6 +7,8 @@ from typing import Any, Callable, Dict, Sequence, Union
 
 import torch
 
+from m2pt_mm.pathway import CrossModalReparamLinear
+
 #: A tiny ViT: 4 blocks of 32 dims, 2 heads, MLP 64, 32×32 images in 8×8 patches (16 tokens).
 TINY = dict(embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64)
 TINY_IMG, TINY_PATCH = 32, 8
@@ -81,3 +83,16 @@ def write_image_folder(root: Union[str, Path], num_per_class: Sequence[int] = (8
                 img = np.clip(np.stack([img] * 3, -1), 0, 255).astype(np.uint8)
                 Image.fromarray(img).save(folder / f'{n}.png')
     return root
+
+
+def pathway_stand_ins(model: torch.nn.Module, aux_std: float = 0.02, scale: float = 0.01) -> int:
+    """Stand-ins for an aux model's W′ and a trained λ: every pathway's W′ ← N(0, ``aux_std``²)
+    (the std of a ViT's linear weights) and λ ← ``scale``; returns the number of reparam linears. Timings do not depend on the values, but a nonzero λW′ makes the pathway
+    change the outputs (and gives λ a gradient), as after loading an aux model."""
+    layers = [m for m in model.modules() if isinstance(m, CrossModalReparamLinear)]
+    with torch.no_grad():
+        for layer in layers:
+            for k in range(layer.num_aux):
+                layer.aux_weight_at(k).normal_(0, aux_std)
+                layer.scale_at(k).fill_(scale)
+    return len(layers)

@@ -1,7 +1,6 @@
 """Every configs/point config parses and builds its model; the tiny ones by default, the ViT-B
-ones as slow tests; one ViT-B part-segmentation training step on CPU (slow)."""
-import resource
-import time
+ones as slow tests; one ViT-B part-segmentation training step on CPU (slow; its time and peak
+memory: tools/analysis/full_size_step.py)."""
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from mmpretrain.registry import MODELS
 import m2pt_mm.datasets  # noqa: F401
 import m2pt_mm.evaluation  # noqa: F401
 import m2pt_mm.models  # noqa: F401
-from tests.helpers import ROOT
+from tests.helpers import ROOT, load_tool
 
 CONFIGS = sorted(p for p in (ROOT / 'configs' / 'point').glob('*.py'))
 TINY = [p for p in CONFIGS if '-tiny-' in p.name]
@@ -74,28 +73,19 @@ def test_full_config_builds(path):
 
 
 @pytest.mark.slow
-def test_vit_b_part_seg_one_training_step_on_cpu(capsys):
+def test_vit_b_part_seg_one_training_step_on_cpu():
     from mmengine.optim import build_optim_wrapper
-    from mmpretrain.structures import DataSample
+
+    synthetic_batch = load_tool('analysis/full_size_step').synthetic_batch
     path = ROOT / 'configs/point/m2pt_vit-base-g128-video_scratch_1xb16-coslr-300e_shapenetpart-2048.py'
     cfg = Config.fromfile(str(path))
     cfg.model.backbone.pathway.aux_checkpoint = None  # W′ stays zero; shapes are what matter here
+    cfg.model.backbone.pathway.allow_zero_aux = True
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
-    batch, points = 2, 2048
-    samples = []
-    for i in range(batch):
-        sample = DataSample().set_gt_label(i)
-        sample.set_field(torch.randint(0, 50, (points, )), 'gt_seg_label')
-        samples.append(sample)
-    data = dict(inputs=list(torch.rand(batch, points, 3) * 2 - 1), data_samples=samples)
-    start = time.perf_counter()
+    data = synthetic_batch(cfg, model, 2)  # 2048 points, a category and 50 part labels
+    assert [tuple(x.shape) for x in data['inputs']] == [(2048, 3)] * 2
     log = model.train_step(data, optim)
-    seconds = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    with capsys.disabled():
-        print(f'\nViT-B point part-seg, batch {batch} × {points} points, one training step on CPU: '
-              f'{seconds:.1f} s, peak RSS {peak_mib:.0f} MiB, loss {log["loss"].item():.3f}')
     assert torch.isfinite(log['loss'])

@@ -1,7 +1,9 @@
 """Benchmark M2PT's training and inference cost against a plain ViT.
 
 The paper promises "marginal training cost, zero inference cost". This tool measures, in one
-process, on the same inputs and in interleaved rounds (M2PT and plain alternate, warm-up first):
+process, on the same inputs and in interleaved rounds (M2PT and plain alternate), with
+``torch.utils.benchmark.Timer.blocked_autorange`` (it warms up, picks a block size, and on an
+accelerator synchronises before reading the clock):
 
 * train: one step (forward + backward, then the optimiser) of an M2PT ViT against a stock
   mmpretrain ``VisionTransformer`` (same linear head) in three settings: ``all`` (everything
@@ -10,20 +12,26 @@ process, on the same inputs and in interleaved rounds (M2PT and plain alternate,
   shapes: (a) ``W + λW′``, (b) ``λ·g`` and ``Σ g⊙W′``, (c) AdamW on W′-sized parameters;
 * inference: the merged M2PT model (``switch_to_deploy``) and the unmerged one in eval mode (eval
   cache) against the stock ViT holding the merged weights (loaded with ``strict=True``);
-* memory: peak memory of a train step (RSS peak with the kernel's mark reset; CUDA: allocator);
+* memory: peak memory of a train step (RSS peak with the kernel's mark reset; CUDA:
+  ``torch.cuda.max_memory_allocated``);
 * parameter counts.
+
+Precision: fp32, or ``--amp bf16`` (forward and loss under ``torch.autocast`` bf16; parameters,
+gradients and the optimiser stay fp32).
 
 Results go to ``--out-dir`` as ``benchmark.json`` and ``benchmark.md``; the markdown is also printed.
 Targets are reported as PASS/MISS, never as a failure. See ``docs/benchmarks.md``.
 
 Example:
-    python tools/analysis/benchmark.py                        # ViT-B/16, 224², batch 8 and 32
+    python tools/analysis/benchmark.py                        # ViT-B/16, 224², CPU, batch 8 and 32
     python tools/analysis/benchmark.py --no-recompute         # skip the recompute=True variant
+    python tools/analysis/benchmark.py --device cuda --amp bf16 --batch-sizes 64 128
     python tools/analysis/benchmark.py --quick --out-dir /tmp/bench   # tiny model, seconds
 """
 import argparse
 import copy
 import ctypes
+import functools
 import gc
 import json
 import os
@@ -31,14 +39,18 @@ import os.path as osp
 import platform
 import statistics
 import time
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ContextManager, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils import benchmark
 
 SETTINGS = ('all', 'aux-frozen', 'fix')
 PARTS = ('train', 'floor', 'inference', 'memory')
+PRECISIONS = ('fp32', 'bf16')
+#: Default training batches of the full (ViT-B/16, 224²) run per device.
+DEFAULT_BATCH_SIZES = {'cpu': [8, 32], 'cuda': [64, 128]}
 #: The ``--quick`` model: 4 blocks of 32 dims on 32×32 images in 8×8 patches.
 TINY_ARCH = dict(embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64)
 NUM_CLASSES = 1000
@@ -56,11 +68,18 @@ def log(msg: str) -> None:
 
 
 # ---------------------------------------------------------------------------- device helpers
-def synchronizer(device: torch.device) -> Callable[[], None]:
-    """A function that waits for queued device work, so wall-clock times are complete."""
-    if device.type == 'cuda':
-        return lambda: torch.cuda.synchronize(device)
-    return lambda: None
+def autocast(device: torch.device, amp: str) -> ContextManager:
+    """``torch.autocast`` to bf16 for ``amp='bf16'``; a disabled one (fp32) otherwise."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp == 'bf16')
+
+
+def measure(fn: Callable[[], Any], min_run_time: float) -> benchmark.Measurement:
+    """Time ``fn()`` with ``torch.utils.benchmark``: ``blocked_autorange`` first runs it to size a
+    block (which also warms it up), then times whole blocks until ``min_run_time`` seconds are
+    spent; with an accelerator present its clock synchronises first. ``num_threads`` is the
+    current torch setting (Timer's default of 1 would change what is measured on CPU)."""
+    timer = benchmark.Timer(stmt='fn()', globals={'fn': fn}, num_threads=torch.get_num_threads())
+    return timer.blocked_autorange(min_run_time=min_run_time)
 
 
 def fused_adamw_supported(device: torch.device) -> bool:
@@ -94,7 +113,15 @@ def device_name(device: torch.device) -> str:
 
 
 def stats(times: Sequence[float]) -> Dict[str, Any]:
+    """``min``, ``median`` and all ``times`` (seconds per call)."""
     return dict(min=min(times), median=statistics.median(times), times=list(times))
+
+
+def rotated(names: Sequence[str], r: int) -> List[str]:
+    """``names`` starting at ``r`` (mod len): rotating the order each round makes a drift in
+    machine load hit every model alike."""
+    names = list(names)
+    return names[r % len(names):] + names[:r % len(names)]
 
 
 # ---------------------------------------------------------------------------- models
@@ -128,17 +155,12 @@ def build_m2pt(args: argparse.Namespace, setting: str = 'all', recompute: bool =
     """M2PT ViT with random W′ and λ = 0.1 (timings do not depend on the values, but λ ≠ 0 makes
     the inference comparison meaningful)."""
     from m2pt_mm.models.backbones.m2pt_vit import M2PTVisionTransformer
-    from m2pt_mm.pathway import CrossModalReparamLinear
+    from m2pt_mm.testing.tiny import pathway_stand_ins
     backbone = M2PTVisionTransformer(
         arch=arch_arg(args), img_size=args.img_size, patch_size=args.patch_size,
         pathway=dict(aux_checkpoint=None, aux_trainable=setting != 'aux-frozen', recompute=recompute),
         fix_weights=setting == 'fix')
-    for module in backbone.modules():
-        if isinstance(module, CrossModalReparamLinear):
-            with torch.no_grad():
-                for k in range(module.num_aux):
-                    module.aux_weight_at(k).normal_(0, AUX_STD)
-                    module.scale_at(k).fill_(SCALE)
+    pathway_stand_ins(backbone, AUX_STD, SCALE)
     return backbone
 
 
@@ -181,18 +203,28 @@ def make_batch(args: argparse.Namespace, batch: int,
 
 
 # ---------------------------------------------------------------------------- train step
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor, labels: Tensor,
-               sync: Callable[[], None]) -> Tuple[float, float]:
-    """One step; returns (forward + backward seconds, optimiser-step seconds)."""
-    optimizer.zero_grad(set_to_none=True)
-    sync()
-    start = time.perf_counter()
-    F.cross_entropy(model(images), labels).backward()
-    sync()
-    mid = time.perf_counter()
-    optimizer.step()
-    sync()
-    return mid - start, time.perf_counter() - mid
+class TrainStep:
+    """The two timed halves of a train step of ``model``: forward + backward (gradients reset
+    first, as ``zero_grad(set_to_none=True)`` before every step does), and the optimiser step."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor,
+                 labels: Tensor, device: torch.device, amp: str) -> None:
+        self.model, self.optimizer = model, optimizer
+        self.images, self.labels = images, labels
+        self.device, self.amp = device, amp
+
+    def forward_backward(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        with autocast(self.device, self.amp):
+            loss = F.cross_entropy(self.model(self.images), self.labels)
+        loss.backward()
+
+    def optimizer_step(self) -> None:
+        self.optimizer.step()
+
+    def __call__(self) -> None:
+        self.forward_backward()
+        self.optimizer_step()
 
 
 def compare(candidate: Dict[str, Any], baseline: Dict[str, Any]) -> Dict[str, float]:
@@ -210,44 +242,41 @@ def compare(candidate: Dict[str, Any], baseline: Dict[str, Any]) -> Dict[str, fl
 
 def run_train(args: argparse.Namespace, setting: str, batch: int, device: torch.device,
               fused: bool) -> Dict[str, Any]:
-    """Time every model kind in ``setting`` at ``batch``: warm-up, then interleaved rounds."""
-    sync = synchronizer(device)
+    """Time every model kind in ``setting`` at ``batch``: warm-up, then interleaved rounds; in a
+    round each half-step of each model is one ``measure`` (its median is the round's figure)."""
     kinds = model_kinds(args)
     images, labels = make_batch(args, batch, device)
-    models, optimizers, params = {}, {}, {}
+    steps, params = {}, {}
     for kind in kinds:
-        models[kind] = build_classifier(kind, args, setting, device)
-        optimizers[kind] = make_optimizer(
-            [p for p in models[kind].parameters() if p.requires_grad], fused)
-        params[kind] = count_params(models[kind])
-    name = f'train {setting} b={batch}'
+        model = build_classifier(kind, args, setting, device)
+        optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad], fused)
+        steps[kind] = TrainStep(model, optimizer, images, labels, device, args.amp)
+        params[kind] = count_params(model)
+    name = f'train {setting} b={batch} {args.amp}'
     for i in range(args.warmup):
         for kind in kinds:
-            train_step(models[kind], optimizers[kind], images, labels, sync)
+            steps[kind]()
         log(f'{name}: warm-up {i + 1}/{args.warmup}')
-    times = {kind: ([], []) for kind in kinds}
+    times: Dict[str, Tuple[List[float], List[float]]] = {kind: ([], []) for kind in kinds}
     for r in range(args.steps):
-        # rotate the order (two models: alternate) so drifting machine load hits all alike
-        order = kinds[r % len(kinds):] + kinds[:r % len(kinds)]
-        for kind in order:
-            fwd_bwd, opt = train_step(models[kind], optimizers[kind], images, labels, sync)
-            times[kind][0].append(fwd_bwd)
-            times[kind][1].append(opt)
+        for kind in rotated(kinds, r):
+            times[kind][0].append(measure(steps[kind].forward_backward, args.min_run_time).median)
+            times[kind][1].append(measure(steps[kind].optimizer_step, args.min_run_time).median)
         log(f'{name}: round {r + 1}/{args.steps}  ' + '  '.join(
-            f'{kind} {times[kind][0][-1] + times[kind][1][-1]:.3f}s' for kind in kinds))
+            f'{kind} {times[kind][0][-1] + times[kind][1][-1]:.4f}s' for kind in kinds))
     results = {}
     for kind in kinds:
         fwd_bwd, opt = times[kind]
         results[kind] = dict(fwd_bwd_s=stats(fwd_bwd), optimizer_s=stats(opt),
                              step_s=stats([a + b for a, b in zip(fwd_bwd, opt)]))
-    del models, optimizers
+    del steps
     gc.collect()
     comparisons = {kind: compare(results[kind], results['plain']) for kind in kinds
                    if kind != 'plain'}
     if 'm2pt-recompute' in results:
         comparisons['m2pt-recompute_vs_m2pt'] = compare(results['m2pt-recompute'], results['m2pt'])
-    return dict(setting=setting, batch_size=batch, models=results, comparisons=comparisons,
-                params=params)
+    return dict(setting=setting, batch_size=batch, amp=args.amp, models=results,
+                comparisons=comparisons, params=params)
 
 
 # ---------------------------------------------------------------------------- floor
@@ -259,7 +288,6 @@ def run_floor(args: argparse.Namespace, shapes: Sequence[Tuple[int, int, int]],
     (b) ``λ·g`` (the W′ gradient) plus ``Σ g⊙W′`` (the λ gradient, one dot product each);
     (c) an AdamW step on W′-sized parameters, with the same implementation as the models.
     """
-    sync = synchronizer(device)
     gen = torch.Generator().manual_seed(0)
     tensors = []
     for out_f, in_f, num_aux in shapes:
@@ -273,34 +301,22 @@ def run_floor(args: argparse.Namespace, shapes: Sequence[Tuple[int, int, int]],
         param.grad = grad  # AdamW only reads it
     optimizer = make_optimizer(aux_params, fused)
 
-    def merge() -> None:
-        merged = [torch.addcmul(w, s, a) for w, a, _, s in tensors]
-        sync()
-        del merged
+    def merge() -> List[Tensor]:
+        return [torch.addcmul(w, s, a) for w, a, _, s in tensors]
 
-    def grad_scale() -> None:
-        dots = [torch.dot(g.reshape(-1), a.reshape(-1)) for _, a, g, _ in tensors]
-        sync()
-        del dots
+    def grad_scale() -> List[Tensor]:
+        return [torch.dot(g.reshape(-1), a.reshape(-1)) for _, a, g, _ in tensors]
 
-    def grad_aux() -> None:
-        scaled = [g * s for _, _, g, s in tensors]
-        sync()
-        del scaled
+    def grad_aux() -> List[Tensor]:
+        return [g * s for _, _, g, s in tensors]
 
+    # the first AdamW step allocates its state: it happens in the Timer's block-size run
     parts = dict(merge_s=merge, grad_aux_s=grad_aux, grad_scale_s=grad_scale,
                  adamw_s=optimizer.step)
-    repeats = max(args.steps, 5)
     times: Dict[str, List[float]] = {name: [] for name in parts}
-    warmup = max(args.warmup, 1)  # the first AdamW step allocates its state
-    for r in range(warmup + repeats):
-        for name, fn in parts.items():
-            sync()
-            start = time.perf_counter()
-            fn()
-            sync()
-            if r >= warmup:
-                times[name].append(time.perf_counter() - start)
+    for r in range(args.steps):
+        for name in rotated(parts, r):
+            times[name].append(measure(parts[name], args.min_run_time).median)
     result: Dict[str, Any] = {name: stats(t) for name, t in times.items()}
     for stat in ('min', 'median'):
         merge_s, aux_s = result['merge_s'][stat], result['grad_aux_s'][stat]
@@ -320,7 +336,6 @@ def run_floor(args: argparse.Namespace, shapes: Sequence[Tuple[int, int, int]],
 # ---------------------------------------------------------------------------- inference
 def run_inference(args: argparse.Namespace, device: torch.device) -> Dict[str, Any]:
     """Stock ViT (merged weights, strict load) vs merged M2PT vs unmerged M2PT in eval mode."""
-    sync = synchronizer(device)
     m2pt = build_m2pt(args, 'all').to(device)
     merged = copy.deepcopy(m2pt)
     merged.switch_to_deploy()
@@ -330,20 +345,20 @@ def run_inference(args: argparse.Namespace, device: torch.device) -> Dict[str, A
     for model in models.values():
         model.eval()  # not chained: mmpretrain's BaseBackbone.train returns None
     images, _ = make_batch(args, args.infer_batch_size, device)
+
+    def forward(name: str) -> Tensor:
+        with torch.no_grad(), autocast(device, args.amp):
+            return models[name](images)[-1]
+
+    for i in range(args.warmup):
+        for name in models:
+            forward(name)
     times: Dict[str, List[float]] = {name: [] for name in models}
-    outputs = {}
-    with torch.no_grad():
-        for r in range(args.warmup + args.steps):
-            names = list(models)
-            order = names[r % len(names):] + names[:r % len(names)]
-            for name in order:
-                sync()
-                start = time.perf_counter()
-                outputs[name] = models[name](images)[-1]
-                sync()
-                if r >= args.warmup:
-                    times[name].append(time.perf_counter() - start)
-            log(f'inference b={args.infer_batch_size}: round {r + 1}/{args.warmup + args.steps}')
+    for r in range(args.steps):
+        for name in rotated(models, r):
+            times[name].append(measure(functools.partial(forward, name), args.min_run_time).median)
+        log(f'inference b={args.infer_batch_size} {args.amp}: round {r + 1}/{args.steps}')
+    outputs = {name: forward(name) for name in models}
     result: Dict[str, Any] = dict(batch_size=args.infer_batch_size,
                                   models={name: stats(t) for name, t in times.items()})
     for name in ('merged', 'unmerged'):
@@ -409,7 +424,6 @@ def measure_memory(args: argparse.Namespace, setting: str, kind: str, device: to
     ``torch.cuda.max_memory_allocated``.
     """
     mb = 1024.0 ** 2
-    sync = synchronizer(device)
     cuda = device.type == 'cuda'
     libc.trim()
     if cuda:
@@ -423,10 +437,12 @@ def measure_memory(args: argparse.Namespace, setting: str, kind: str, device: to
     model = build_classifier(kind, args, setting, device)
     optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad], fused)
     images, labels = make_batch(args, args.mem_batch_size, device)
-    train_step(model, optimizer, images, labels, sync)
+    step = TrainStep(model, optimizer, images, labels, device, args.amp)
+    step()
     optimizer.zero_grad(set_to_none=True)
     libc.trim()
     if cuda:
+        torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
         method = 'torch.cuda.max_memory_allocated'
@@ -435,7 +451,9 @@ def measure_memory(args: argparse.Namespace, setting: str, kind: str, device: to
             raise RuntimeError('peak memory on CPU needs a writable /proc/self/clear_refs (Linux)')
         base = _rss_status()['VmRSS']
         method = 'VmHWM - VmRSS (/proc/self/status, peak reset via clear_refs)'
-    train_step(model, optimizer, images, labels, sync)
+    step()
+    if cuda:
+        torch.cuda.synchronize(device)
     peak = torch.cuda.max_memory_allocated(device) if cuda else _rss_status()['VmHWM']
     return dict(setting=setting, kind=kind, batch_size=args.mem_batch_size,
                 state_mb=(base - before) / mb, step_peak_mb=(peak - base) / mb,
@@ -512,10 +530,13 @@ def fmt_s(s: Dict[str, Any]) -> str:
 def render_markdown(report: Dict[str, Any]) -> str:
     meta = report['meta']
     stat = meta['judge']
-    out = [f'# M2PT benchmark ({meta["arch"]}, {meta["img_size"]}², {meta["device_name"]})', '',
+    out = [f'# M2PT benchmark ({meta["arch"]}, {meta["img_size"]}², {meta["amp"]}, '
+           f'{meta["device_name"]})', '',
            f'torch {meta["torch"]}, mmpretrain {meta["mmpretrain"]}, {meta["threads"]} threads, '
            f'optimiser AdamW {meta["optimizer"]}, {meta["warmup"]} warm-up + {meta["steps"]} '
-           f'interleaved steps; times are min / median seconds; targets judged on the {stat}.', '']
+           f'interleaved rounds, each a torch.utils.benchmark `blocked_autorange('
+           f'min_run_time={meta["min_run_time"]:g})` per model; times are min / median over the '
+           f'rounds of seconds per call; targets judged on the {stat}.', '']
     floor = report.get('floor')
     if report.get('train'):
         out += ['## Train step', '']
@@ -531,10 +552,11 @@ def render_markdown(report: Dict[str, Any]) -> str:
                              f'{comp[f"extra_s_{stat}"]:+.4f}' if comp else '-',
                              f'{floor_s:.4f}' if comp and floor_s is not None else '-'])
         out += [md_table(['setting', 'batch', 'model', 'fwd+bwd s', 'optimiser s', 'step s',
-                          'ratio vs plain', 'extra s', 'floor s'], rows), '',
-                '`fix`: the plain baseline trains only the head, so it does no backward pass '
-                'through the backbone; M2PT must (λ is inside every block). Its ratio is not the '
-                'pathway overhead and has no target.', '']
+                          'ratio vs plain', 'extra s', 'floor s'], rows), '']
+        if any(entry['setting'] == 'fix' for entry in report['train']):
+            out += ['`fix`: the plain baseline trains only the head, so it does no backward pass '
+                    'through the backbone; M2PT must (λ is inside every block). Its ratio is not '
+                    'the pathway overhead and has no target.', '']
     if floor:
         out += ['## Floor (tensors of the reparam linear shapes, '
                 f'{floor["reparam_params"] / 1e6:.2f} M W′ parameters)', '',
@@ -549,7 +571,7 @@ def render_markdown(report: Dict[str, Any]) -> str:
                                                f'{floor["floor_median"]["aux-frozen"]:.4f}']]), '']
     inf = report.get('inference')
     if inf:
-        out += [f'## Inference (batch {inf["batch_size"]}, no_grad, eval)', '',
+        out += [f'## Inference (batch {inf["batch_size"]}, no_grad, eval, {meta["amp"]})', '',
                 md_table(['model', 's (min / median)', f'ratio vs stock ({stat})', 'max|Δ| vs stock'], [
                     ['stock ViT (merged weights)', fmt_s(inf['models']['stock']), '1.000', '-'],
                     ['M2PT merged', fmt_s(inf['models']['merged']),
@@ -581,9 +603,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="mmpretrain ViT arch ('base', 'small', 'deit-tiny', ...) or 'tiny'")
     parser.add_argument('--img-size', type=int, default=224)
     parser.add_argument('--patch-size', type=int, default=16)
-    parser.add_argument('--batch-sizes', type=int, nargs='+', default=[8, 32])
-    parser.add_argument('--steps', type=int, default=3, help='measured steps per model')
-    parser.add_argument('--warmup', type=int, default=1, help='warm-up steps per model')
+    parser.add_argument('--batch-sizes', type=int, nargs='+', default=None,
+                        help='training batches (default: 8 32 on CPU, 64 128 on CUDA)')
+    parser.add_argument('--steps', type=int, default=3,
+                        help='measured rounds; each times every model with one blocked_autorange')
+    parser.add_argument('--warmup', type=int, default=0,
+                        help='train steps per model before the first round (the Timer already '
+                        'runs each statement once to size its blocks, which warms it up)')
+    parser.add_argument('--min-run-time', type=float, default=1.0,
+                        help='seconds of timed blocks per measurement (Timer.blocked_autorange); '
+                        'a statement slower than this is timed once per round')
+    parser.add_argument('--amp', choices=PRECISIONS, default='fp32',
+                        help='bf16: forward and loss under torch.autocast(dtype=torch.bfloat16)')
     parser.add_argument('--settings', nargs='+', choices=SETTINGS, default=list(SETTINGS))
     parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS))
     parser.add_argument('--infer-batch-size', type=int, default=None,
@@ -593,22 +624,27 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--no-recompute', dest='recompute', action='store_false',
                         help='skip the M2PT variant with recompute=True (measured by default: the '
                         'memory/time trade-off decides the default of the pathway option)')
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     parser.add_argument('--judge', choices=('min', 'median'), default='min',
                         help='statistic the targets are judged on (min: least disturbed by load)')
     parser.add_argument('--out-dir', default='work_dirs/benchmark')
     parser.add_argument('--quick', action='store_true',
-                        help='a check that everything runs: tiny arch, 32² images, batch 2, 2 steps, '
-                        '1 thread (unless --threads), with the recompute variant')
+                        help='a check that everything runs: tiny arch, 32² images, batch 2, 2 '
+                        'rounds of 0.05 s, 1 thread (unless --threads), with the recompute variant')
     args = parser.parse_args(argv)
     if args.quick:
         args.arch, args.img_size, args.patch_size = 'tiny', 32, 8
         args.batch_sizes, args.steps, args.warmup, args.recompute = [2], 2, 1, True
+        args.min_run_time = 0.05
         # one thread: OpenMP barriers on a busy machine would make tiny ops take milliseconds
         args.threads = args.threads or 1
-    if args.steps < 1 or args.warmup < 0:
-        parser.error(f'expected --steps >= 1 and --warmup >= 0, got {args.steps} and {args.warmup}')
+    if args.steps < 1 or args.warmup < 0 or args.min_run_time <= 0:
+        parser.error(f'expected --steps >= 1, --warmup >= 0 and --min-run-time > 0, got '
+                     f'{args.steps}, {args.warmup} and {args.min_run_time}')
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error(f'--device cuda, but torch {torch.__version__} sees no CUDA device')
+    args.batch_sizes = args.batch_sizes or DEFAULT_BATCH_SIZES[args.device]
     args.infer_batch_size = args.infer_batch_size or min(args.batch_sizes)
     args.mem_batch_size = args.mem_batch_size or min(args.batch_sizes)
     return args
@@ -627,12 +663,14 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                 device_name=device_name(device), threads=torch.get_num_threads(),
                 arch=args.arch if args.arch != 'tiny' else f'tiny {TINY_ARCH}',
                 img_size=args.img_size, patch_size=args.patch_size, batch_sizes=args.batch_sizes,
-                steps=args.steps, warmup=args.warmup, settings=args.settings, parts=args.parts,
+                steps=args.steps, warmup=args.warmup, min_run_time=args.min_run_time,
+                timer='torch.utils.benchmark.Timer.blocked_autorange', amp=args.amp,
+                settings=args.settings, parts=args.parts,
                 recompute=args.recompute, judge=args.judge, fused_adamw_supported=fused,
                 optimizer='fused' if fused else 'foreach', aux_std=AUX_STD, scale=SCALE,
                 started=time.strftime('%Y-%m-%d %H:%M:%S'))
     log(f'device {device} ({meta["device_name"]}), {meta["threads"]} threads, '
-        f'AdamW {meta["optimizer"]}')
+        f'AdamW {meta["optimizer"]}, {args.amp}')
     report: Dict[str, Any] = dict(meta=meta)
 
     shapes = reparam_shapes(build_m2pt(args, 'all'))
