@@ -89,7 +89,7 @@ def target_mae_file(tmp_path):
 ROOT = __import__('pathlib').Path(__file__).resolve().parents[1]
 
 TINY_CLS_CONFIG = """
-_base_ = ['{root}/configs/_base_/models/m2pt_vit-tiny-p8.py', '{root}/configs/_base_/default_runtime.py']
+_base_ = ['{root}/configs/_base_/models/m2pt_vit-tiny-p8.py', '{root}/configs/_base_/mmpretrain_runtime.py']
 model = dict(backbone=dict(pathway={pathway}), head=dict(num_classes=2))
 data_preprocessor = dict(num_classes=2, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
 pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]

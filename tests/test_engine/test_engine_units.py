@@ -15,7 +15,8 @@ from tests.conftest import ROOT
 
 
 def tiny_classifier(aux_file):
-    cfg = Config.fromfile(str(ROOT / 'configs/_base_/models/m2pt_vit-tiny-p8.py'))
+    cfg = Config.fromfile(str(ROOT / 'configs/demo' /
+                              'm2pt_vit-tiny-p8-spectrogram_scratch_1xb64-coslr-20e_digits-32x32.py'))
     cfg.model.backbone.pathway.aux_checkpoint = aux_file
     model = MODELS.build(cfg.model)
     model.init_weights()

@@ -192,7 +192,8 @@ def test_layer_depth_of_pathway_params(aux_timm_file):
 
 def test_classifier_from_config_merged_equals_unmerged(aux_timm_file):
     from mmengine.config import Config
-    cfg = Config.fromfile('configs/_base_/models/m2pt_vit-tiny-p8.py')
+    cfg = Config.fromfile('configs/demo/'
+                          'm2pt_vit-tiny-p8-spectrogram_scratch_1xb64-coslr-20e_digits-32x32.py')
     cfg.model.backbone.pathway.aux_checkpoint = None
     classifier = MODELS.build(cfg.model)
     assert type(classifier).__name__ == 'ImageClassifier'
