@@ -104,7 +104,7 @@ def assert_deploy_is_merge(train_ckpt: Any, deploy_ckpt: Any,
 
 
 TINY_CLS_CONFIG = """
-_base_ = ['{root}/configs/_base_/models/m2pt_vit-tiny-p8.py', '{root}/configs/_base_/default_runtime.py']
+_base_ = ['{root}/configs/_base_/models/m2pt_vit-tiny-p8.py', '{root}/configs/_base_/mmpretrain_runtime.py']
 model = dict(backbone=dict(pathway={pathway}), head=dict(num_classes=2))
 data_preprocessor = dict(num_classes=2, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
 pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]

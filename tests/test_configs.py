@@ -1,5 +1,15 @@
-"""Every config under configs/ parses and its model builds; full-size ones are `slow`."""
+"""Every config under configs/ parses, and every config with a model builds it under its own
+default scope: the tiny ones as they are, the full-size ones at a tiny width by default and as
+they are in the `slow` set. The configs without a model are an explicit list, so a new config
+cannot slip through unbuilt. Names tell the truth (aux modality, amp, tiny); other projects
+inherit our configs as ``m2pt_mm::<path>``."""
+import argparse
+import copy
+import functools
+import inspect
+import re
 from pathlib import Path
+from typing import List
 
 import pytest
 import torch
@@ -7,45 +17,172 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
 import m2pt_mm.models  # noqa: F401
+import m2pt_mm.utils
+from m2pt_mm.engine.cli import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = sorted(p for p in (ROOT / 'configs').rglob('*.py'))
+CONFIG_ROOT = ROOT / 'configs'
+CONFIGS = sorted(CONFIG_ROOT.rglob('*.py'))
+
+#: The pure `_base_` fragments: runtime mixins and the named tiny-CPU settings. Every other config
+#: defines a model, which the tests below build.
+NO_MODEL = ['_base_/m2pt_runtime.py', '_base_/mmpretrain_runtime.py', '_base_/tiny_cpu_run.py']
+
+#: Auxiliary modalities, named as the last words of the module field (CONTRIBUTING.md).
+AUX = ('image', 'point', 'audio', 'video', 'spectrogram')
+
+#: The width a full-size config is built at in the default suite; depth stays, so that
+#: `out_indices` of det/seg backbones remain valid.
+TINY_WIDTH = dict(embed_dims=64, num_heads=4, feedforward_channels=128)
 
 
-def is_full_size(cfg: Config) -> bool:
-    arch = cfg.model.backbone.get('arch')
-    return isinstance(arch, str) or arch.get('embed_dims', 0) > 64
+def rel(path: Path) -> str:
+    return path.relative_to(CONFIG_ROOT).as_posix()
 
 
-def config_params():
-    params = []
-    for path in CONFIGS:
-        cfg = Config.fromfile(str(path))
-        marks = [pytest.mark.slow] if 'model' in cfg and is_full_size(cfg) else []
-        params.append(pytest.param(path, marks=marks, id=str(path.relative_to(ROOT / 'configs'))))
-    return params
+MODEL_CONFIGS = [p for p in CONFIGS if rel(p) not in NO_MODEL]
+TINY = [p for p in MODEL_CONFIGS if 'tiny' in p.stem]
+FULL = [p for p in MODEL_CONFIGS if 'tiny' not in p.stem]
 
 
-@pytest.mark.parametrize('path', config_params())
-def test_config_parses_and_model_builds(path):
-    cfg = Config.fromfile(str(path))
-    if 'model' not in cfg:
-        return
+@functools.lru_cache(maxsize=None)
+def load(path: Path) -> Config:
+    """The parsed config (cached: several tests read each one; callers do not modify it)."""
+    return Config.fromfile(str(path))
+
+
+def build(cfg: Config, model_cfg=None) -> torch.nn.Module:
+    """Build the model as the runner would: under the config's own default scope."""
+    model_cfg = copy.deepcopy(cfg.model if model_cfg is None else model_cfg)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpretrain')):
-        model = MODELS.build(cfg.model)  # mmdet / mmseg / mmpretrain, as the config says
-    assert sum(p.numel() for p in model.parameters()) > 0
+        return MODELS.build(model_cfg)  # mmdet / mmseg / mmpretrain, as the config says
+
+
+def num_pathways(backbone_cfg) -> int:
+    pathway = backbone_cfg.get('pathway')
+    return 0 if pathway is None else 1 if isinstance(pathway, dict) else len(pathway)
+
+
+def check_pathways(model: torch.nn.Module, cfg: Config) -> None:
     pathways = getattr(model.backbone, 'pathway_cfgs', [])
-    if pathways:
-        scales = [n for n, _ in model.named_parameters() if n.endswith('cross_modal_scale')]
-        assert len(scales) == model.backbone.num_layers * len(pathways[0]['layers'])
+    assert len(pathways) == num_pathways(cfg.model.backbone)
+    scales = [n for n, _ in model.named_parameters() if 'cross_modal_scale' in n]
+    assert len(scales) == sum(model.backbone.num_layers * len(p['layers']) for p in pathways)
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(ROOT / 'configs')))
+def ids(paths: List[Path]) -> List[str]:
+    return [rel(p) for p in paths]
+
+
+def test_the_configs_without_a_model_are_the_listed_fragments(capsys):
+    without = sorted(rel(p) for p in CONFIGS if 'model' not in load(p))
+    with capsys.disabled():
+        print(f'\nconfigs without a model ({len(without)}, pure _base_ fragments):',
+              *without, sep='\n  ')
+    assert without == sorted(NO_MODEL)
+    assert len(TINY) + len(FULL) + len(NO_MODEL) == len(CONFIGS)
+
+
+@pytest.mark.parametrize('path', TINY, ids=ids(TINY))
+def test_tiny_config_builds(path):
+    cfg = load(path)
+    arch = cfg.model.backbone.arch
+    assert isinstance(arch, dict) and arch.embed_dims <= 64, 'a "tiny" config is tiny'
+    model = build(cfg)
+    assert sum(p.numel() for p in model.parameters()) > 0
+    check_pathways(model, cfg)
+
+
+@pytest.mark.parametrize('path', FULL, ids=ids(FULL))
+def test_full_size_config_builds_at_tiny_width(path):
+    cfg = load(path)
+    arch = cfg.model.backbone.arch
+    assert arch == 'base' or arch.embed_dims == 768, 'a config not named "tiny" is full-size'
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.backbone.arch = dict(TINY_WIDTH, num_layers=12)  # ViT-B depth
+    model = build(cfg, model_cfg)
+    assert model.backbone.embed_dims == 64 and model.backbone.num_layers == 12
+    check_pathways(model, cfg)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('path', FULL, ids=ids(FULL))
+def test_full_size_config_builds(path):
+    cfg = load(path)
+    model = build(cfg)
+    assert model.backbone.embed_dims == 768 and model.backbone.num_layers == 12
+    check_pathways(model, cfg)
+
+
+def module_field(path: Path) -> str:
+    """The `{module}` field: the first that names the ViT (`{algorithm}_` may precede it)."""
+    return next(f for f in path.stem.split('_') if f.startswith(('vit-', 'm2pt-vit-')))
+
+
+@pytest.mark.parametrize('path', MODEL_CONFIGS, ids=ids(MODEL_CONFIGS))
+def test_the_aux_modality_is_named_in_the_module_field_only(path):
+    # one pathway per aux word at the end of the module field, and none without one
+    named = [w for w in module_field(path).split('-') if w in AUX]
+    assert len(named) == num_pathways(load(path).model.backbone), named
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=ids(CONFIGS))
 def test_a_config_whose_name_says_amp_enables_amp(path):
     # mmseg's own `...-amp-...` MAE config sets only the mmcv-1.x key `fp16`, which mmengine ignores
-    cfg = Config.fromfile(str(path))
+    cfg = load(path)
     wrapper = cfg.get('optim_wrapper', {}).get('type', 'OptimWrapper')
     assert ('amp' in path.stem.split('_')[-2].split('-')) == (wrapper == 'AmpOptimWrapper'), wrapper
+
+
+def test_no_config_sets_a_pathway_to_none_or_deletes_one():
+    # bases are plain (no `pathway` key), so an M2PT child adds one without `_delete_`
+    for base in ('_base_/models/m2pt_vit-base-p16.py', '_base_/models/m2pt_vit-tiny-p8.py',
+                 '_base_/models/mask-rcnn_m2pt-vit-base-p16.py'):
+        assert 'pathway' not in load(CONFIG_ROOT / base).model.backbone, base
+    for path in CONFIGS:
+        code = re.sub(r'#.*', '', path.read_text())
+        assert not re.search(r'pathway\s*=\s*(None|dict\(\s*_delete_)', code), rel(path)
+
+
+def test_a_config_of_another_project_inherits_ours_by_scope(tmp_path, monkeypatch):
+    demo = 'demo/m2pt_vit-tiny-p8-spectrogram_scratch_1xb64-coslr-20e_digits-32x32.py'
+    downstream = tmp_path / 'my_project' / 'configs' / 'my_m2pt_digits.py'
+    downstream.parent.mkdir(parents=True)
+    downstream.write_text(f"_base_ = ['m2pt_mm::{demo}']\n"
+                          "model = dict(backbone=dict(pathway=dict(aux_checkpoint='my_aux.pth')))\n"
+                          "train_cfg = dict(max_epochs=3)\n")
+    ours = load(CONFIG_ROOT / demo).to_dict()
+    # mmengine as it ships, whatever an earlier test registered (monkeypatch restores it after)
+    mmengine_get_cfg_path = inspect.unwrap(Config._get_cfg_path)
+    monkeypatch.setattr(Config, '_get_cfg_path', staticmethod(mmengine_get_cfg_path))
+    with pytest.raises(AssertionError, match='does not support to load m2pt_mm config'):
+        Config.fromfile(str(downstream))
+
+    tools = load_config(str(downstream), argparse.Namespace(cfg_options=None, launcher='none',
+                                                            work_dir=str(tmp_path / 'work')))
+    monkeypatch.setattr(Config, '_get_cfg_path', staticmethod(mmengine_get_cfg_path))
+    m2pt_mm.utils.register_config_scope()  # the documented call for downstream tools
+    m2pt_mm.utils.register_config_scope()  # idempotent
+    assert inspect.unwrap(Config._get_cfg_path) is mmengine_get_cfg_path
+    plain = Config.fromfile(str(downstream))
+
+    for cfg in (tools, plain):
+        got = cfg.to_dict()
+        assert got['model']['backbone']['pathway'] == dict(aux_checkpoint='my_aux.pth')
+        assert got['train_cfg']['max_epochs'] == 3
+        got['model']['backbone']['pathway'] = ours['model']['backbone']['pathway']
+        got['train_cfg']['max_epochs'] = ours['train_cfg']['max_epochs']
+        for key in ('work_dir', 'launcher'):  # set by load_config
+            got.pop(key, None)
+        # read exactly as the file itself: no `_scope_` tagged on, its own default scope
+        assert got == ours
+    model = build(plain)
+    assert len(model.backbone.pathway_cfgs) == 1 and model.backbone.embed_dims == 64
+
+    missing = tmp_path / 'missing.py'
+    missing.write_text("_base_ = ['m2pt_mm::demo/no_such_config.py']\n")
+    with pytest.raises(FileNotFoundError, match='no_such_config.py'):
+        Config.fromfile(str(missing))
 
 
 @pytest.mark.slow
@@ -54,7 +191,7 @@ def test_vit_base_classifier_one_training_step(tmp_path):
     aux = tmp_path / 'aux_vit-base-p16.pth'  # a full-size aux file in mmpretrain layout
     torch.save({'state_dict': VisionTransformer(arch='base').state_dict()}, aux)
     cfg = Config.fromfile(str(ROOT / 'configs/_base_/models/m2pt_vit-base-p16.py'))
-    cfg.model.backbone.pathway.aux_checkpoint = str(aux)
+    cfg.model.backbone.pathway = dict(aux_checkpoint=str(aux))  # the one-line M2PT delta
     model = MODELS.build(cfg.model)
     model.init_weights()
     optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)

@@ -60,7 +60,7 @@ _TEST_RUNS = itertools.count()
 CONFIGS = dict(
     aux='configs/demo/mae_vit-tiny-p8_1xb64-coslr-20e_spectrogram-32x32.py',
     baseline='configs/demo/vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py',
-    m2pt='configs/demo/m2pt_vit-tiny-p8_scratch-aux-spectrogram_1xb64-coslr-20e_digits-32x32.py')
+    m2pt='configs/demo/m2pt_vit-tiny-p8-spectrogram_scratch_1xb64-coslr-20e_digits-32x32.py')
 MODELS = ('baseline', 'm2pt')
 
 _T0 = time.time()

@@ -8,7 +8,8 @@
 #   train_cfg.max_epochs=N, randomness.seed=S
 _base_ = [
     'mmpretrain::_base_/models/mae_vit-base-p16.py',
-    '../_base_/default_runtime.py',  # mmpretrain's runtime + m2pt_mm imports and hooks
+    '../_base_/mmpretrain_runtime.py',  # + m2pt_mm imports and hooks
+    '../_base_/tiny_cpu_run.py',
 ]
 
 max_epochs = 20
@@ -16,8 +17,7 @@ warmup_epochs = 2
 
 model = dict(
     backbone=dict(
-        arch=dict(_delete_=True, embed_dims=64, num_layers=4, num_heads=4,
-                  feedforward_channels=128),
+        arch=dict(_delete_=True, **_base_.tiny_arch),
         img_size=32,
         patch_size=8,
         patch_cfg=dict(in_channels=1),
@@ -40,8 +40,7 @@ train_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
+    **_base_.tiny_dataloader,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
@@ -71,7 +70,5 @@ param_scheduler = [
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1))
-randomness = dict(seed=0, deterministic=False)
+default_hooks = _base_.tiny_hooks
+randomness = _base_.tiny_randomness

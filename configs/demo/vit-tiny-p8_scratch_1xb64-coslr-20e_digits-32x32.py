@@ -1,7 +1,8 @@
 # `make demo`, baseline: the tiny ViT (4 blocks × 64 dims, 8×8 patches) trained from scratch on
 # scikit-learn's real 8×8 digit scans, upscaled to 32×32 RGB (tools/data/digits_to_imagenet.py:
 # 1,437 train / 360 val images, ImageNet folder format). No pathway: a plain ViT. The M2PT config
-# (m2pt_vit-tiny-p8_scratch-...) inherits this file, so both share the recipe and the budget.
+# (m2pt_vit-tiny-p8-spectrogram_scratch_...) inherits this file, so both share the recipe and the
+# budget.
 # Override with --cfg-options:
 #   train_dataloader.dataset.data_root=DIR val_dataloader.dataset.data_root=DIR
 #   test_dataloader.dataset.data_root=DIR      the digits folder (train/, val/, meta/)
@@ -9,7 +10,8 @@
 _base_ = [
     '../_base_/models/m2pt_vit-tiny-p8.py',
     'mmpretrain::_base_/schedules/imagenet_bs1024_adamw_swin.py',
-    '../_base_/default_runtime.py',  # mmpretrain's runtime + m2pt_mm imports and hooks
+    '../_base_/mmpretrain_runtime.py',  # + m2pt_mm imports and hooks
+    '../_base_/tiny_cpu_run.py',
 ]
 
 max_epochs = 20
@@ -17,7 +19,7 @@ warmup_epochs = 2
 data_root = 'work_dirs/demo/data/digits'
 classes = ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9')
 
-model = dict(backbone=dict(pathway=None), head=dict(num_classes=len(classes)))
+model = dict(head=dict(num_classes=len(classes)))
 
 data_preprocessor = dict(num_classes=len(classes), mean=[127.5] * 3, std=[127.5] * 3,
                          to_rgb=False)
@@ -32,15 +34,13 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
+    **_base_.tiny_dataloader,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type='CustomDataset', data_root=data_root, ann_file='meta/train.txt',
                  data_prefix='train', metainfo=dict(classes=classes), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=120,
-    num_workers=0,
-    persistent_workers=False,
+    **_base_.tiny_dataloader,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='CustomDataset', data_root=data_root, ann_file='meta/val.txt',
                  data_prefix='val', metainfo=dict(classes=classes), pipeline=test_pipeline))
@@ -65,9 +65,5 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
 auto_scale_lr = dict(base_batch_size=64)
 
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1))
-# CPU runs repeat exactly for a seed (tools/demo.py gives each run one thread); deterministic=True
-# would also force deterministic kernels, which on GPU need CUBLAS_WORKSPACE_CONFIG
-randomness = dict(seed=0, deterministic=False)
+default_hooks = _base_.tiny_hooks
+randomness = _base_.tiny_randomness

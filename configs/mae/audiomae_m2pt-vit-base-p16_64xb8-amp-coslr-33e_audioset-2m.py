@@ -7,7 +7,7 @@
 # mixup during pretraining.
 # Deviation: AudioMAE's AudioSet decoder (--decoder_mode 1) uses shifted local window attention;
 # M2PTMAEDecoder uses global attention (the decoder is discarded, the encoder is the same).
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['../_base_/mmpretrain_runtime.py']
 
 model = dict(
     type='M2PTMAE',

@@ -2,7 +2,10 @@
 # patches (8 × 4 tokens), the AudioMAE recipe otherwise (mask 0.8, norm-pix L2), 4 iterations of
 # batch 2 on the tiny AudioSet layout written by
 #   python tools/data/synth_modalities.py data/tiny --sets audioset
-_base_ = ['./audiomae_m2pt-vit-base-p16_64xb8-amp-coslr-33e_audioset-2m.py']
+_base_ = [
+    './audiomae_m2pt-vit-base-p16_64xb8-amp-coslr-33e_audioset-2m.py',
+    '../_base_/tiny_cpu_run.py',
+]
 
 model = dict(
     backbone=dict(
@@ -12,20 +15,20 @@ model = dict(
               decoder_num_heads=2, predict_feature_dim=8 * 8 * 1),
     head=dict(patch_size=8))
 
+# the recipe's pipeline at 32 mel bins × 64 frames: each transform's keys here replace the recipe's
+transform_overrides = dict(KaldiFbank=dict(num_mel_bins=32, target_length=64))
+train_pipeline = [dict(t, **transform_overrides.get(t.type, {})) for t in _base_.train_pipeline]
 train_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
+    batch_size=2, **_base_.tiny_dataloader,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(data_root='data/tiny/audioset', ann_file='train.json',
-                 pipeline=[dict(type='LoadAudioFromFile', sample_rate=16000),
-                           dict(type='KaldiFbank', num_mel_bins=32, target_length=64),
-                           dict(type='NormalizeFbank'),
-                           dict(type='PackInputs', input_key='fbank')]))
+    dataset=dict(data_root='data/tiny/audioset', ann_file='train.json', pipeline=train_pipeline))
 
 max_iters = 4
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=1e-4))
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=max_iters)]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)
-default_hooks = dict(logger=dict(interval=1),
-                     checkpoint=dict(interval=max_iters, by_epoch=False, max_keep_ckpts=1))
+default_hooks = dict(
+    _base_.tiny_hooks,
+    checkpoint=dict(_base_.tiny_hooks.checkpoint, by_epoch=False, interval=max_iters))
 log_processor = dict(by_epoch=False)

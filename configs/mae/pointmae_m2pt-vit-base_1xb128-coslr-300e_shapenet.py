@@ -8,7 +8,7 @@
 # aux; Point-MAE is 384 wide — the decoder keeps Point-MAE's 384); ShapeNet-55 (Point-MAE's
 # pretraining set, 8192-point .npy files) has no dataset class here yet, so this reads the
 # ShapeNetPart release (ShapeNetCore objects, labels unused) — set the dataset for the real run.
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['../_base_/mmpretrain_runtime.py']
 
 model = dict(
     type='M2PTMAE',

@@ -2,7 +2,10 @@
 # the Point-MAE recipe otherwise (mask 0.6: 7 of 16 groups visible, Chamfer L2), 4 iterations of
 # batch 2 on the tiny ShapeNetPart layout written by
 #   python tools/data/synth_modalities.py data/tiny --sets shapenetpart
-_base_ = ['./pointmae_m2pt-vit-base_1xb128-coslr-300e_shapenet.py']
+_base_ = [
+    './pointmae_m2pt-vit-base_1xb128-coslr-300e_shapenet.py',
+    '../_base_/tiny_cpu_run.py',
+]
 
 model = dict(
     backbone=dict(
@@ -12,20 +15,19 @@ model = dict(
               decoder_num_heads=2, predict_feature_dim=3 * 16),
     head=dict(group_size=16))
 
+# the recipe's pipeline at 256 points: each transform's keys here replace the recipe's
+transform_overrides = dict(PointSample=dict(num_points=256))
+train_pipeline = [dict(t, **transform_overrides.get(t.type, {})) for t in _base_.train_pipeline]
 train_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
+    batch_size=2, **_base_.tiny_dataloader,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(data_root='data/tiny/shapenetpart',
-                 pipeline=[dict(type='LoadPointCloud'),
-                           dict(type='PointSample', num_points=256),
-                           dict(type='PointNormalize'),
-                           dict(type='PointScaleAndTranslate'),
-                           dict(type='PackInputs', input_key='points')]))
+    dataset=dict(data_root='data/tiny/shapenetpart', pipeline=train_pipeline))
 
 max_iters = 4
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=max_iters)]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)
-default_hooks = dict(logger=dict(interval=1),
-                     checkpoint=dict(interval=max_iters, by_epoch=False, max_keep_ckpts=1))
+default_hooks = dict(
+    _base_.tiny_hooks,
+    checkpoint=dict(_base_.tiny_hooks.checkpoint, by_epoch=False, interval=max_iters))
 log_processor = dict(by_epoch=False)

@@ -7,7 +7,7 @@
 # batch 64 GPUs × 8, no drop path.
 # Deviation: VideoMAE crops with GroupMultiScaleCrop (scales 1, .875, .75, .66); here a random
 # 224 crop of the 256-short-side clip plus flip.
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['../_base_/mmpretrain_runtime.py']
 
 model = dict(
     type='M2PTMAE',

@@ -5,10 +5,4 @@ _base_ = ['./vit-base-g128_point-mae-pre_1xb16-coslr-300e_partnet-chair-3-2048.p
 
 aux_checkpoint = 'checkpoints/mae_pretrain_vit_base.pth'
 
-model = dict(
-    backbone=dict(
-        pathway=dict(_delete_=True,  # the baseline has pathway=None
-                     aux_checkpoint=aux_checkpoint,
-                     layers=['qkv', 'proj', 'fc1', 'fc2'],  # paper Table 5: all four
-                     order='normal',
-                     scale_init=0.)))
+model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))

@@ -4,10 +4,4 @@ _base_ = ['./vit-base-g64_point-mae-pre_1xb32-coslr-300e_modelnet40-1024.py']
 
 aux_checkpoint = 'checkpoints/m2pt/audio_vit-base-p16.pth'
 
-model = dict(
-    backbone=dict(
-        pathway=dict(_delete_=True,  # the baseline has pathway=None
-                     aux_checkpoint=aux_checkpoint,
-                     layers=['qkv', 'proj', 'fc1', 'fc2'],  # paper Table 5: all four
-                     order='normal',
-                     scale_init=0.)))
+model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))

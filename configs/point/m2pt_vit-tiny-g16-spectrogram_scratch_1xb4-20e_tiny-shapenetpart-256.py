@@ -8,7 +8,10 @@
 #   model.backbone.pathway.aux_checkpoint=PATH      any supported layout, 4 blocks × 64
 #   train_dataloader.dataset.data_root=DIR val_dataloader.dataset.data_root=DIR
 #   test_dataloader.dataset.data_root=DIR           the ShapeNetPart folder
-_base_ = ['./_base_/partseg_vit-base-g128_1xb16-coslr-300e_shapenetpart-2048.py']
+_base_ = [
+    './_base_/partseg_vit-base-g128_1xb16-coslr-300e_shapenetpart-2048.py',
+    '../_base_/tiny_cpu_run.py',
+]
 
 max_epochs = 20
 num_points = 256
@@ -16,32 +19,20 @@ data_root = 'data/tiny/shapenetpart'
 
 model = dict(
     backbone=dict(
-        arch=dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=128),
+        arch=dict(_delete_=True, **_base_.tiny_arch),
         tokenizer=dict(num_groups=16, group_size=8),
         drop_path_rate=0.,
         out_indices=(1, 2, 3),  # the last three of 4 blocks (Point-MAE: 3, 7, 11 of 12)
-        pathway=dict(_delete_=True,
-                     aux_checkpoint='work_dirs/demo/aux_mae/epoch_20.pth',
-                     layers=['qkv', 'proj', 'fc1', 'fc2'], order='normal', scale_init=0.)),
+        pathway=dict(aux_checkpoint=_base_.tiny_aux_checkpoint)),
     head=dict(label_channels=16, fp_channels=(128, 64), mid_channels=(64, 32)))
 
-train_pipeline = [
-    dict(type='LoadPointCloud', with_seg_label=True),
-    dict(type='PointNormalize'),
-    dict(type='PointSample', num_points=num_points, method='random', replace=True),
-    dict(type='PointScaleAndTranslate', scale_range=(0.8, 1.25), translate_range=0.1,
-         anisotropic=False),
-    dict(type='PackInputs', input_key='points', algorithm_keys=('gt_seg_label', )),
-]
-test_pipeline = [
-    dict(type='LoadPointCloud', with_seg_label=True),
-    dict(type='PointNormalize'),
-    dict(type='PointSample', num_points=num_points, method='random', replace=True),
-    dict(type='PackInputs', input_key='points', algorithm_keys=('gt_seg_label', )),
-]
-train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
+# the recipe's pipelines at 256 points: each transform's keys here replace the recipe's
+transform_overrides = dict(PointSample=dict(num_points=num_points))
+train_pipeline = [dict(t, **transform_overrides.get(t.type, {})) for t in _base_.train_pipeline]
+test_pipeline = [dict(t, **transform_overrides.get(t.type, {})) for t in _base_.test_pipeline]
+train_dataloader = dict(batch_size=4, **_base_.tiny_dataloader,
                         dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
+val_dataloader = dict(batch_size=4, **_base_.tiny_dataloader,
                       dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
@@ -53,7 +44,5 @@ param_scheduler = [
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 auto_scale_lr = dict(base_batch_size=4)
-default_hooks = dict(
-    logger=dict(interval=5),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))
-randomness = dict(seed=0, deterministic=False)
+default_hooks = _base_.tiny_hooks
+randomness = _base_.tiny_randomness

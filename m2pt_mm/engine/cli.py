@@ -6,6 +6,7 @@ from typing import Any, List
 from mmengine.config import Config, DictAction
 
 from m2pt_mm.engine.distributed import setup_cpu_distributed
+from m2pt_mm.utils.config_scope import register_config_scope
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +21,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 def load_config(path: str, args: argparse.Namespace) -> Config:
     """Read ``path`` and apply the common arguments; the work dir defaults to
     ``./work_dirs/<config name>``. A distributed run without CUDA gets gloo on CPU."""
+    register_config_scope()  # a config of another project may inherit `m2pt_mm::...` bases
     cfg = Config.fromfile(path)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

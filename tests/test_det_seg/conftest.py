@@ -10,9 +10,9 @@ from m2pt_mm.testing.digits import write_digit_scenes
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / 'configs' / 'demo'
 DET = DEMO / 'mask-rcnn_vit-tiny-p8_scratch_1xb4-6e_digits-coco.py'
-DET_M2PT = DEMO / 'mask-rcnn_m2pt-vit-tiny-p8_scratch-aux-spectrogram_1xb4-6e_digits-coco.py'
+DET_M2PT = DEMO / 'mask-rcnn_m2pt-vit-tiny-p8-spectrogram_scratch_1xb4-6e_digits-coco.py'
 SEG = DEMO / 'upernet_vit-tiny-p8_scratch_1xb4-40i_digits-ade-96x96.py'
-SEG_M2PT = DEMO / 'upernet_m2pt-vit-tiny-p8_scratch-aux-spectrogram_1xb4-40i_digits-ade-96x96.py'
+SEG_M2PT = DEMO / 'upernet_m2pt-vit-tiny-p8-spectrogram_scratch_1xb4-40i_digits-ade-96x96.py'
 
 pytest.importorskip('sklearn', reason='the digit scans ship with scikit-learn')
 

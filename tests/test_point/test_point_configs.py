@@ -38,10 +38,9 @@ def test_config_parses_with_its_recipe(path):
     assert backbone.type == 'M2PTVisionTransformer' and backbone.tokenizer.type == 'PointTokenizer'
     assert backbone.qkv_bias is False and backbone.norm_cfg.eps == 1e-5  # Point-MAE's blocks
     m2pt = path.name.startswith('m2pt_')
-    assert (backbone.pathway is not None) == m2pt
-    if m2pt:
-        assert '_delete_' not in backbone.pathway
-        assert backbone.pathway.layers == ['qkv', 'proj', 'fc1', 'fc2']
+    assert (backbone.get('pathway') is not None) == m2pt
+    if m2pt:  # the one-line delta: everything else is the backbone's default (paper Table 5)
+        assert list(backbone.pathway) == ['aux_checkpoint']
     assert ('point-mae-pre' in path.name) == (backbone.get('init_cfg') is not None)
     if '-tiny-' not in path.name:
         assert backbone.arch.embed_dims == 768 and backbone.arch.num_layers == 12
@@ -62,6 +61,9 @@ def test_tiny_config_builds(path):
     model, _ = _build(path)
     assert model.backbone.embed_dims == 64
     assert model.backbone.layers[0].attn.qkv.aux_weight.shape == (192, 64)
+    (pathway, ) = model.backbone.pathway_cfgs
+    assert pathway['layers'] == ['qkv', 'proj', 'fc1', 'fc2'] and pathway['order'] == 'normal'
+    assert pathway['scale_init'] == 0. and pathway['scale_trainable'] and pathway['aux_trainable']
 
 
 @pytest.mark.slow
@@ -79,8 +81,8 @@ def test_vit_b_part_seg_one_training_step_on_cpu():
     synthetic_batch = load_tool('analysis/full_size_step').synthetic_batch
     path = ROOT / 'configs/point/m2pt_vit-base-g128-video_scratch_1xb16-coslr-300e_shapenetpart-2048.py'
     cfg = Config.fromfile(str(path))
-    cfg.model.backbone.pathway.aux_checkpoint = None  # W′ stays zero; shapes are what matter here
-    cfg.model.backbone.pathway.allow_zero_aux = True
+    # W′ stays zero; shapes are what matter here
+    cfg.model.backbone.pathway = dict(aux_checkpoint=None, allow_zero_aux=True)
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()

@@ -94,7 +94,8 @@ def test_mmpretrain_datasets_read_the_digits_folder(digits_dir):
     assert Path(info['img_path']).parent.name == str(info['gt_label'])
 
 
-@pytest.mark.parametrize('prefix', ['vit-tiny-p8_scratch', 'm2pt_vit-tiny-p8_scratch'])
+@pytest.mark.parametrize('prefix', ['vit-tiny-p8_scratch',
+                                    'm2pt_vit-tiny-p8-spectrogram_scratch'])
 def test_demo_classifier_configs_read_the_digits_folder(digits_dir, prefix):
     cfg = Config.fromfile(str(_config(prefix)))
     cfg.merge_from_dict({f'{s}_dataloader.dataset.data_root': str(digits_dir)
@@ -176,7 +177,7 @@ def test_demo_pipeline_tiny(digits_dir, spec_dir, tmp_path):
     aux_state = demo.load_state_dict(aux_ckpt)
     assert 'neck.decoder_pred.weight' in aux_state  # a real MAE training checkpoint
 
-    m2pt_cfg = str(_config('m2pt_vit-tiny-p8_scratch').relative_to(ROOT))
+    m2pt_cfg = str(_config('m2pt_vit-tiny-p8-spectrogram_scratch').relative_to(ROOT))
     options = {**demo.data_options(str(digits_dir)), **demo.schedule_options(1, classifier=True),
                'train_dataloader.dataset.indices': 128, 'val_dataloader.dataset.indices': 60,
                'test_dataloader.dataset.indices': 60,

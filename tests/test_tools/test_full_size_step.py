@@ -15,15 +15,15 @@ full_size_step = load_tool('analysis/full_size_step')
 
 DEMO = 'configs/demo/'
 CASES = [  # config, per-sample input shape
-    (DEMO + 'm2pt_vit-tiny-p8_scratch-aux-spectrogram_1xb64-coslr-20e_digits-32x32.py',
+    (DEMO + 'm2pt_vit-tiny-p8-spectrogram_scratch_1xb64-coslr-20e_digits-32x32.py',
      [3, 32, 32]),
-    (DEMO + 'mask-rcnn_m2pt-vit-tiny-p8_scratch-aux-spectrogram_1xb4-6e_digits-coco.py',
+    (DEMO + 'mask-rcnn_m2pt-vit-tiny-p8-spectrogram_scratch_1xb4-6e_digits-coco.py',
      [3, 128, 128]),
-    (DEMO + 'upernet_m2pt-vit-tiny-p8_scratch-aux-spectrogram_1xb4-40i_digits-ade-96x96.py',
+    (DEMO + 'upernet_m2pt-vit-tiny-p8-spectrogram_scratch_1xb4-40i_digits-ade-96x96.py',
      [3, 96, 96]),
-    ('configs/audio/m2pt_vit-tiny-p16-aux_scratch_1xb4-20e_audioset-tiny-128x128.py',
+    ('configs/audio/m2pt_vit-tiny-p16-spectrogram_scratch_1xb4-20e_audioset-tiny-128x128.py',
      [1, 128, 128]),
-    ('configs/video/m2pt_vit-tiny-p8-aux_scratch_1xb4-20e_k400-tiny-4x32x32.py', [3, 4, 32, 32]),
+    ('configs/video/m2pt_vit-tiny-p8-spectrogram_scratch_1xb4-20e_k400-tiny-4x32x32.py', [3, 4, 32, 32]),
     ('configs/point/m2pt_vit-tiny-g16-spectrogram_scratch_1xb4-20e_tiny-shapenetpart-256.py',
      [256, 3]),
 ]

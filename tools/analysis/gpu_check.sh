@@ -197,7 +197,7 @@ for amp in fp32 bf16; do
 done
 
 # ------------------------------------------------------------------------------------ 5. training
-M2PT_CFG=configs/demo/m2pt_vit-tiny-p8_scratch-aux-spectrogram_1xb64-coslr-20e_digits-32x32.py
+M2PT_CFG=configs/demo/m2pt_vit-tiny-p8-spectrogram_scratch_1xb64-coslr-20e_digits-32x32.py
 PLAIN_CFG=configs/demo/vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py
 DATA=$OUT/train-data
 [ "$QUICK" -eq 1 ] && NUM_IMAGES=128 || NUM_IMAGES=640

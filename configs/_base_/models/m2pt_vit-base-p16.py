@@ -1,7 +1,9 @@
-# M2PT ViT-B/16 image classifier (mmpretrain ImageClassifier).
-# Target W: set `init_cfg` of the backbone to an MAE checkpoint for the *pretrained* setting;
-# leave it unset for *from-scratch*. W′: `pathway.aux_checkpoint` (any supported layout).
-# `custom_imports` of m2pt_mm come with ../default_runtime.py.
+# M2PT ViT-B/16 image classifier (mmpretrain ImageClassifier), plain: no pathway (the backbone's
+# default `pathway=None`). Target W: set `init_cfg` of the backbone to an MAE checkpoint for the
+# *pretrained* setting; leave it unset for *from-scratch*. An M2PT config adds the pathway in one
+# line, `model = dict(backbone=dict(pathway=dict(aux_checkpoint=...)))`: the defaults (all four
+# linears, normal order, λ from 0, everything trainable) are the paper's best (Table 5).
+# `custom_imports` of m2pt_mm come with ../mmpretrain_runtime.py.
 model = dict(
     type='ImageClassifier',
     backbone=dict(
@@ -10,14 +12,7 @@ model = dict(
         img_size=224,
         patch_size=16,
         drop_path_rate=0.1,
-        tokenizer=dict(type='ImageTokenizer'),
-        pathway=dict(
-            aux_checkpoint=None,
-            layers=['qkv', 'proj', 'fc1', 'fc2'],  # paper Table 5: all four is best
-            order='normal',
-            scale_init=0.,  # paper Table 5: λ must start at 0
-            scale_trainable=True,
-            aux_trainable=True)),
+        tokenizer=dict(type='ImageTokenizer')),
     neck=None,
     head=dict(
         type='VisionTransformerClsHead',

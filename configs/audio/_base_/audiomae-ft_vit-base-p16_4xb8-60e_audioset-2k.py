@@ -17,7 +17,7 @@
 # fine-tuning token masking mask_t_prob = mask_f_prob = 0.2, timm Mixup's label smoothing 0.1,
 # a frozen (requires_grad=False) sin-cos pos_embed (here it loads AudioMAE's table and trains),
 # AMP (NativeScaler).
-_base_ = ['../../_base_/default_runtime.py']  # mmpretrain runtime + m2pt_mm imports and hooks
+_base_ = ['../../_base_/mmpretrain_runtime.py']  # + m2pt_mm imports and hooks
 
 # target W: AudioMAE's AudioSet-2M pretrained encoder (README "pre-trained ckpt" `pretrained.pth`,
 # {'model': ...} with patch_embed.proj [768, 1, 16, 16] and a 513-long pos_embed; the reader

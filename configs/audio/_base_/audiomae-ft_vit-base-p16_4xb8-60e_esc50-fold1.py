@@ -17,19 +17,11 @@ model = dict(
 data_preprocessor = dict(num_classes=num_classes)
 
 fbank_stats = dict(mean=-6.6268077, std=5.358466)  # AudioMAE norm_stats['esc50']
-train_pipeline = [
-    dict(type='LoadAudioFromFile', sample_rate=16000),  # ESC-50 is 44.1 kHz: resampled
-    dict(type='KaldiFbank', num_mel_bins=128, target_length=num_frames),
-    dict(type='SpecAugment', freqm=48, timem=192),
-    dict(type='NormalizeFbank', **fbank_stats),
-    dict(type='PackInputs', input_key='fbank'),
-]
-test_pipeline = [
-    dict(type='LoadAudioFromFile', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=128, target_length=num_frames),
-    dict(type='NormalizeFbank', **fbank_stats),
-    dict(type='PackInputs', input_key='fbank'),
-]
+# the AudioSet pipelines (LoadAudioFromFile resamples ESC-50's 44.1 kHz to 16 kHz) with the ESC-50
+# frames and statistics: each transform's keys here replace the recipe's
+transform_overrides = dict(KaldiFbank=dict(target_length=num_frames), NormalizeFbank=fbank_stats)
+train_pipeline = [dict(t, **transform_overrides.get(t.type, {})) for t in _base_.train_pipeline]
+test_pipeline = [dict(t, **transform_overrides.get(t.type, {})) for t in _base_.test_pipeline]
 train_dataloader = dict(
     dataset=dict(_delete_=True, type='ESC50Dataset', data_root=data_root, split='train',
                  val_fold=1, pipeline=train_pipeline))

@@ -1,7 +1,7 @@
 # ModelNet40 classification, Point-MAE's fine-tuning recipe (Pang-Yatian/Point-MAE
 # cfgs/finetune_modelnet.yaml and tools/builder.py), on the point ViT-B of M2PT's point configs.
 # Primitive of the classification configs in this folder: a plain ViT from scratch.
-_base_ = ['../../_base_/default_runtime.py']  # mmpretrain runtime + m2pt_mm imports and hooks
+_base_ = ['../../_base_/mmpretrain_runtime.py']  # + m2pt_mm imports and hooks
 
 max_epochs = 300  # max_epoch 300
 warmup_epochs = 10  # CosLR initial_epochs 10
@@ -20,8 +20,7 @@ model = dict(
         norm_cfg=dict(type='LN', eps=1e-5),
         drop_path_rate=0.1,
         with_cls_token=True,  # Point-MAE's PointTransformer: cls_token + cls_pos
-        out_type='cls_max',  # concat(class token, max over the groups): [B, 2D]
-        pathway=None),
+        out_type='cls_max'),  # concat(class token, max over the groups): [B, 2D]
     neck=None,
     head=dict(
         # Point-MAE's cls_head_finetune: Linear(2D,256)-BN-ReLU-Dropout(.5) ×2 (256, 256), then

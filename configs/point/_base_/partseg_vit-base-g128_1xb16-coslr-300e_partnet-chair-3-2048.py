@@ -16,9 +16,9 @@ model = dict(head=dict(num_classes=num_classes, num_categories=None))
 partnet = dict(type='PartNetDataset', data_root=data_root, category=category, level=level,
                num_classes=num_classes, label_file=label_file)
 train_dataloader = dict(dataset=dict(_delete_=True, split='train',
-                                     pipeline={{_base_.train_pipeline}}, **partnet))
+                                     pipeline=_base_.train_pipeline, **partnet))
 val_dataloader = dict(dataset=dict(_delete_=True, split='test',
-                                   pipeline={{_base_.test_pipeline}}, **partnet))
+                                   pipeline=_base_.test_pipeline, **partnet))
 test_dataloader = val_dataloader
 val_evaluator = dict(_delete_=True, type='PartNetMIoU')
 test_evaluator = val_evaluator

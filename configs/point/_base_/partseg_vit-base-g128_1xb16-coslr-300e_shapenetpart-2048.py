@@ -1,8 +1,8 @@
 # ShapeNetPart part segmentation, Point-MAE's fine-tuning recipe (Pang-Yatian/Point-MAE,
 # segmentation/main.py + README: `--learning_rate 0.0002 --epoch 300`), on the point ViT-B of
 # M2PT's point configs. Primitive of the part-segmentation configs in this folder: a plain ViT
-# trained from scratch (no init_cfg, pathway=None); siblings add the target init and/or the aux.
-_base_ = ['../../_base_/default_runtime.py']  # mmpretrain runtime + m2pt_mm imports and hooks
+# trained from scratch (no init_cfg, no pathway); siblings add the target init and/or the aux.
+_base_ = ['../../_base_/mmpretrain_runtime.py']  # + m2pt_mm imports and hooks
 
 max_epochs = 300
 warmup_epochs = 10
@@ -24,8 +24,7 @@ model = dict(
         with_cls_token=False,  # the segmentation model of Point-MAE has no class token
         out_type='featmap',
         out_indices=(3, 7, 11),  # Point-MAE's fetch_idx, each through the final norm
-        norm_outs=True,
-        pathway=None),
+        norm_outs=True),
     head=dict(
         type='PointPartSegHead',
         num_classes=50,

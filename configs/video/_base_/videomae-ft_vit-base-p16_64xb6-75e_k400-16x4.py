@@ -16,7 +16,7 @@
 # RandAugment rand-m7-n4-mstd0.5-inc1 and random erasing 0.25 on clips, random-resized-crop
 # scale jitter (here: short side 256 + random 224 crop), DeepSpeed/AMP, and the final 5 clips x 3
 # crops test (here: the single-view val protocol).
-_base_ = ['../../_base_/default_runtime.py']  # mmpretrain runtime + m2pt_mm imports and hooks
+_base_ = ['../../_base_/mmpretrain_runtime.py']  # + m2pt_mm imports and hooks
 
 # target W: VideoMAE's K400-pretrained ViT-B/16 (checkpoint-1599.pth of the 1600-epoch run:
 # `encoder.*` + decoder, or the q/v-bias layout; the reader converts it, fuses cat(q, 0, v) into

@@ -6,11 +6,4 @@
 #   model.backbone.pathway.aux_checkpoint=PATH   the auxiliary checkpoint (any supported layout)
 _base_ = ['./vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py']
 
-model = dict(
-    backbone=dict(
-        pathway=dict(
-            _delete_=True,  # the baseline has pathway=None
-            aux_checkpoint='work_dirs/demo/aux_mae/epoch_20.pth',
-            layers=['qkv', 'proj', 'fc1', 'fc2'],
-            order='normal',
-            scale_init=0.)))
+model = dict(backbone=dict(pathway=dict(aux_checkpoint=_base_.tiny_aux_checkpoint)))

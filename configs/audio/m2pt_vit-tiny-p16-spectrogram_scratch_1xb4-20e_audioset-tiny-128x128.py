@@ -8,7 +8,10 @@
 #   model.backbone.pathway.aux_checkpoint=PATH      any supported layout, 4 blocks x 64 x MLP 128
 #   train_dataloader.dataset.data_root=DIR val_dataloader.dataset.data_root=DIR
 #   test_dataloader.dataset.data_root=DIR           an AudioMAE-format AudioSet folder
-_base_ = ['./_base_/audiomae-ft_vit-base-p16_4xb8-60e_audioset-2k.py']
+_base_ = [
+    './_base_/audiomae-ft_vit-base-p16_4xb8-60e_audioset-2k.py',
+    '../_base_/tiny_cpu_run.py',
+]
 
 data_root = 'data/tiny/audioset'
 num_classes = 3  # synth_modalities.write_audioset's default
@@ -18,37 +21,26 @@ warmup_epochs = 2
 
 model = dict(
     backbone=dict(
-        arch=dict(_delete_=True, embed_dims=64, num_layers=4, num_heads=4,
-                  feedforward_channels=128),
+        arch=dict(_delete_=True, **_base_.tiny_arch),
         tokenizer=dict(num_frames=num_frames),
         drop_path_rate=0.,
         init_cfg=None,
-        pathway=dict(aux_checkpoint='work_dirs/demo/aux_mae/epoch_20.pth')),
+        pathway=dict(aux_checkpoint=_base_.tiny_aux_checkpoint)),
     head=dict(num_classes=num_classes, in_channels=64,
               init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02)]),
     train_cfg=dict(_delete_=True))  # no Mixup: with 4 clips it would only blur the labels
 data_preprocessor = dict(num_classes=num_classes)
 
-fbank_stats = dict(mean=-4.2677393, std=4.5689974)
-train_pipeline = [
-    dict(type='LoadAudioFromFile', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=128, target_length=num_frames),
-    dict(type='SpecAugment', freqm=8, timem=16),  # AudioMAE's 48/192 scaled to 128 frames
-    dict(type='NormalizeFbank', **fbank_stats),
-    dict(type='PackInputs', input_key='fbank'),
-]
-test_pipeline = [
-    dict(type='LoadAudioFromFile', sample_rate=16000),
-    dict(type='KaldiFbank', num_mel_bins=128, target_length=num_frames),
-    dict(type='NormalizeFbank', **fbank_stats),
-    dict(type='PackInputs', input_key='fbank'),
-]
-train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False, drop_last=False,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+# the recipe's pipelines at 128 frames, SpecAugment's 48/192 masks scaled to them: each
+# transform's keys here replace the recipe's
+transform_overrides = dict(KaldiFbank=dict(target_length=num_frames),
+                           SpecAugment=dict(freqm=8, timem=16))
+train_pipeline = [dict(t, **transform_overrides.get(t.type, {})) for t in _base_.train_pipeline]
+test_pipeline = [dict(t, **transform_overrides.get(t.type, {})) for t in _base_.test_pipeline]
+train_dataloader = dict(batch_size=4, drop_last=False, **_base_.tiny_dataloader,
+                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=4, **_base_.tiny_dataloader,
+                      dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3), paramwise_cfg=dict(layer_decay_rate=1.0))
@@ -60,8 +52,6 @@ param_scheduler = [
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 auto_scale_lr = dict(base_batch_size=4)
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))
+default_hooks = _base_.tiny_hooks
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
-randomness = dict(seed=0, deterministic=False)
+randomness = _base_.tiny_randomness

@@ -11,7 +11,10 @@
 #   model.backbone.pathway.aux_checkpoint=PATH      any supported layout, 4 blocks x 64 x MLP 128
 #   train_dataloader.dataset.data_root=DIR val_dataloader.dataset.data_root=DIR
 #   test_dataloader.dataset.data_root=DIR           a Kinetics-format folder
-_base_ = ['./_base_/videomae-ft_vit-base-p16_64xb6-75e_k400-16x4.py']
+_base_ = [
+    './_base_/videomae-ft_vit-base-p16_64xb6-75e_k400-16x4.py',
+    '../_base_/tiny_cpu_run.py',
+]
 
 data_root = 'data/tiny/kinetics'
 num_classes = 5
@@ -22,44 +25,30 @@ warmup_epochs = 2
 
 model = dict(
     backbone=dict(
-        arch=dict(_delete_=True, embed_dims=64, num_layers=4, num_heads=4,
-                  feedforward_channels=128),
+        arch=dict(_delete_=True, **_base_.tiny_arch),
         img_size=32,
         patch_size=8,
         tokenizer=dict(num_frames=clip_len),
         drop_path_rate=0.,
         init_cfg=None,
-        pathway=dict(aux_checkpoint='work_dirs/demo/aux_mae/epoch_20.pth')),
+        pathway=dict(aux_checkpoint=_base_.tiny_aux_checkpoint)),
     head=dict(num_classes=num_classes, in_channels=64,
               init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02)]),
     train_cfg=dict(_delete_=True))  # no Mixup/CutMix: with 4 clips they would only blur labels
 data_preprocessor = dict(num_classes=num_classes)
 
-train_pipeline = [
-    dict(type='PyAVInit'),
-    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval),
-    dict(type='PyAVDecode'),
-    dict(type='VideoResize', short_side=32),
-    dict(type='VideoCrop', crop_size=32, random_crop=True),
-    dict(type='VideoFlip', prob=0.5),
-    dict(type='VideoNormalize'),
-    dict(type='PackInputs', input_key='imgs'),
-]
-test_pipeline = [
-    dict(type='PyAVInit'),
-    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, test_mode=True),
-    dict(type='PyAVDecode'),
-    dict(type='VideoResize', short_side=32),
-    dict(type='VideoCrop', crop_size=32),
-    dict(type='VideoNormalize'),
-    dict(type='PackInputs', input_key='imgs'),
-]
+# the recipe's pipelines at 4 frames every 2nd and 32² (resized and cropped): each transform's
+# keys here replace the recipe's
+transform_overrides = dict(SampleFrames=dict(clip_len=clip_len, frame_interval=frame_interval),
+                           VideoResize=dict(short_side=32), VideoCrop=dict(crop_size=32))
+train_pipeline = [dict(t, **transform_overrides.get(t.type, {})) for t in _base_.train_pipeline]
+test_pipeline = [dict(t, **transform_overrides.get(t.type, {})) for t in _base_.test_pipeline]
 train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False, drop_last=False,
+    batch_size=4, drop_last=False, **_base_.tiny_dataloader,
     dataset=dict(data_root=data_root, ann_file='kinetics_train_list.txt', data_prefix='videos',
                  num_classes=num_classes, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
+    batch_size=4, **_base_.tiny_dataloader,
     dataset=dict(data_root=data_root, ann_file='kinetics_val_list.txt', data_prefix='videos',
                  num_classes=num_classes, pipeline=test_pipeline))
 test_dataloader = val_dataloader
@@ -73,8 +62,6 @@ param_scheduler = [
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 auto_scale_lr = dict(base_batch_size=4)
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))
+default_hooks = _base_.tiny_hooks
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
-randomness = dict(seed=0, deterministic=False)
+randomness = _base_.tiny_randomness

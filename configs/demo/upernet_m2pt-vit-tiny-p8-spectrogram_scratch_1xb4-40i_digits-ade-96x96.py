@@ -3,4 +3,4 @@
 # model.backbone.pathway.aux_checkpoint=PATH), λ = 0 at the start and learnt.
 _base_ = ['./upernet_vit-tiny-p8_scratch_1xb4-40i_digits-ade-96x96.py']
 
-model = dict(backbone=dict(pathway=dict(aux_checkpoint='work_dirs/demo/aux_mae/epoch_20.pth')))
+model = dict(backbone=dict(pathway=dict(aux_checkpoint=_base_.tiny_aux_checkpoint)))
