@@ -79,8 +79,8 @@ def test_coco_missing_image_and_empty_annotations(scenes, tmp_path):
     ann = root / 'annotations' / 'instances_val.json'
     assert check_coco_files(str(ann), str(root / 'val')) == 4
     (root / 'val' / '000002.jpg').unlink()
-    with pytest.raises(FileNotFoundError, match=r"lists 1 image\(s\) not found under .*val, "
-                                                r"e.g. \['000002.jpg'\]"):
+    with pytest.raises(FileNotFoundError, match=r"lists 1 image\(s\) that cannot be read under "
+                                                r".*val, e.g. \['.*val/000002.jpg \(missing\)'\]"):
         check_coco_files(str(ann), str(root / 'val'))
     coco = json.loads(ann.read_text())
     coco['annotations'] = []
