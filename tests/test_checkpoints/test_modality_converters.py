@@ -1,5 +1,5 @@
 """AudioMAE, Point-MAE and VideoMAE checkpoints: written with the official key names and shapes
-(shared/reference/checkpoint_formats.md, tiny sizes), converted, loaded into the backbone, and
+(those of the projects' released files, at tiny sizes), converted, loaded into the backbone, and
 compared with a reference forward written here in plain torch from the same raw weights."""
 import copy
 from collections import OrderedDict
