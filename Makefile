@@ -4,6 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Two pytest workers (pytest-xdist), one file each at a time so that a file's fixtures are built
+# once; one thread per process, so the two workers and the tools they start share the 2 cores of
+# the CI machine instead of oversubscribing them (and every process computes with the same thread
+# count, which the bit-exact resume tests compare across processes).
+PYTEST_WORKERS ?= 2
+PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: install test test-all demo clean-venv
 
@@ -13,10 +19,10 @@ $(STAMP): requirements/*.txt setup.py tools/install/bootstrap.sh tools/install/b
 install: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 test-all: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(PY) tools/demo.py
