@@ -491,3 +491,35 @@ def test_tokenize_text_truncates_and_records_it_or_refuses(tmp_path):
         strict(dict(text=TEXTS[0], sample_idx=7))
     with pytest.raises(ValueError, match="needs a string under 'text'"):
         strict(dict(sentence='no text key', sample_idx=3))
+
+
+def test_export_tool_writes_a_checkpoint_the_backbone_loads(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from m2pt_mm.checkpoints import load_checkpoint_file
+    root = Path(__file__).resolve().parents[2]
+    torch.manual_seed(0)
+    encoders = {'image': copy.deepcopy(ENCODERS['image'][0])}
+    heads = {'cls': dict(CLS, modality='image')}
+    model = build(encoders=encoders, heads=heads).eval()
+    config = tmp_path / 'omnivec_tiny.py'
+    config.write_text(f"default_scope = 'mmpretrain'\nmodel = {dict(type='OmniVec', trunk=TRUNK, encoders=encoders, heads=heads, vectorizer=dict(out_dims=OMNI, num_tokens=4))!r}\n")  # noqa: E501
+    ckpt, out = tmp_path / 'epoch_1.pth', tmp_path / 'image_vit.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=1)), ckpt)
+    result = subprocess.run(
+        [sys.executable, 'tools/model_converters/omnivec_export.py', str(config), str(ckpt),
+         '--modality', 'image', str(out), '--out-type', 'raw'],
+        cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    saved = load_checkpoint_file(str(out))
+    cfg = dict(saved['meta']['backbone_cfg'])
+    assert cfg.pop('type') == 'M2PTVisionTransformer'
+    vit = M2PTVisionTransformer(**cfg).eval()
+    vit.load_state_dict({k.removeprefix('backbone.'): v for k, v in saved['state_dict'].items()},
+                        strict=True)
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(vit(x)[0], model.encode('image', x).outs[-1],
+                                   rtol=1e-5, atol=1e-5)
