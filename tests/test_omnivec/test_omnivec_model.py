@@ -51,7 +51,8 @@ SUPERVISED = {
     'image_cls': dict(CLS, modality='image'),
     'depth_seg': dict(type='mmseg.FCNHead', modality='depth', channels=16, num_convs=1,
                       concat_input=False, num_classes=3),
-    'audio_cls': dict(CLS, modality='audio', input='cls'),
+    'audio_cls': dict(type='MultiLabelLinearClsHead', num_classes=3, modality='audio',
+                      input='cls'),
     'video_cls': dict(CLS, modality='video'),
     'point_seg': dict(type='PointPartSegHead', modality='point', num_classes=4,
                       num_categories=None, fp_channels=(32, ), mid_channels=(16, ),
@@ -169,6 +170,21 @@ def test_one_trunk_gets_gradients_from_every_modality_of_a_mixed_batch(model):
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     for k, param in enumerate(trunk_params):  # one parameter set accumulates all six
         torch.testing.assert_close(param.grad, sum(g[k] for g in per_modality.values()))
+
+
+def test_train_step_takes_the_collated_lists_and_updates_the_trunk():
+    from mmengine.optim import OptimWrapper
+    model = build(heads=SUPERVISED)
+    inputs, data = batch(dict(image='image_cls', point='point_seg', text='text_cls'))
+    collated = dict(inputs={m: list(x) for m, x in inputs.items()}, data_samples=data)
+    before = model.trunk.layers[0].attn.qkv.weight.detach().clone()
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    log = model.train_step(collated, optim)
+    assert {'loss', 'image_cls.loss', 'point_seg.loss', 'point_seg.accuracy',
+            'text_cls.loss'} <= set(log)
+    torch.testing.assert_close(log['loss'], log['image_cls.loss'] + log['point_seg.loss']
+                               + log['text_cls.loss'])
+    assert not torch.equal(before, model.trunk.layers[0].attn.qkv.weight)
 
 
 def test_loss_weights_scale_only_their_task():
