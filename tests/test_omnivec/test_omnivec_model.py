@@ -70,7 +70,7 @@ PRETRAIN = {
     'video_mae': dict(type='OmniVecMAEHead', modality='video', decoder=_decoder(2 * 8 * 8 * 3),
                       mask_ratio=0.75,
                       loss=_pixels(8, 3, tubelet_size=2)),
-    'point_mae': dict(type='OmniVecMAEHead', modality='point', mask_ratio=0.8,
+    'point_mae': dict(type='OmniVecMAEHead', modality='point',
                       decoder=_decoder(3 * 8, pos_embed='mlp'),
                       loss=dict(type='PointMAEHead', group_size=8)),
     'text_mlm': dict(type='OmniVecMLMHead', modality='text', mask_ratio=0.5, predict_ratio=0.25),
@@ -138,6 +138,10 @@ def test_state_dict_names_follow_the_interface(model):
     assert 'projections.depth.film.weight' in keys and 'projections.depth.norm.weight' in keys
     assert 'meta.modality_embed.weight' in keys and 'vectorizer.projection.weight' in keys
     assert 'heads.image_cls.fc.weight' in keys and 'heads.point_mae.decoder.mask_token' in keys
+    # the paper's mask ratios unless a config sets one (audio and video do: 8 tokens)
+    assert (model.heads['image_mae'].mask_ratio, model.heads['depth_mae'].mask_ratio) == (.9, .9)
+    assert model.heads['point_mae'].mask_ratio == .8
+    assert model.heads['text_mlm'].mask_ratio == .5 and model.heads['video_mae'].mask_ratio == .75
     prefixes = {k.split('.')[0] for k in keys}
     assert prefixes == {'trunk', 'encoders', 'projections', 'meta', 'vectorizer', 'heads'}
     # the trunk has the M2PT backbone's block names and nothing of its stem

@@ -16,6 +16,11 @@ from ..selfsup import M2PTMAEViT
 from ..tokenizers.text import MASK_ID, PAD_ID, SPECIAL_TOKENS
 from ..utils import PointCentres, TokenGrid
 
+#: The paper's mask ratios (§4, masked pretraining): 90 % of the patches of images, video and
+#: audio (depth, an image, alike), 80 % of point groups, 95 % of text tokens. ``OmniVec`` gives
+#: a pretraining head its modality's ratio unless the config sets one.
+MASK_RATIOS = dict(image=0.9, depth=0.9, video=0.9, audio=0.9, point=0.8, text=0.95)
+
 #: What a head can read: the vectorizer's Omni embedding ``[B, d]``, the class token ``[B, D]``,
 #: the patch tokens ``[B, N, D]``, or block outputs as feature maps (``TrunkOutput.featmaps``).
 HEAD_INPUTS = ('omni', 'cls', 'tokens', 'featmap')
@@ -125,7 +130,7 @@ class OmniVecMAEHead(OmniVecPretrainHead):
             decoded).
         loss: Loss head config (``M2PTMAEHead`` or ``PointMAEHead``).
         grid: The encoder's token grid (filled in by ``OmniVec``).
-        mask_ratio: Fraction of the tokens masked (paper: 0.9 image/video/audio, 0.8 point).
+        mask_ratio: Fraction of the tokens masked (``OmniVec`` fills in :data:`MASK_RATIOS`).
         mask_mode: ``'random'`` (the paper) or ``'tube'``.
         mask_count: ``'keep'`` (``int(n·(1 - r))`` visible, MAE) or ``'mask'`` (``int(r·n)``
             masked, VideoMAE / Point-MAE).

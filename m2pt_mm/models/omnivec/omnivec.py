@@ -10,7 +10,8 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from .encoder import OmniVecEncoder
-from .heads import HEAD_INPUTS, HEAD_KINDS, OmniVecPretrainHead, TrunkOutput, head_kind
+from .heads import (HEAD_INPUTS, HEAD_KINDS, MASK_RATIOS, OmniVecPretrainHead, TrunkOutput,
+                    head_kind)
 from .meta import MODALITIES, MetaTokens
 from .projection import FiLMProjection
 from .trunk import OmniVecTrunk
@@ -82,8 +83,9 @@ class OmniVec(BaseModel):
             ``in_indices`` (blocks of a feature-map input, default ``(-1, )``) and ``norm_outs``
             (intermediate feature maps through the final norm, Point-MAE's part segmentation).
             ``in_channels`` is filled with the input's width, ``grid`` with the encoder's token
-            grid, ``vocab_size`` with the text tokenizer's and ``num_feats`` with
-            ``len(in_indices)`` where the head's constructor takes them.
+            grid, ``vocab_size`` with the text tokenizer's, ``num_feats`` with
+            ``len(in_indices)`` and ``mask_ratio`` with the paper's ratio of the modality
+            (``MASK_RATIOS``) where the head's constructor takes them.
         vectorizer: ``dict(out_dims=d, num_tokens=L)`` (``out_dims`` defaults to the trunk
             width), or None for none (no ``'omni'`` input, no ``'tensor'`` mode).
         meta_dims: Width of the meta vector; the trunk's by default.
@@ -173,7 +175,7 @@ class OmniVec(BaseModel):
         defaults = dict(
             in_channels=self.vectorizer.out_dims if source == 'omni' else self.trunk.embed_dims,
             grid=self.encoders[modality].grid, num_feats=len(in_indices),
-            vocab_size=getattr(tokenizer, 'vocab_size', None))
+            vocab_size=getattr(tokenizer, 'vocab_size', None), mask_ratio=MASK_RATIOS[modality])
         for key, value in defaults.items():
             if value is not None and _takes(head_cls, key):
                 spec.setdefault(key, value)
