@@ -1,7 +1,7 @@
 """OmniVec: modality encoders, meta tokens, projections, ONE shared trunk, vectorizer, task heads."""
 import copy
 import inspect
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModel
@@ -252,45 +252,62 @@ class OmniVec(BaseModel):
             groups.setdefault(key, []).append(k)
         return list(groups.items())
 
-    def _run(self, inputs: Dict[str, Tensor], data_samples: Dict[str, List[DataSample]],
-             predict: bool) -> Any:
-        """Every group through the trunk and each task's rows through its head."""
-        losses: Dict[str, Tensor] = {}
+    def _trunk_calls(self, inputs: Dict[str, Tensor], data_samples: Dict[str, List[DataSample]],
+                     ) -> Iterator[Tuple[TrunkOutput, str, List[int], List[DataSample]]]:
+        """Run every group once through the trunk; yield, per task of the group, its output
+        rows, the task, the group rows and the samples of that task."""
         for modality, x in inputs.items():
             samples = data_samples[modality]
             for pretrain_task, indices in self._groups(samples):
-                if pretrain_task is not None and predict:
-                    raise ValueError(f'task {pretrain_task!r} is a pretraining task: it has no '
-                                     "predictions (run it in 'loss' mode)")
-                rows = torch.as_tensor(indices, device=x.device)
-                head = self.heads[pretrain_task] if pretrain_task is not None else None
-                out = self.encode(modality, x if len(indices) == len(samples) else x[rows], head)
+                head = None if pretrain_task is None else self.heads[pretrain_task]
+                if len(indices) < len(samples):
+                    x_group = x[torch.as_tensor(indices, device=x.device)]
+                else:
+                    x_group = x
+                out = self.encode(modality, x_group, head)
                 tasks: Dict[str, List[int]] = {}
-                for j, k in enumerate(indices):
-                    tasks.setdefault(samples[k].metainfo['task'], []).append(j)
-                for task, positions in tasks.items():
-                    route, task_samples = self.routes[task], [samples[indices[j]] for j in positions]
-                    if route.kind == 'pretrain':
-                        task_losses = self.heads[task].loss(out, task_samples)
-                    else:
-                        part = out.select(positions)
-                        kind = HEAD_KINDS[route.kind]
-                        call = kind.predict if predict else kind.loss
-                        result = call(self.heads[task], route.features(part), part, task_samples)
-                        if predict:
-                            omni = part.omni() if self.vectorizer is not None else None
-                            for n, (j, sample) in enumerate(zip(positions, result)):
-                                if omni is not None:  # what tools/test.py --dump saves
-                                    sample.set_field(omni[n].detach(), 'omni_embedding')
-                                samples[indices[j]] = sample
-                            continue
-                        task_losses = result
-                    weight = self.loss_weights.get(task, 1.)
-                    for name, value in task_losses.items():
-                        losses[f'{task}.{name}'] = value * weight if 'loss' in name else value
-        if predict:
-            return [sample for modality in inputs for sample in data_samples[modality]]
+                for row, k in enumerate(indices):
+                    tasks.setdefault(samples[k].metainfo['task'], []).append(row)
+                for task, rows in tasks.items():
+                    yield out, task, rows, [samples[indices[row]] for row in rows]
+
+    def loss(self, inputs: Dict[str, Tensor],
+             data_samples: Dict[str, List[DataSample]]) -> Dict[str, Tensor]:
+        """``{f'{task}.{name}': value}``, loss terms weighted by ``loss_weights``."""
+        losses: Dict[str, Tensor] = {}
+        for out, task, rows, samples in self._trunk_calls(inputs, data_samples):
+            route, head = self.routes[task], self.heads[task]
+            if route.kind == 'pretrain':
+                task_losses = head.loss(out, samples)
+            else:
+                part = out.select(rows)
+                task_losses = HEAD_KINDS[route.kind].loss(head, route.features(part), part,
+                                                          samples)
+            weight = self.loss_weights.get(task, 1.)
+            for name, value in task_losses.items():
+                losses[f'{task}.{name}'] = value * weight if 'loss' in name else value
         return losses
+
+    def predict(self, inputs: Dict[str, Tensor],
+                data_samples: Dict[str, List[DataSample]]) -> List[DataSample]:
+        """The data samples, modality by modality, with their task's predictions and their
+        ``omni_embedding`` (with a vectorizer; what ``tools/test.py --dump`` saves)."""
+        pretraining = sorted({s.metainfo['task'] for group in data_samples.values() for s in group
+                              if self.routes[s.metainfo['task']].kind == 'pretrain'})
+        if pretraining:
+            raise ValueError(f'tasks {pretraining} are pretraining tasks: they have no '
+                             "predictions (run them in 'loss' mode)")
+        predicted = {id(s): s for group in data_samples.values() for s in group}
+        for out, task, rows, samples in self._trunk_calls(inputs, data_samples):
+            route, part = self.routes[task], out.select(rows)
+            result = HEAD_KINDS[route.kind].predict(self.heads[task], route.features(part), part,
+                                                    samples)
+            omni = part.omni() if self.vectorizer is not None else None
+            for n, (sample, new) in enumerate(zip(samples, result)):
+                if omni is not None:
+                    new.set_field(omni[n].detach(), 'omni_embedding')
+                predicted[id(sample)] = new
+        return [predicted[id(s)] for modality in inputs for s in data_samples[modality]]
 
     def forward(self,
                 inputs: Dict[str, Union[Tensor, List[Tensor]]],
@@ -306,4 +323,6 @@ class OmniVec(BaseModel):
         if mode not in ('loss', 'predict'):
             raise RuntimeError(f'Invalid mode "{mode}": expected "loss", "predict" or "tensor"')
         data_samples = self._check_samples(inputs, data_samples)
-        return self._run(inputs, data_samples, predict=mode == 'predict')
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        return self.predict(inputs, data_samples)
