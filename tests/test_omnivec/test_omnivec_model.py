@@ -528,7 +528,9 @@ def test_export_tool_writes_a_checkpoint_the_backbone_loads(tmp_path):
     heads = {'cls': dict(CLS, modality='image')}
     model = build(encoders=encoders, heads=heads).eval()
     config = tmp_path / 'omnivec_tiny.py'
-    config.write_text(f"default_scope = 'mmpretrain'\nmodel = {dict(type='OmniVec', trunk=TRUNK, encoders=encoders, heads=heads, vectorizer=dict(out_dims=OMNI, num_tokens=4))!r}\n")  # noqa: E501
+    model_cfg = dict(type='OmniVec', trunk=TRUNK, encoders=encoders, heads=heads,
+                     vectorizer=dict(out_dims=OMNI, num_tokens=4))
+    config.write_text(f"default_scope = 'mmpretrain'\nmodel = {model_cfg!r}\n")
     ckpt, out = tmp_path / 'epoch_1.pth', tmp_path / 'image_vit.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=1)), ckpt)
     result = subprocess.run(

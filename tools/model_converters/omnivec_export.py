@@ -9,8 +9,8 @@ checkpoint=OUT)``, or ``load_state_dict(..., strict=True)`` after stripping ``ba
 serves as a ``pathway.aux_checkpoint``.
 
 Example:
-    python tools/model_converters/omnivec_export.py configs/omnivec/CONFIG.py work_dirs/x/epoch_10.pth \
-        --modality image image_vit.pth --shape 3 224 224
+    python tools/model_converters/omnivec_export.py configs/omnivec/CONFIG.py \
+        work_dirs/x/epoch_10.pth image_vit.pth --modality image --shape 3 224 224
 """
 import argparse
 import os.path as osp

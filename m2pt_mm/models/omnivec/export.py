@@ -177,7 +177,7 @@ def export_single_modality(model: nn.Module, modality: str,
     state['pre_norm.bias'] = projection.norm.bias.detach().clone()
     dims = trunk.embed_dims
     if positions is not None:  # a backbone table, the class token's row zero
-        rows = [positions.new_zeros(1, trunk.num_extra_tokens, dims)] if trunk.cls_token is not None else []
+        rows = [positions.new_zeros(1, 1, dims)] if trunk.cls_token is not None else []
         state['pos_embed'] = torch.cat(rows + [positions.expand(1, -1, -1)], dim=1).detach()
     elif trunk.cls_token is not None:
         state['cls_pos'] = torch.zeros(1, 1, dims)

@@ -1,4 +1,4 @@
-"""OmniVec: modality encoders, meta tokens, projections, ONE shared trunk, vectorizer, task heads."""
+"""OmniVec: modality encoders, meta tokens, projections, one shared trunk, vectorizer, heads."""
 import copy
 import inspect
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
