@@ -121,8 +121,10 @@ SUPERVISED_BATCH = {SUPERVISED[t]['modality']: t for t in SUPERVISED}
 
 @pytest.fixture(scope='module')
 def model():
+    from mmengine.registry import DefaultScope
     torch.manual_seed(0)
-    return build()
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # as configs run
+        return build()
 
 
 # ---------------------------------------------------------------- state-dict names
@@ -138,6 +140,8 @@ def test_state_dict_names_follow_the_interface(model):
     assert 'projections.depth.film.weight' in keys and 'projections.depth.norm.weight' in keys
     assert 'meta.modality_embed.weight' in keys and 'vectorizer.projection.weight' in keys
     assert 'heads.image_cls.fc.weight' in keys and 'heads.point_mae.decoder.mask_token' in keys
+    # an mmseg head is built in mmseg's scope: its loss is mmseg's, not mmpretrain's namesake
+    assert type(model.heads['depth_seg'].loss_decode).__module__.startswith('mmseg.')
     # the paper's mask ratios unless a config sets one (audio and video do: 8 tokens)
     assert (model.heads['image_mae'].mask_ratio, model.heads['depth_mae'].mask_ratio) == (.9, .9)
     assert model.heads['point_mae'].mask_ratio == .8

@@ -106,6 +106,9 @@ class OmniVec(BaseModel):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.trunk_cfg = copy.deepcopy(dict(trunk))
+        if self.trunk_cfg.get('type', 'OmniVecTrunk') not in ('OmniVecTrunk', OmniVecTrunk):
+            raise ValueError(f"trunk: OmniVec's trunk is an OmniVecTrunk (the M2PT backbone's "
+                             f"blocks), got type={self.trunk_cfg['type']!r}")
         trunk_kwargs = {k: v for k, v in self.trunk_cfg.items() if k != 'type'}
         self.trunk = OmniVecTrunk(**trunk_kwargs)
         dims = self.trunk.embed_dims
@@ -153,6 +156,10 @@ class OmniVec(BaseModel):
             raise KeyError(f'heads[{task!r}]: modality {modality!r} has no encoder; encoders: '
                            f'{sorted(self.encoders)}')
         head_cls = spec.get('type')
+        if isinstance(head_cls, str) and '.' in head_cls:
+            # build 'mmseg.FCNHead' in mmseg's scope, so that its own parts (loss_decode) are
+            # mmseg's and not the current scope's namesakes (mmpretrain's CrossEntropyLoss)
+            spec.setdefault('_scope_', head_cls.split('.')[0])
         head_cls = head_cls if isinstance(head_cls, type) else MODELS.get(head_cls)
         if head_cls is None:
             raise KeyError(f'heads[{task!r}]: unknown head type {spec.get("type")!r}')
