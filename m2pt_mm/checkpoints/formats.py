@@ -253,6 +253,28 @@ def convert_videomae(sd: Mapping[str, Tensor]) -> Converted:
     return converted
 
 
+# ---------------------------------------------------------------- OmniVec
+#: The parts of an OmniVec model around its shared trunk: dropped on purpose (the trunk alone is
+#: the auxiliary model; tokenizers and heads stay modality/task specific, as M2PT's).
+_OMNIVEC_DROP = re.compile(r'^(encoders|projections|meta|vectorizer|heads|data_preprocessor)\..*$')
+
+
+def detect_omnivec(sd: Mapping[str, Tensor]) -> Optional[str]:
+    return 'trunk' if any(k.startswith('trunk.layers.') for k in sd) else None
+
+
+def convert_omnivec(sd: Mapping[str, Tensor]) -> Converted:
+    """OmniVec model (``trunk.*`` = ``OmniVecTrunk``, the M2PT backbone's names) → backbone
+    names: ``trunk.`` stripped, encoders / projections / meta tokens / vectorizer / heads listed
+    as dropped; pathway weights of a trunk trained with one are merged."""
+    notes: List[str] = []
+    sd = _merge_pathway_keys(sd, notes)
+    converted = _rename_keys(sd, 'OmniVec', lambda k: k[len('trunk.'):] if k.startswith('trunk.')
+                             else None, _OMNIVEC_DROP)
+    converted.notes = notes
+    return converted
+
+
 # ---------------------------------------------------------------- recognised, not converted
 def detect_mmseg_vit(sd: Mapping[str, Tensor]) -> Optional[str]:
     return 'vit' if any(re.match(r'^(backbone\.)?layers\.\d+\.attn\.attn\.in_proj_weight$', k)
@@ -271,6 +293,7 @@ register_format('mmseg', detect_mmseg_vit, _unsupported(
 register_format('vitdet', detect_vitdet, _unsupported(
     'mmdet ViTDet', 'its relative-position attention has no counterpart in a plain ViT'))
 register_format('timm', detect_timm, convert_timm)
+register_format('omnivec', detect_omnivec, convert_omnivec)
 
 
 def detect_format(sd: Mapping[str, Tensor]) -> Optional[CheckpointFormat]:
