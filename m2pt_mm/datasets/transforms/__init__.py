@@ -1,5 +1,6 @@
-"""Audio, video and point-cloud transforms, registered into mmpretrain's ``TRANSFORMS``."""
+"""Audio, video, point-cloud and RGB-D transforms, registered into mmpretrain's ``TRANSFORMS``."""
 from .audio import KaldiFbank, LoadAudioFromFile, NormalizeFbank, SpecAugment
+from .depth import LoadRGBDFromFile, decode_depth
 from .point import LoadPointCloud, PointNormalize, PointSample, PointScaleAndTranslate
 from .video import (PyAVDecode, PyAVInit, SampleFrames, VideoCrop, VideoFlip, VideoNormalize,
                     VideoResize)
@@ -7,4 +8,4 @@ from .video import (PyAVDecode, PyAVInit, SampleFrames, VideoCrop, VideoFlip, Vi
 __all__ = ['LoadAudioFromFile', 'KaldiFbank', 'SpecAugment', 'NormalizeFbank', 'PyAVInit',
            'SampleFrames', 'PyAVDecode', 'VideoResize', 'VideoCrop', 'VideoFlip',
            'VideoNormalize', 'LoadPointCloud', 'PointSample', 'PointNormalize',
-           'PointScaleAndTranslate']
+           'PointScaleAndTranslate', 'LoadRGBDFromFile', 'decode_depth']
