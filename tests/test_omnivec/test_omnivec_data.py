@@ -14,8 +14,8 @@ from torch import nn
 from torch.testing import assert_close
 
 import m2pt_mm.engine  # noqa: F401  the loop
-from m2pt_mm.datasets import (ModalityMixingSampler, MultiSourceDataset, apportion,
-                              omnivec_collate)
+from m2pt_mm.datasets import (ModalityMixingSampler, MultiSourceDataset,
+                              OmniVecDataPreprocessor, apportion, omnivec_collate)
 from m2pt_mm.engine import group_schedule
 from m2pt_mm.testing.modalities import write_modelnet40, write_rgbd, write_shapenetpart
 from m2pt_mm.testing.text import TEXT_CLASSES, write_text_cls
@@ -139,6 +139,28 @@ def test_collate_refuses_a_sample_without_modality():
     sample = dict(inputs=torch.zeros(3), data_samples=DataSample())
     with pytest.raises(ValueError, match='sample 0 of the batch has no modality'):
         omnivec_collate([sample])
+
+
+def test_data_preprocessor_runs_each_group_through_its_own_preprocessor(dataset):
+    batch = omnivec_collate([dataset[i] for i in (0, 20, 3, 17)])
+    pre = OmniVecDataPreprocessor(preprocessors=dict(image=dict(
+        type='ClsDataPreprocessor', mean=[100.] * 3, std=[50.] * 3)))
+    out = pre(batch)
+    assert list(out['inputs']) == ['image', 'point']
+    images = torch.stack([dataset[i]['inputs'] for i in (0, 3)]).float()
+    assert_close(out['inputs']['image'], (images - 100.) / 50.)
+    # no preprocessor for points: stacked as they are
+    assert_close(out['inputs']['point'], torch.stack([dataset[i]['inputs'] for i in (20, 17)]))
+    assert [ds.sample_idx for ds in out['data_samples']['point']] == [4, 1]
+
+
+def test_data_preprocessor_refuses_unstackable_groups_and_other_batches(dataset):
+    batch = omnivec_collate([dataset[i] for i in (20, 30)])  # 300 and ~300 points
+    batch['inputs']['point'][1] = batch['inputs']['point'][1][:10]
+    with pytest.raises(ValueError, match='point inputs of different shapes'):
+        OmniVecDataPreprocessor()(batch)
+    with pytest.raises(TypeError, match='expects dict\(inputs=\{modality'):
+        OmniVecDataPreprocessor()(dict(inputs=[torch.zeros(3)], data_samples=[DataSample()]))
 
 
 # ------------------------------------------------------------------------------ sampler
