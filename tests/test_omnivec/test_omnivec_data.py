@@ -14,6 +14,7 @@ from torch import nn
 from torch.testing import assert_close
 
 import m2pt_mm.engine  # noqa: F401  the loop
+import m2pt_mm.evaluation  # noqa: F401  TaskMetric
 from m2pt_mm.datasets import (ModalityMixingSampler, MultiSourceDataset,
                               OmniVecDataPreprocessor, apportion, omnivec_collate)
 from m2pt_mm.engine import group_schedule
@@ -159,7 +160,7 @@ def test_data_preprocessor_refuses_unstackable_groups_and_other_batches(dataset)
     batch['inputs']['point'][1] = batch['inputs']['point'][1][:10]
     with pytest.raises(ValueError, match='point inputs of different shapes'):
         OmniVecDataPreprocessor()(batch)
-    with pytest.raises(TypeError, match='expects dict\(inputs=\{modality'):
+    with pytest.raises(TypeError, match=r'expects dict\(inputs=\{modality'):
         OmniVecDataPreprocessor()(dict(inputs=[torch.zeros(3)], data_samples=[DataSample()]))
 
 
@@ -375,6 +376,30 @@ def test_task_grouping_loop_refuses_a_batch_size_other_than_the_samplers(roots, 
     with pytest.raises(ValueError, match='train_dataloader.batch_size=4 but the '
                                          'ModalityMixingSampler has batch_size=8'):
         runner.train_loop  # noqa: B018  the loop is built on first access
+
+
+def test_task_metric_scores_each_task_on_its_own_samples(dataset):
+    from mmengine.evaluator import Evaluator
+    evaluator = Evaluator([
+        dict(type='TaskMetric', task='stripes_cls', metric=dict(type='Accuracy')),
+        dict(type='TaskMetric', task='modelnet_cls', metric=dict(type='Accuracy')),
+    ])
+    evaluator.dataset_meta = dataset.metainfo
+    assert evaluator.metrics[0].metric.dataset_meta['classes'] == ('horizontal', 'vertical')
+    predicted = []
+    for i, pred in ((0, 0), (1, 1), (16, 7), (17, 0), (18, 0), (30, None)):
+        sample = dataset[i]['data_samples']
+        if pred is not None:  # the segmentation sample has no class prediction
+            sample.set_pred_label(pred)
+        predicted.append(sample)
+    evaluator.process(predicted)
+    # stripes 0, 1: labels 0 (horizontal) -> 1 of 2 right; ModelNet: 3 shapes of class 0
+    metrics = evaluator.evaluate(6)
+    assert sorted(metrics) == ['modelnet_cls/accuracy/top1', 'stripes_cls/accuracy/top1']
+    assert metrics['stripes_cls/accuracy/top1'] == 50.0
+    assert metrics['modelnet_cls/accuracy/top1'] == pytest.approx(200 / 3)
+    with pytest.raises(ValueError, match="no sample of task 'stripes_cls' was evaluated"):
+        evaluator.evaluate(6)
 
 
 # ------------------------------------------------------------------------------ text, RGB-D
