@@ -122,6 +122,21 @@ def test_test_dump_writes_an_omni_embedding_per_sample_and_each_task_is_scored(c
             'shapenetpart_seg/part-seg/instance_mIoU'} <= set(scores)
 
 
+@pytest.mark.parametrize('variant, grouping, mixing', [
+    (1, False, False), (2, True, False), (3, False, True), (4, True, True)])
+def test_table8_ablation_configs_switch_task_grouping_and_modality_mixing(variant, grouping,
+                                                                          mixing):
+    path, = CONFIGS.glob(f'omnivec-{variant}_vit-base-p16_*.py')
+    cfg = Config.fromfile(str(path))
+    assert (cfg.train_cfg.type == 'TaskGroupEpochBasedTrainLoop') == grouping
+    assert (cfg.train_dataloader.sampler.get('mode', 'mixed') == 'mixed') == mixing
+    assert cfg.train_cfg.max_epochs == 900  # paper §4: E = 900
+    if grouping:
+        assert cfg.train_cfg.epochs_per_group == (2, 2)  # paper §4: 2 and 2
+    groups = {s['task_group'] for s in cfg.train_dataloader.dataset.sources.values()}
+    assert groups == {'simple', 'dense'}
+
+
 def _is_full_size(cfg: Config) -> bool:
     return cfg.model.trunk.get('arch') == 'base' or \
         cfg.model.trunk.get('arch', {}).get('embed_dims', 0) > 64

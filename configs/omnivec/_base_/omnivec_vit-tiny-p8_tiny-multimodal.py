@@ -132,6 +132,8 @@ optim_wrapper = dict(
                                     'pos_embed': dict(decay_mult=0.),
                                     'none_embed': dict(decay_mult=0.)}))
 
+# a batch leaves the other modalities' encoders and heads without gradients (several GPUs)
+model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
 # OmniVec has no pathway: of the M2PT hooks only the checkpoint check is kept
 custom_hooks = [dict(type='CheckpointCheckHook', strict=True)]
 default_hooks = dict(
