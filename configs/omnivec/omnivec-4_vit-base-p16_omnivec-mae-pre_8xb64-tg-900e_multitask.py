@@ -18,7 +18,7 @@
 #   groups' epochs differ in length, so no iteration-based schedule) — an assumption: the paper
 #   gives none.
 # load_from: the stage-1 checkpoint; its pretraining decoders are not in this model and the task
-# heads are new, so the checkpoint check reports both lists instead of refusing.
+# heads are new: the checkpoint check reports both lists.
 _base_ = ['./_base_/omnivec_vit-base-p16_multimodal.py']
 
 max_epochs = 900
@@ -54,13 +54,7 @@ sources = dict(
     shapenet=dict(dataset={{_base_.shapenet_train}}, modality='point', task='shapenetpart_seg',
                   **dense))
 train_dataloader = dict(dataset=dict(sources=sources))
-val_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=8,
-    persistent_workers=True,
-    collate_fn=dict(type='omnivec_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='MultiSourceDataset', sources=dict(
+val_dataloader = dict(dataset=dict(sources=dict(
         imagenet=dict(dataset={{_base_.imagenet_val}}, modality='image', task='imagenet_cls',
                       **simple),
         kinetics=dict(dataset={{_base_.kinetics_val}}, modality='video', task='kinetics_cls',
@@ -87,15 +81,8 @@ val_evaluator = [
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    loss_scale='dynamic',
-    optimizer=dict(type='AdamW', lr=5e-4 * batch_size * world_size / 1024, betas=(0.9, 0.999),
-                   weight_decay=0.05),
-    clip_grad=dict(max_norm=10, norm_type=2),
-    paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0., flat_decay_mult=0.,
-                       custom_keys={'cls_token': dict(decay_mult=0.),
-                                    'pos_embed': dict(decay_mult=0.),
-                                    'none_embed': dict(decay_mult=0.)}))
+    optimizer=dict(lr=5e-4 * batch_size * world_size / 1024, betas=(0.9, 0.999)),
+    clip_grad=dict(max_norm=10, norm_type=2))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs),
     dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=1e-6, by_epoch=True,
@@ -103,7 +90,4 @@ param_scheduler = [
 ]
 train_cfg = dict(type='TaskGroupEpochBasedTrainLoop', max_epochs=max_epochs,
                  groups=('simple', 'dense'), epochs_per_group=(2, 2), val_interval=20)
-val_cfg = dict()
-test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=batch_size * world_size)
-custom_hooks = [dict(type='CheckpointCheckHook', strict=False)]

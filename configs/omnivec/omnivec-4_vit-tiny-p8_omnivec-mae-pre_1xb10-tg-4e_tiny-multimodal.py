@@ -6,7 +6,7 @@
 # simple epoch every batch mixes the five simple sources (2 each), a dense epoch is ShapeNetPart
 # only. Each task is evaluated on its own samples (TaskMetric).
 # Starts from stage 1 (load_from): the pretraining decoders are not in this model and the task
-# heads are new, so the checkpoint check reports both lists instead of refusing.
+# heads are new: the checkpoint check reports both lists.
 # Data: python -m m2pt_mm.testing.omnivec data/omnivec-tiny.
 # Next stage: omnivec_vit-tiny-p8_omnivec-4-pre_1xb16-2e_digits-32x32.py.
 _base_ = ['./_base_/omnivec_vit-tiny-p8_tiny-multimodal.py']
@@ -37,13 +37,7 @@ train_dataloader = dict(dataset=dict(sources=dict(
     text=dict(dataset={{_base_.text_train_set}}, modality='text', task='text_cls', **simple),
     shapenet=dict(dataset={{_base_.shapenet_train}}, modality='point', task='shapenetpart_seg',
                   **dense))))
-val_dataloader = dict(
-    batch_size=16,
-    num_workers=0,
-    persistent_workers=False,
-    collate_fn=dict(type='omnivec_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='MultiSourceDataset', sources=dict(
+val_dataloader = dict(dataset=dict(sources=dict(
         digits=dict(dataset={{_base_.digits_val}}, modality='image', task='digits_cls', **simple),
         esc50=dict(dataset={{_base_.esc50_val}}, modality='audio', task='esc50_cls', **simple),
         kinetics=dict(dataset={{_base_.kinetics_val}}, modality='video', task='kinetics_cls',
@@ -62,6 +56,3 @@ test_evaluator = val_evaluator
 
 train_cfg = dict(type='TaskGroupEpochBasedTrainLoop', max_epochs=max_epochs,
                  groups=('simple', 'dense'), epochs_per_group=(1, 1), val_interval=max_epochs)
-val_cfg = dict()
-test_cfg = dict()
-custom_hooks = [dict(type='CheckpointCheckHook', strict=False)]

@@ -62,14 +62,7 @@ train_dataloader = dict(
                        **pretrain))))
 
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    loss_scale='dynamic',
-    optimizer=dict(type='AdamW', lr=1.5e-4 * batch_size * world_size / 256, betas=(0.9, 0.95),
-                   weight_decay=0.05),
-    paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0., flat_decay_mult=0.,
-                       custom_keys={'cls_token': dict(decay_mult=0.),
-                                    'pos_embed': dict(decay_mult=0.),
-                                    'none_embed': dict(decay_mult=0.)}))
+    optimizer=dict(lr=1.5e-4 * batch_size * world_size / 256, betas=(0.9, 0.95)))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=warmup_epochs,
          convert_to_iter_based=True),
@@ -77,4 +70,6 @@ param_scheduler = [
          begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+val_dataloader = val_cfg = val_evaluator = None  # masked pretraining has no evaluation
+test_dataloader = test_cfg = test_evaluator = None
 auto_scale_lr = dict(base_batch_size=batch_size * world_size)

@@ -47,3 +47,5 @@ train_dataloader = dict(dataset=dict(sources=dict(
               task_group='pretrain'))))
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+val_dataloader = val_cfg = val_evaluator = None  # masked pretraining has no evaluation
+test_dataloader = test_cfg = test_evaluator = None

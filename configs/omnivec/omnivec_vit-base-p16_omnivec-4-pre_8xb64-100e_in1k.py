@@ -22,27 +22,14 @@ model = dict(
 imagenet = dict(modality='image', task='imagenet_cls', task_group='simple')
 train_dataloader = dict(dataset=dict(sources=dict(
     imagenet=dict(dataset={{_base_.imagenet_train}}, **imagenet))))
-val_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=8,
-    persistent_workers=True,
-    collate_fn=dict(type='omnivec_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='MultiSourceDataset',
-                 sources=dict(imagenet=dict(dataset={{_base_.imagenet_val}}, **imagenet))))
+val_dataloader = dict(dataset=dict(sources=dict(
+    imagenet=dict(dataset={{_base_.imagenet_val}}, **imagenet))))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    loss_scale='dynamic',
-    optimizer=dict(type='AdamW', lr=5e-4 * batch_size * world_size / 1024, betas=(0.9, 0.999),
-                   weight_decay=0.05),
-    paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0., flat_decay_mult=0.,
-                       custom_keys={'cls_token': dict(decay_mult=0.),
-                                    'pos_embed': dict(decay_mult=0.),
-                                    'none_embed': dict(decay_mult=0.)}))
+    optimizer=dict(lr=5e-4 * batch_size * world_size / 1024, betas=(0.9, 0.999)))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
          convert_to_iter_based=True),
@@ -50,7 +37,4 @@ param_scheduler = [
          begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=batch_size * world_size)
-custom_hooks = [dict(type='CheckpointCheckHook', strict=False)]

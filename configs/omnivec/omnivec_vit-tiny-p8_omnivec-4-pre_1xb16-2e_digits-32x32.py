@@ -21,12 +21,7 @@ train_dataloader = dict(
     dataset=dict(sources=dict(digits=dict(dataset={{_base_.digits_train}}, **digits))))
 val_dataloader = dict(
     batch_size=120,
-    num_workers=0,
-    persistent_workers=False,
-    collate_fn=dict(type='omnivec_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='MultiSourceDataset',
-                 sources=dict(digits=dict(dataset={{_base_.digits_val}}, **digits))))
+    dataset=dict(sources=dict(digits=dict(dataset={{_base_.digits_val}}, **digits))))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
@@ -34,6 +29,3 @@ test_evaluator = val_evaluator
 param_scheduler = [dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=0,
                         end=max_epochs)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
-val_cfg = dict()
-test_cfg = dict()
-custom_hooks = [dict(type='CheckpointCheckHook', strict=False)]

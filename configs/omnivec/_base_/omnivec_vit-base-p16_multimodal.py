@@ -208,10 +208,34 @@ train_dataloader = dict(
     sampler=dict(type='ModalityMixingSampler', batch_size=batch_size),
     dataset=dict(type='MultiSourceDataset'))  # each stage sets its sources
 
+val_dataloader = dict(  # each stage sets its sources, here and in test_dataloader
+    batch_size=batch_size,
+    num_workers=8,
+    persistent_workers=True,
+    collate_fn=dict(type='omnivec_collate'),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='MultiSourceDataset'))
+test_dataloader = val_dataloader
+val_cfg = dict()
+test_cfg = dict()
+
+# AdamW without decay on norms, biases, tokens and position tables (MAE's practice); each stage
+# sets the learning rate and betas. The paper gives no optimiser.
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    loss_scale='dynamic',
+    optimizer=dict(type='AdamW', weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0., flat_decay_mult=0.,
+                       custom_keys={'cls_token': dict(decay_mult=0.),
+                                    'pos_embed': dict(decay_mult=0.),
+                                    'none_embed': dict(decay_mult=0.)}))
+
 # a batch leaves the other modalities' encoders and heads without gradients
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
-# OmniVec has no pathway: of the M2PT hooks only the checkpoint check is kept
-custom_hooks = [dict(type='CheckpointCheckHook', strict=True)]
+# OmniVec has no pathway: of the M2PT hooks only the checkpoint check is kept, reporting instead of
+# refusing: each stage starts from the previous one's checkpoint, whose heads differ (a pathway
+# mismatch is still refused)
+custom_hooks = [dict(type='CheckpointCheckHook', strict=False)]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=100),
                      checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
 randomness = dict(seed=0, deterministic=False)

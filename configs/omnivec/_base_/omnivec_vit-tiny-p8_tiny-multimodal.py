@@ -124,6 +124,17 @@ train_dataloader = dict(
     sampler=dict(type='ModalityMixingSampler', batch_size=batch_size),  # uniform proportions
     dataset=dict(type='MultiSourceDataset'))  # each stage sets its sources
 
+val_dataloader = dict(  # each stage sets its sources, here and in test_dataloader
+    batch_size=16,
+    num_workers=0,
+    persistent_workers=False,
+    collate_fn=dict(type='omnivec_collate'),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='MultiSourceDataset'))
+test_dataloader = val_dataloader
+val_cfg = dict()
+test_cfg = dict()
+
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
     # no decay on norms, biases, tokens and position tables (MAE's and mmpretrain's practice)
@@ -134,8 +145,10 @@ optim_wrapper = dict(
 
 # a batch leaves the other modalities' encoders and heads without gradients (several GPUs)
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
-# OmniVec has no pathway: of the M2PT hooks only the checkpoint check is kept
-custom_hooks = [dict(type='CheckpointCheckHook', strict=True)]
+# OmniVec has no pathway: of the M2PT hooks only the checkpoint check is kept, reporting instead of
+# refusing: each stage starts from the previous one's checkpoint, whose heads differ (a pathway
+# mismatch is still refused)
+custom_hooks = [dict(type='CheckpointCheckHook', strict=False)]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1))
