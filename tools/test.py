@@ -6,6 +6,7 @@ The checkpoint is checked against the model first (CheckpointCheckHook): a merge
 Examples:
     python tools/test.py CONFIG work_dirs/run/epoch_10_deploy.pth
     python tools/test.py CONFIG CKPT --show-dir vis --metrics-out metrics.json
+    python tools/test.py CONFIG CKPT --dump preds.pkl   # every prediction (OmniVec: embeddings)
     bash tools/dist_test.sh CONFIG CKPT 8 [args]
 """
 import argparse
@@ -14,6 +15,7 @@ import numbers
 from typing import Optional, Sequence
 
 from mmengine.config import Config
+from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
 import m2pt_mm.engine  # noqa: F401  safe loading allow-list, hooks
@@ -32,6 +34,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown picture')
     parser.add_argument('--metrics-out', help='also write the metrics as JSON to this file')
+    parser.add_argument('--dump', metavar='FILE.pkl',
+                        help='also pickle every prediction (a list of DataSample dicts, one per '
+                        "sample; an OmniVec model puts its Omni embedding in each) with mmengine's "
+                        'DumpResults metric')
     return parser.parse_args(argv)
 
 
@@ -71,6 +77,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     runner = build_test_runner(cfg, args.checkpoint)
+    if args.dump:
+        # as mmpretrain's tools/test.py --out: one more metric, whatever the config evaluates
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.dump))
     metrics = runner.test()
     if args.metrics_out and runner.rank == 0:
         with open(args.metrics_out, 'w') as f:

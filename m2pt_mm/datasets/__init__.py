@@ -16,21 +16,38 @@ reach the data sample with ``PackInputs(input_key='points', algorithm_keys=('gt_
 - ``ShapeNetPartDataset``: points ``(N, 3 | 6)``; ``gt_label`` ``[object category]`` (0–15, the
   one-hot input of Point-MAE's segmentation head) and ``gt_seg_label`` ``(N,)`` long part ids 0–49.
 - ``PartNetDataset``: points ``(N, 3)``; ``gt_seg_label`` ``(N,)`` long, 0 = "other".
+- ``DepthImageDataset``: RGB-D ``(4, H, W)`` float (``LoadRGBDFromFile``; depth in metres as the
+  4th channel); ``gt_label`` ``[label]``.
+- ``TextClsDataset``: ``text`` (str) for the tokenizer transform; ``gt_label`` ``[label]``.
 
 Segmentation predictions for the metrics: ``pred_seg_score`` ``(N, num_parts)`` or
 ``pred_seg_label`` ``(N,)`` (``m2pt_mm.evaluation``).
+
+OmniVec: ``MultiSourceDataset`` concatenates named sources and tags each DataSample with
+``modality``, ``task``, ``task_group`` and ``source``; ``ModalityMixingSampler`` (mmengine
+``DATA_SAMPLERS``) draws the mixed batches; ``omnivec_collate`` (mmengine ``FUNCTIONS``) groups a
+batch by modality; ``OmniVecDataPreprocessor`` (mmpretrain ``MODELS``) stacks and normalises each
+group with its own preprocessor.
 
 Decoders (soundfile, PyAV, h5py) are imported where they are used, so importing this package
 registers everything without loading them.
 """
 from .audioset import AudioSetDataset
 from .categories import SHAPENETPART_SEG_CLASSES
+from .data_preprocessor import OmniVecDataPreprocessor
+from .depth import DepthImageDataset
 from .esc50 import ESC50Dataset
 from .kinetics import KineticsDataset
 from .modelnet import ModelNetDataset
+from .multi_source import MODALITIES, TASK_GROUPS, MultiSourceDataset, omnivec_collate
 from .partnet import PartNetDataset
+from .samplers import ModalityMixingSampler, apportion
 from .shapenet_part import ShapeNetPartDataset
+from .text import TextClsDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = ['AudioSetDataset', 'ESC50Dataset', 'KineticsDataset', 'ModelNetDataset',
-           'ShapeNetPartDataset', 'PartNetDataset', 'SHAPENETPART_SEG_CLASSES']
+           'ShapeNetPartDataset', 'PartNetDataset', 'SHAPENETPART_SEG_CLASSES',
+           'MultiSourceDataset', 'MODALITIES', 'TASK_GROUPS', 'omnivec_collate',
+           'ModalityMixingSampler', 'apportion', 'DepthImageDataset', 'TextClsDataset',
+           'OmniVecDataPreprocessor']

@@ -1,5 +1,6 @@
 """Training machinery: merge/λ/checkpoint-check hooks, the pathway-aware layer-decay optimiser
-constructor, atomic checkpoint writes and the safe-resume allow-list (registered on import).
+constructor, OmniVec's task-grouping train loop, atomic checkpoint writes and the safe-resume
+allow-list (registered on import).
 
 Hooks and the constructor live in mmengine's root registries, so mmpretrain, mmdet and mmseg
 configs all reach them by their plain names.
@@ -8,6 +9,7 @@ from .checkpoint_writing import (AtomicLocalBackend, deploy_path, save_atomic,
                                  write_deploy_checkpoint)
 from .distributed import CPUCompatibleDistributedDataParallel, setup_cpu_distributed
 from .hooks import *  # noqa: F401,F403
+from .loops import TaskGroupEpochBasedTrainLoop, group_schedule
 from .optimizers import *  # noqa: F401,F403
 from ..checkpoints.safe_globals import allow_mmengine_checkpoints, mmengine_checkpoint_globals
 
@@ -15,4 +17,5 @@ allow_mmengine_checkpoints()
 
 __all__ = ['AtomicLocalBackend', 'save_atomic', 'deploy_path', 'write_deploy_checkpoint',
            'CPUCompatibleDistributedDataParallel', 'setup_cpu_distributed',
-           'allow_mmengine_checkpoints', 'mmengine_checkpoint_globals']
+           'allow_mmengine_checkpoints', 'mmengine_checkpoint_globals',
+           'TaskGroupEpochBasedTrainLoop', 'group_schedule']

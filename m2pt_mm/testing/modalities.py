@@ -1,6 +1,7 @@
 """Write tiny synthetic datasets in the real on-disk formats of AudioSet, ESC-50, Kinetics-400,
-ModelNet40, ShapeNetPart and PartNet (wav, mp4, txt point files, json splits, h5), for tests,
-tiny training runs and CPU demos.
+ModelNet40, ShapeNetPart, PartNet and SUN RGB-D-style RGB-D lists (wav, mp4, txt point files,
+json splits, h5, 16-bit depth PNGs), and the GLUE-style text set of :mod:`.text`, for tests, tiny
+training runs and CPU demos.
 
 Command line: ``python tools/data/synth_modalities.py OUT [--sets audioset shapenetpart ...]``.
 
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+
+from .text import write_text_cls
 
 PathLike = Union[str, Path]
 
@@ -378,5 +381,53 @@ def write_partnet(root: PathLike, category: str = 'Chair', level: int = 1, num_c
                 num_classes=num_classes)
 
 
+# --------------------------------------------------------------------------------------------
+# RGB-D
+
+
+def write_rgbd(root: PathLike, num_classes: int = 2, per_class: Tuple[int, int] = (2, 1),
+               size: Tuple[int, int] = (24, 32), depth_encoding: str = 'mm', seed: int = 0) -> dict:
+    """``DepthImageDataset``'s layout: ``rgb/<split>_<i>.png``, ``depth/<split>_<i>.png`` (16-bit,
+    millimetres, or SUN RGB-D's bit-rotated millimetres with ``depth_encoding='sunrgbd'``),
+    ``train.txt`` / ``test.txt`` lines ``<rgb> <depth> <label>`` and ``classes.txt``. Class ``k``
+    is a scene whose floor recedes towards the top with a wall at ``1 + k`` metres.
+
+    Returns:
+        ``train`` / ``val``: ``DepthImageDataset`` kwargs (val = the test list); ``depth_mm``:
+        per split the written depth maps in millimetres; ``labels``; ``num_classes``; ``classes``.
+    """
+    from PIL import Image
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    for sub in ('rgb', 'depth'):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    classes = tuple(f'scene_{k}' for k in range(num_classes))
+    (root / 'classes.txt').write_text('\n'.join(classes) + '\n')
+    h, w = size
+    out = dict(depth_mm={}, labels={})
+    for split, count, list_name in zip(('train', 'val'), per_class, ('train.txt', 'test.txt')):
+        lines, maps, labels = [], [], []
+        for label in range(num_classes):
+            for _ in range(count):
+                i = len(lines)
+                rows = np.linspace(1.0 + label, 0.5, h)[:, None] * np.ones((1, w))
+                depth_mm = (1000 * (rows + rng.uniform(0, 0.05, (h, w)))).astype(np.uint16)
+                stored = depth_mm if depth_encoding == 'mm' else \
+                    ((depth_mm << 3) | (depth_mm >> 13)).astype(np.uint16)
+                rgb = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+                rgb[..., label % 3] = 200
+                Image.fromarray(rgb).save(root / 'rgb' / f'{split}_{i}.png')
+                Image.fromarray(stored).save(root / 'depth' / f'{split}_{i}.png')
+                lines.append(f'rgb/{split}_{i}.png depth/{split}_{i}.png {label}')
+                maps.append(depth_mm)
+                labels.append(label)
+        (root / list_name).write_text('\n'.join(lines) + '\n')
+        out['depth_mm'][split], out['labels'][split] = maps, labels
+    common = dict(data_root=str(root), classes=str(root / 'classes.txt'))
+    return dict(out, train=dict(ann_file='train.txt', **common),
+                val=dict(ann_file='test.txt', **common), num_classes=num_classes, classes=classes)
+
+
 WRITERS = dict(audioset=write_audioset, esc50=write_esc50, kinetics=write_kinetics,
-               modelnet40=write_modelnet40, shapenetpart=write_shapenetpart, partnet=write_partnet)
+               modelnet40=write_modelnet40, shapenetpart=write_shapenetpart, partnet=write_partnet,
+               rgbd=write_rgbd, text=write_text_cls)

@@ -1,5 +1,7 @@
-"""Audio, video, point-cloud and text transforms, registered into mmpretrain's ``TRANSFORMS``."""
+"""Audio, video, point-cloud, RGB-D and text transforms, registered into mmpretrain's
+``TRANSFORMS``."""
 from .audio import KaldiFbank, LoadAudioFromFile, NormalizeFbank, SpecAugment
+from .depth import LoadRGBDFromFile, decode_depth
 from .point import LoadPointCloud, PointNormalize, PointSample, PointScaleAndTranslate
 from .text import TokenizeText, build_text_vocab
 from .video import (PyAVDecode, PyAVInit, SampleFrames, VideoCrop, VideoFlip, VideoNormalize,
@@ -8,4 +10,5 @@ from .video import (PyAVDecode, PyAVInit, SampleFrames, VideoCrop, VideoFlip, Vi
 __all__ = ['LoadAudioFromFile', 'KaldiFbank', 'SpecAugment', 'NormalizeFbank', 'PyAVInit',
            'SampleFrames', 'PyAVDecode', 'VideoResize', 'VideoCrop', 'VideoFlip',
            'VideoNormalize', 'LoadPointCloud', 'PointSample', 'PointNormalize',
-           'PointScaleAndTranslate', 'TokenizeText', 'build_text_vocab']
+           'PointScaleAndTranslate', 'LoadRGBDFromFile', 'decode_depth', 'TokenizeText',
+           'build_text_vocab']
