@@ -27,6 +27,10 @@ CONFIGS = sorted(CONFIG_ROOT.rglob('*.py'))
 #: The pure `_base_` fragments: runtime mixins and the named tiny-CPU settings. Every other config
 #: defines a model, which the tests below build.
 NO_MODEL = ['_base_/m2pt_runtime.py', '_base_/mmpretrain_runtime.py', '_base_/tiny_cpu_run.py']
+#: Bases whose model their children complete (OmniVec's stages each set the task heads): they must
+#: refuse to build alone, naming what is missing.
+INCOMPLETE_MODEL = ['omnivec/_base_/omnivec_vit-base-p16_multimodal.py',
+                    'omnivec/_base_/omnivec_vit-tiny-p8_tiny-multimodal.py']
 
 #: Auxiliary modalities, named as the last words of the module field (CONTRIBUTING.md).
 AUX = ('image', 'point', 'audio', 'video', 'spectrogram')
@@ -40,7 +44,7 @@ def rel(path: Path) -> str:
     return path.relative_to(CONFIG_ROOT).as_posix()
 
 
-MODEL_CONFIGS = [p for p in CONFIGS if rel(p) not in NO_MODEL]
+MODEL_CONFIGS = [p for p in CONFIGS if rel(p) not in NO_MODEL + INCOMPLETE_MODEL]
 TINY = [p for p in MODEL_CONFIGS if 'tiny' in p.stem]
 FULL = [p for p in MODEL_CONFIGS if 'tiny' not in p.stem]
 
@@ -58,16 +62,22 @@ def build(cfg: Config, model_cfg=None) -> torch.nn.Module:
         return MODELS.build(model_cfg)  # mmdet / mmseg / mmpretrain, as the config says
 
 
+def vit(model):
+    """The ViT of a model or model config: the backbone, or OmniVec's shared trunk."""
+    return model['trunk'] if 'trunk' in model and 'backbone' not in model else model['backbone']
+
+
 def num_pathways(backbone_cfg) -> int:
     pathway = backbone_cfg.get('pathway')
     return 0 if pathway is None else 1 if isinstance(pathway, dict) else len(pathway)
 
 
 def check_pathways(model: torch.nn.Module, cfg: Config) -> None:
-    pathways = getattr(model.backbone, 'pathway_cfgs', [])
-    assert len(pathways) == num_pathways(cfg.model.backbone)
+    backbone = model.trunk if hasattr(model, 'trunk') else model.backbone
+    pathways = getattr(backbone, 'pathway_cfgs', [])
+    assert len(pathways) == num_pathways(vit(cfg.model))
     scales = [n for n, _ in model.named_parameters() if 'cross_modal_scale' in n]
-    assert len(scales) == sum(model.backbone.num_layers * len(p['layers']) for p in pathways)
+    assert len(scales) == sum(backbone.num_layers * len(p['layers']) for p in pathways)
 
 
 def ids(paths: List[Path]) -> List[str]:
@@ -80,13 +90,20 @@ def test_the_configs_without_a_model_are_the_listed_fragments(capsys):
         print(f'\nconfigs without a model ({len(without)}, pure _base_ fragments):',
               *without, sep='\n  ')
     assert without == sorted(NO_MODEL)
-    assert len(TINY) + len(FULL) + len(NO_MODEL) == len(CONFIGS)
+    assert len(TINY) + len(FULL) + len(NO_MODEL) + len(INCOMPLETE_MODEL) == len(CONFIGS)
+
+
+@pytest.mark.parametrize('path', INCOMPLETE_MODEL)
+def test_a_base_with_an_incomplete_model_refuses_to_build_alone(path):
+    cfg = load(CONFIG_ROOT / path)
+    with pytest.raises(ValueError, match='needs at least one task head'):
+        build(cfg)
 
 
 @pytest.mark.parametrize('path', TINY, ids=ids(TINY))
 def test_tiny_config_builds(path):
     cfg = load(path)
-    arch = cfg.model.backbone.arch
+    arch = vit(cfg.model).arch
     assert isinstance(arch, dict) and arch.embed_dims <= 64, 'a "tiny" config is tiny'
     model = build(cfg)
     assert sum(p.numel() for p in model.parameters()) > 0
@@ -96,12 +113,13 @@ def test_tiny_config_builds(path):
 @pytest.mark.parametrize('path', FULL, ids=ids(FULL))
 def test_full_size_config_builds_at_tiny_width(path):
     cfg = load(path)
-    arch = cfg.model.backbone.arch
+    arch = vit(cfg.model).arch
     assert arch == 'base' or arch.embed_dims == 768, 'a config not named "tiny" is full-size'
     model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.backbone.arch = dict(TINY_WIDTH, num_layers=12)  # ViT-B depth
+    vit(model_cfg).arch = dict(TINY_WIDTH, num_layers=12)  # ViT-B depth
     model = build(cfg, model_cfg)
-    assert model.backbone.embed_dims == 64 and model.backbone.num_layers == 12
+    backbone = model.trunk if hasattr(model, 'trunk') else model.backbone
+    assert backbone.embed_dims == 64 and backbone.num_layers == 12
     check_pathways(model, cfg)
 
 
@@ -110,7 +128,8 @@ def test_full_size_config_builds_at_tiny_width(path):
 def test_full_size_config_builds(path):
     cfg = load(path)
     model = build(cfg)
-    assert model.backbone.embed_dims == 768 and model.backbone.num_layers == 12
+    backbone = model.trunk if hasattr(model, 'trunk') else model.backbone
+    assert backbone.embed_dims == 768 and backbone.num_layers == 12
     check_pathways(model, cfg)
 
 
@@ -123,7 +142,7 @@ def module_field(path: Path) -> str:
 def test_the_aux_modality_is_named_in_the_module_field_only(path):
     # one pathway per aux word at the end of the module field, and none without one
     named = [w for w in module_field(path).split('-') if w in AUX]
-    assert len(named) == num_pathways(load(path).model.backbone), named
+    assert len(named) == num_pathways(vit(load(path).model)), named
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=ids(CONFIGS))

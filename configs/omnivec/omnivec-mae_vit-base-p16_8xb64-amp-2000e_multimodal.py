@@ -62,6 +62,7 @@ train_dataloader = dict(
                        **pretrain))))
 
 optim_wrapper = dict(
+    type='AmpOptimWrapper', loss_scale='dynamic',  # `amp` in the name
     optimizer=dict(lr=1.5e-4 * batch_size * world_size / 256, betas=(0.9, 0.95)))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=warmup_epochs,

@@ -1,11 +1,9 @@
-"""OmniVec through the command-line tools: the tiny chain (masked pretraining → task-grouped
+"""OmniVec through the tools (in-process): the tiny chain (masked pretraining → task-grouped
 training → fine-tuning, each from the previous checkpoint) with tools/train.py, Omni embeddings
 with tools/test.py --dump, and every configs/omnivec/ config builds its model."""
+import contextlib
 import json
-import os
 import pickle
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import m2pt_mm.datasets  # noqa: E402,F401
 import m2pt_mm.engine  # noqa: E402,F401  safe-globals allow-list for reading checkpoints
 import m2pt_mm.evaluation  # noqa: E402,F401
 import m2pt_mm.models  # noqa: E402,F401
-from tests.conftest import ROOT  # noqa: E402
+from tests.helpers import ROOT, call_tool  # noqa: E402
 
 CONFIGS = ROOT / 'configs' / 'omnivec'
 PRETRAIN = CONFIGS / 'omnivec-mae_vit-tiny-p8_1xb10-2e_tiny-multimodal.py'
@@ -33,14 +31,10 @@ FINETUNE = CONFIGS / 'omnivec_vit-tiny-p8_omnivec-4-pre_1xb16-2e_digits-32x32.py
 SHORT = ['train_dataloader.sampler.batches_per_epoch=2', 'default_hooks.logger.interval=1']
 
 
-def tool(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run a tool of this checkout in ``cwd`` (where the configs' relative data paths point)."""
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get('PYTHONPATH')) if p)
-    result = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
-                            timeout=300, env=dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS='1'))
-    if result.returncode != 0:
-        raise AssertionError(f'{args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-4000:]}')
-    return result
+def tool(cwd: Path, name: str, *args: str):
+    """Run ``tools/<name>.py`` in ``cwd`` (where the configs' relative data paths point)."""
+    with contextlib.chdir(cwd):
+        return call_tool(name, *args)
 
 
 def state(path: Path) -> dict:
@@ -54,12 +48,12 @@ def chain(tmp_path_factory):
     cwd = tmp_path_factory.mktemp('omnivec_chain')
     write_omnivec_tiny(cwd / 'data' / 'omnivec-tiny')
     work = cwd / 'work_dirs'
-    tool(cwd, str(ROOT / 'tools/train.py'), str(PRETRAIN), '--work-dir', str(work / 'pretrain'),
+    tool(cwd, 'train', str(PRETRAIN), '--work-dir', str(work / 'pretrain'),
          '--cfg-options', 'train_cfg.max_epochs=1', *SHORT)
-    tool(cwd, str(ROOT / 'tools/train.py'), str(GROUPED), '--work-dir', str(work / 'grouped'),
+    tool(cwd, 'train', str(GROUPED), '--work-dir', str(work / 'grouped'),
          '--no-validate', '--cfg-options', 'train_cfg.max_epochs=2',
          f'load_from={work / "pretrain" / "epoch_1.pth"}', *SHORT)
-    tool(cwd, str(ROOT / 'tools/train.py'), str(FINETUNE), '--work-dir', str(work / 'finetune'),
+    tool(cwd, 'train', str(FINETUNE), '--work-dir', str(work / 'finetune'),
          '--no-validate', '--cfg-options', 'train_cfg.max_epochs=1',
          f'load_from={work / "grouped" / "epoch_2.pth"}', *SHORT)
     return dict(cwd=cwd, work=work)
@@ -102,7 +96,7 @@ def test_fine_tuning_starts_from_the_grouped_network(chain):
 
 def test_test_dump_writes_an_omni_embedding_per_sample_and_each_task_is_scored(chain):
     out, metrics = chain['cwd'] / 'embeddings.pkl', chain['cwd'] / 'metrics.json'
-    tool(chain['cwd'], str(ROOT / 'tools/test.py'), str(GROUPED),
+    tool(chain['cwd'], 'test', str(GROUPED),
          str(chain['work'] / 'grouped' / 'epoch_2.pth'), '--work-dir',
          str(chain['work'] / 'test'), '--dump', str(out), '--metrics-out', str(metrics),
          '--cfg-options', 'test_dataloader.dataset.sources.digits.dataset.indices=40')

@@ -21,7 +21,7 @@
 # model.encoders.<m>.depth for modality-specific blocks. Optimiser, batch size, warmup and the
 # unit of an "epoch" are not in the paper (its supplementary material was not available): the
 # stage configs say what they assume.
-_base_ = ['../../_base_/default_runtime.py']
+_base_ = ['../../_base_/mmpretrain_runtime.py']
 
 encoder_depth = 0
 
@@ -220,10 +220,8 @@ val_cfg = dict()
 test_cfg = dict()
 
 # AdamW without decay on norms, biases, tokens and position tables (MAE's practice); each stage
-# sets the learning rate and betas. The paper gives no optimiser.
+# sets the learning rate and betas, and AMP (`amp` in its name). The paper gives no optimiser.
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    loss_scale='dynamic',
     optimizer=dict(type='AdamW', weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0., flat_decay_mult=0.,
                        custom_keys={'cls_token': dict(decay_mult=0.),

@@ -10,7 +10,7 @@
 # moving bar, 2 classes), modelnet40/ and shapenetpart/ (Point-MAE's txt layouts, spheres /
 # cubes / cylinders), text/ (GLUE-style tsv about digits, shapes, tones, motions, 4 classes; its
 # WordPiece vocab.json built from corpus.txt).
-_base_ = ['../../_base_/default_runtime.py']
+_base_ = ['../../_base_/mmpretrain_runtime.py']
 
 data_root = 'data/omnivec-tiny'
 vocab_size = 256  # the text vocabulary's upper bound (build_text_vocab(vocab_size=256))

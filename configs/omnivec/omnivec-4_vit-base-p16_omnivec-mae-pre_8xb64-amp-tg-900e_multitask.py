@@ -81,6 +81,7 @@ val_evaluator = [
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(
+    type='AmpOptimWrapper', loss_scale='dynamic',  # `amp` in the name
     optimizer=dict(lr=5e-4 * batch_size * world_size / 1024, betas=(0.9, 0.999)),
     clip_grad=dict(max_norm=10, norm_type=2))
 param_scheduler = [

@@ -1,6 +1,6 @@
 # Table 8's OmniVec-2: task grouping without modality mixing — the simple/dense alternation of
 # OmniVec-4, but every batch comes from one dataset, drawn with the same proportions (§3.2's
 # alternative: "construct mini-batches from each dataset separately").
-_base_ = ['./omnivec-4_vit-base-p16_omnivec-mae-pre_8xb64-tg-900e_multitask.py']
+_base_ = ['./omnivec-4_vit-base-p16_omnivec-mae-pre_8xb64-amp-tg-900e_multitask.py']
 
 train_dataloader = dict(sampler=dict(mode='one_source'))

@@ -1,5 +1,5 @@
 # Table 8's OmniVec-3: modality mixing without task grouping — every batch draws from all seven
 # sources (simple and dense tasks together) for 900 epochs.
-_base_ = ['./omnivec-4_vit-base-p16_omnivec-mae-pre_8xb64-tg-900e_multitask.py']
+_base_ = ['./omnivec-4_vit-base-p16_omnivec-mae-pre_8xb64-amp-tg-900e_multitask.py']
 
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=900, val_interval=20)

@@ -11,7 +11,7 @@ max_epochs = 100
 warmup_epochs = 5
 batch_size = 64  # per GPU, the base's train_dataloader.batch_size
 world_size = 8
-load_from = 'work_dirs/omnivec-4_vit-base-p16_omnivec-mae-pre_8xb64-tg-900e_multitask/epoch_900.pth'
+load_from = 'work_dirs/omnivec-4_vit-base-p16_omnivec-mae-pre_8xb64-amp-tg-900e_multitask/epoch_900.pth'
 
 model = dict(
     encoders=dict(_delete_=True, image={{_base_.model.encoders.image}}),
@@ -29,6 +29,7 @@ val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(
+    type='AmpOptimWrapper', loss_scale='dynamic',  # `amp` in the name
     optimizer=dict(lr=5e-4 * batch_size * world_size / 1024, betas=(0.9, 0.999)))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
