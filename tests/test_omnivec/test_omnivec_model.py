@@ -521,12 +521,8 @@ def test_tokenize_text_truncates_and_records_it_or_refuses(tmp_path):
 
 
 def test_export_tool_writes_a_checkpoint_the_backbone_loads(tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
-
     from m2pt_mm.checkpoints import load_checkpoint_file
-    root = Path(__file__).resolve().parents[2]
+    from tests.helpers import call_tool
     torch.manual_seed(0)
     encoders = {'image': copy.deepcopy(ENCODERS['image'][0])}
     heads = {'cls': dict(CLS, modality='image')}
@@ -537,11 +533,8 @@ def test_export_tool_writes_a_checkpoint_the_backbone_loads(tmp_path):
     config.write_text(f"default_scope = 'mmpretrain'\nmodel = {model_cfg!r}\n")
     ckpt, out = tmp_path / 'epoch_1.pth', tmp_path / 'image_vit.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=1)), ckpt)
-    result = subprocess.run(
-        [sys.executable, 'tools/model_converters/omnivec_export.py', str(config), str(ckpt),
-         '--modality', 'image', str(out), '--out-type', 'raw'],
-        cwd=root, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
+    call_tool('model_converters/omnivec_export', config, ckpt, '--modality', 'image', out,
+              '--out-type', 'raw')
     saved = load_checkpoint_file(str(out))
     cfg = dict(saved['meta']['backbone_cfg'])
     assert cfg.pop('type') == 'M2PTVisionTransformer'
