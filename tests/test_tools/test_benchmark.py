@@ -3,15 +3,15 @@
 Only the report's shape and the exactness of the merged model are asserted: timings on a shared
 machine are not a test (CONTRIBUTING: speed is measured by benchmarks, never by timed tests).
 """
+import contextlib
+import io
 import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+import torch
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import call_tool
 SETTINGS = ('all', 'aux-frozen', 'fix')
 KINDS = ('m2pt', 'plain', 'm2pt-recompute')
 
@@ -29,12 +29,15 @@ def assert_stats(s: dict, where: str) -> None:
 @pytest.fixture(scope='module')
 def quick_report(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp('benchmark')
-    result = subprocess.run(
-        [sys.executable, 'tools/analysis/benchmark.py', '--quick', '--out-dir', str(out_dir)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    threads = torch.get_num_threads()  # the benchmark sets its own thread count
+    stdout = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(stdout):
+            call_tool('analysis/benchmark', '--quick', '--out-dir', out_dir)
+    finally:
+        torch.set_num_threads(threads)
     report = json.loads((out_dir / 'benchmark.json').read_text())
-    return report, (out_dir / 'benchmark.md').read_text(), result.stdout
+    return report, (out_dir / 'benchmark.md').read_text(), stdout.getvalue()
 
 
 def test_meta(quick_report):
