@@ -153,6 +153,18 @@ def test_a_config_whose_name_says_amp_enables_amp(path):
     assert ('amp' in path.stem.split('_')[-2].split('-')) == (wrapper == 'AmpOptimWrapper'), wrapper
 
 
+#: Configs that run (the model bases under `_base_/models/` have no runtime of their own).
+RUN_CONFIGS = [p for p in MODEL_CONFIGS if not rel(p).startswith('_base_/models/')]
+
+
+@pytest.mark.parametrize('path', RUN_CONFIGS, ids=ids(RUN_CONFIGS))
+def test_every_run_saves_checkpoints_crash_safely(path):
+    # mmengine's own CheckpointHook deletes the old checkpoint before the new one is written
+    checkpoint = load(path).default_hooks.checkpoint
+    assert checkpoint.type == 'CrashSafeCheckpointHook', checkpoint.type
+    assert checkpoint.backend_args == dict(backend='atomic_local')
+
+
 def test_no_config_sets_a_pathway_to_none_or_deletes_one():
     # bases are plain (no `pathway` key), so an M2PT child adds one without `_delete_`
     for base in ('_base_/models/m2pt_vit-base-p16.py', '_base_/models/m2pt_vit-tiny-p8.py',

@@ -7,7 +7,7 @@ Examples:
     bash tools/dist_train.sh CONFIG 8 [args]               # torchrun, 8 processes
 """
 import argparse
-import os.path as osp
+import sys
 from typing import Optional, Sequence
 
 from mmengine.config import Config
@@ -16,7 +16,8 @@ from mmengine.runner import Runner
 import m2pt_mm.engine  # noqa: F401  safe resume allow-list, hooks, atomic checkpoint backend
 from m2pt_mm.checkpoints import check_checkpoint_file
 from m2pt_mm.datasets.checks import check_dataset_files
-from m2pt_mm.engine.cli import add_common_args, allow_zero_aux_before_loading, load_config
+from m2pt_mm.engine.cli import (add_common_args, allow_zero_aux_before_loading,
+                                find_resume_checkpoint, load_config)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -50,11 +51,13 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     will_load = cfg.get('load_from') is not None
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-        last = osp.join(cfg.work_dir, 'last_checkpoint')
-        if osp.isfile(last):
-            with open(last) as f:
-                check_checkpoint_file(f.read().strip())
+        checkpoint = find_resume_checkpoint(cfg.work_dir, warn=lambda m: print(m, file=sys.stderr))
+        if checkpoint is None:
+            print(f'--resume: {cfg.work_dir} has no last_checkpoint; nothing to resume, training '
+                  'starts from the beginning', file=sys.stderr)
+            cfg.resume, cfg.load_from = False, None
+        else:
+            cfg.resume, cfg.load_from = True, checkpoint
             will_load = True
     elif args.resume is not None:
         # refuse a missing or truncated file before anything is created or overwritten

@@ -5,8 +5,11 @@
 _base_ = ['mmpretrain::_base_/default_runtime.py', './m2pt_runtime.py']
 
 default_hooks = dict(
-    # write through a temporary file + rename: a killed save never leaves a file resume trusts
-    checkpoint=dict(type='CheckpointHook', interval=1, backend_args=dict(backend='atomic_local')))
+    # each file written through a temporary file + rename, and every save in a crash-safe order
+    # (new checkpoint, its deploy twin, last_checkpoint, then rotation): a killed save never loses
+    # the last good checkpoint nor leaves a file resume would trust
+    checkpoint=dict(type='CrashSafeCheckpointHook', interval=1,
+                    backend_args=dict(backend='atomic_local')))
 
 visualizer = dict(
     type='UniversalVisualizer',

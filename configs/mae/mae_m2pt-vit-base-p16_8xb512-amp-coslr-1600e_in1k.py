@@ -12,3 +12,7 @@ _base_ = [
 model = dict(
     backbone=dict(_delete_=True, type='M2PTMAEViT', arch='base', img_size=224, patch_size=16,
                   mask_ratio=0.75))
+
+# saves in a crash-safe order (new file, pointer, then rotation), each file written atomically
+default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook',
+                                     backend_args=dict(backend='atomic_local')))

@@ -15,13 +15,22 @@ from torch import Tensor
 from m2pt_mm.pathway import merge_state_dict
 
 DEPLOY_SUFFIX = '_deploy'
+#: Temporary files of an atomic write: ``.<final name>.<random>.tmp`` beside the final file.
+_TMP_PREFIX, _TMP_SUFFIX = '.', '.tmp'
+
+
+def is_temp_file(path: str) -> bool:
+    """Whether ``path`` is the temporary file of an atomic write (left behind by a kill)."""
+    name = osp.basename(path)
+    return name.startswith(_TMP_PREFIX) and name.endswith(_TMP_SUFFIX)
 
 
 def _atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
     filepath = os.fspath(filepath)
     directory = osp.dirname(osp.abspath(filepath))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.', suffix='.tmp', dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f'{_TMP_PREFIX}{osp.basename(filepath)}.',
+                               suffix=_TMP_SUFFIX, dir=directory)
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
@@ -32,6 +41,11 @@ def _atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def atomic_write_text(text: str, filepath: Union[str, Path]) -> None:
+    """Replace ``filepath`` by ``text`` atomically (temporary file + rename)."""
+    _atomic_write(text.encode('utf-8'), filepath)
 
 
 @register_backend('atomic_local')

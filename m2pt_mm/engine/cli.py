@@ -1,11 +1,17 @@
 """What tools/train.py and tools/test.py share: the common arguments and the config they set."""
 import argparse
+import os
 import os.path as osp
-from typing import Any, List
+import re
+from typing import Any, Callable, List, Optional
 
 from mmengine.config import Config, DictAction
 
+from m2pt_mm.checkpoints import CheckpointError, check_checkpoint_file
 from m2pt_mm.engine.distributed import setup_cpu_distributed
+
+#: What CheckpointHook names regular checkpoints (``best_*`` ones hold no optimiser state).
+_RESUMABLE = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 from m2pt_mm.utils.config_scope import register_config_scope
 
 
@@ -48,3 +54,38 @@ def allow_zero_aux_before_loading(cfg: Config) -> None:
     for pathway in _pathway_cfgs(cfg):
         if pathway.get('aux_checkpoint') is None:
             pathway['allow_zero_aux'] = True
+
+
+def find_resume_checkpoint(work_dir: str, warn: Callable[[str], None] = print) -> Optional[str]:
+    """The checkpoint ``--resume`` (without a file) continues from: the one ``last_checkpoint``
+    names if it is intact; else the newest intact ``epoch_N.pth`` / ``iter_N.pth`` of
+    ``work_dir`` (said through ``warn``); None when ``work_dir`` has no ``last_checkpoint``.
+
+    Raises:
+        CheckpointError: ``last_checkpoint`` names a missing or damaged file and no intact
+            checkpoint is left (the message names what was found).
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        named = f.read().strip()
+    try:
+        check_checkpoint_file(named)
+        return named
+    except (FileNotFoundError, CheckpointError) as e:
+        problem = str(e)
+    found = sorted((int(m.group(2)), name) for name in os.listdir(work_dir)
+                   for m in [_RESUMABLE.match(name)] if m)
+    for _, name in reversed(found):
+        path = osp.join(work_dir, name)
+        try:
+            check_checkpoint_file(path)
+        except (FileNotFoundError, CheckpointError):
+            continue
+        warn(f'--resume: last_checkpoint names {named!r}, which cannot be used ({problem}); '
+             f'resuming from the newest intact checkpoint {path!r}')
+        return path
+    raise CheckpointError(f'--resume: last_checkpoint names {named!r}, which cannot be used '
+                          f'({problem}), and {work_dir} holds no other intact checkpoint (found: '
+                          f'{[name for _, name in found] or "none"})')

@@ -21,6 +21,8 @@ custom_hooks = [
     dict(type='ScaleLoggerHook', interval=50),
     dict(type='CheckpointCheckHook', strict=True),
 ]
-default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
+# saves in a crash-safe order (new file, pointer, then rotation), each file written atomically
+default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook',
+                                     backend_args=dict(backend='atomic_local')))
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
 auto_scale_lr = dict(base_batch_size=1024)

@@ -20,6 +20,8 @@ optim_wrapper = dict(
     # mmpretrain's layer-decay constructor + λ without weight decay, W′/λ at their block's depth
     constructor='PathwayLayerDecayOptimWrapperConstructor')
 
-default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
+# saves in a crash-safe order (new file, pointer, then rotation), each file written atomically
+default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook',
+                                     backend_args=dict(backend='atomic_local')))
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
 auto_scale_lr = dict(base_batch_size=1024)

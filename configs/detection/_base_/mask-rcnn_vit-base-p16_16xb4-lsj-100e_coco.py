@@ -31,5 +31,7 @@ optim_wrapper = dict(
         bias_decay_mult=0.,
         custom_keys={'.pos_embed': dict(decay_mult=0.), '.cls_token': dict(decay_mult=0.)}))
 
-default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
+# saves in a crash-safe order (new file, pointer, then rotation), each file written atomically
+default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook',
+                                     backend_args=dict(backend='atomic_local')))
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])

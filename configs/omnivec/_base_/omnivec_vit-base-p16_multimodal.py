@@ -235,5 +235,5 @@ model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameter
 # mismatch is still refused)
 custom_hooks = [dict(type='CheckpointCheckHook', strict=False)]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=100),
-                     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+                     checkpoint=dict(type='CrashSafeCheckpointHook', interval=10, max_keep_ckpts=3))
 randomness = dict(seed=0, deterministic=False)

@@ -151,6 +151,6 @@ model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameter
 custom_hooks = [dict(type='CheckpointCheckHook', strict=False)]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1))
+    checkpoint=dict(type='CrashSafeCheckpointHook', interval=1, max_keep_ckpts=1))
 visualizer = dict(type='UniversalVisualizer', vis_backends=[dict(type='LocalVisBackend')])
 randomness = dict(seed=0, deterministic=False)

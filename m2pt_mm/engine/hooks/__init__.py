@@ -1,6 +1,7 @@
 from .checkpoint_check_hook import CheckpointCheckHook, CheckpointMismatchError, check_state_dict_fits
+from .crash_safe_checkpoint_hook import CrashSafeCheckpointHook
 from .merge_pathway_hook import MergePathwayHook
 from .scale_logger_hook import ScaleLoggerHook, scale_statistics
 
-__all__ = ['MergePathwayHook', 'ScaleLoggerHook', 'scale_statistics',
+__all__ = ['CrashSafeCheckpointHook', 'MergePathwayHook', 'ScaleLoggerHook', 'scale_statistics',
            'CheckpointCheckHook', 'CheckpointMismatchError', 'check_state_dict_fits']

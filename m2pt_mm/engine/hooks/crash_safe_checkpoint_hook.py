@@ -1,0 +1,106 @@
+"""mmengine's ``CheckpointHook`` with every save ordered so that no crash loses the last good one."""
+import contextlib
+import glob
+import os
+import os.path as osp
+from typing import Iterator, List, Optional
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
+from mmengine.registry import HOOKS
+
+from ..checkpoint_writing import atomic_write_text, deploy_path, is_temp_file
+
+
+class _DeferredRemovals:
+    """The hook's file backend, except that ``remove``/``rmtree`` are queued, not done."""
+
+    def __init__(self, backend) -> None:
+        self._backend = backend
+        self.queued: List[str] = []
+
+    def remove(self, path: str) -> None:
+        self.queued.append(path)
+
+    def rmtree(self, path: str) -> None:
+        self.queued.append(path)
+
+    def __getattr__(self, name: str):
+        return getattr(self._backend, name)
+
+
+@HOOKS.register_module()
+class CrashSafeCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` whose saves can be killed at any point without losing a run.
+
+    mmengine 0.10.7 removes the oldest checkpoint (``max_keep_ckpts``) and the previous best one
+    *before* it writes the new one, and writes ``last_checkpoint`` with a plain ``open()``: a kill
+    during the save can leave no complete checkpoint and a pointer to a deleted file. Here every
+    save runs in this order:
+
+    1. the new checkpoint, written atomically (the configs' ``atomic_local`` backend), then its
+       deploy twin (``MergePathwayHook``, which wraps ``runner.save_checkpoint``);
+    2. ``last_checkpoint``, replaced atomically (temporary file + rename);
+    3. only then the rotation: checkpoints beyond ``max_keep_ckpts`` and the previous best one,
+       each with its ``_deploy`` twin.
+
+    mmengine's bookkeeping is kept as it is (``keep_ckpt_ids``, ``best_ckpt`` in the message
+    hub, saved inside each checkpoint), so a resumed run rotates what is on disk. Temporary files
+    left by a killed save are removed when training starts, and named in the log.
+    """
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if is_main_process() and osp.isdir(self.out_dir):
+            stale = sorted(p for p in glob.glob(osp.join(self.out_dir, '.*')) if is_temp_file(p))
+            for path in stale:
+                os.remove(path)
+            if stale:
+                runner.logger.warning(f'{type(self).__name__}: removed {len(stale)} temporary '
+                                      f'file(s) of an interrupted save: {stale}')
+
+    @contextlib.contextmanager
+    def _removals_after_save(self, runner) -> Iterator[None]:
+        """Queue the removals mmengine's code makes inside the block; do them at its end."""
+        backend = self.file_backend
+        deferred = self.file_backend = _DeferredRemovals(backend)
+        try:
+            yield
+        finally:
+            self.file_backend = backend
+        if is_main_process():
+            for path in deferred.queued:
+                self._remove(runner, path)
+
+    def _remove(self, runner, path: str) -> None:
+        for target in (path, deploy_path(path)):
+            if self.file_backend.isfile(target):
+                self.file_backend.remove(target)
+            elif self.file_backend.isdir(target):  # deepspeed writes directories
+                self.file_backend.rmtree(target)
+
+    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+        stale: Optional[int] = None
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                stale = self.keep_ckpt_ids.popleft()
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+        ckpt_filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir, ckpt_filename, self.file_client_args, save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
+            backend_args=self.backend_args, **self.args)
+        if not is_main_process():
+            return
+        atomic_write_text(self.last_ckpt, osp.join(runner.work_dir, 'last_checkpoint'))
+        if stale is not None:
+            self._remove(runner, self.file_backend.join_path(self.out_dir,
+                                                             self.filename_tmpl.format(stale)))
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        # mmengine removes the previous best before it saves the new one: defer that removal
+        with self._removals_after_save(runner):
+            super()._save_best_checkpoint(runner, metrics)
