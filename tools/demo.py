@@ -318,6 +318,16 @@ def format_results(results: Dict[str, Any]) -> str:
     return '\n'.join(lines)
 
 
+def write_results(work: str, results: Dict[str, Any], table: str) -> None:
+    """``table`` to ``work/results.md`` and stdout, ``results`` to ``work/results.json``."""
+    with open(osp.join(work, 'results.md'), 'w') as f:
+        f.write(table + '\n')
+    with open(osp.join(work, 'results.json'), 'w') as f:
+        json.dump(results, f, indent=2)
+    log(f'done: {osp.join(work, "results.md")}, results.json')
+    print('\n' + table)
+
+
 # ---------------------------------------------------------------------------------------- main
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='M2PT demo: digits + spectrogram MAE pathway')
@@ -376,13 +386,7 @@ def main() -> None:
         'deploy': [show(d) for d in deploys], 'merge_delta': deltas,
         'lambda': [lambda_summary(ckpts['m2pt'][s]) for s in args.seeds],
         'wall_time_s': round(time.time() - _T0, 1)}
-    table = format_results(results)
-    with open(osp.join(work, 'results.md'), 'w') as f:
-        f.write(table + '\n')
-    with open(osp.join(work, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=2)
-    log(f'done: {osp.join(work, "results.md")}, results.json')
-    print('\n' + table)
+    write_results(work, results, format_results(results))
 
 
 if __name__ == '__main__':

@@ -561,13 +561,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                         for s in args.seeds],
         'inference': inference,
         'wall_time_s': round(time.time() - start, 1)}
-    table = format_results(results)
-    with open(osp.join(work, 'results.md'), 'w') as f:
-        f.write(table + '\n')
-    with open(osp.join(work, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=2)
-    demo.log(f'done: {osp.join(work, "results.md")}, results.json')
-    print('\n' + table)
+    demo.write_results(work, results, format_results(results))
     return results
 
 
