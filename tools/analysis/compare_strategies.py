@@ -18,11 +18,12 @@ Fairness (also written into the results): the target training of all three has t
 pipeline, recipe, epochs and seeds; the two pretrainings (the M2PT aux MAE and OmniVec's joint
 masked pretraining) have the same optimizer, schedule, batch size, mask ratio, decoder and number
 of optimizer steps; OmniVec pretrains once per regime, on that regime's digit images only, so the
-data-scarce runs never see the other training images. Evaluation: val top-1 by ``Runner.test()``
-(``tools/test.py``'s Runner); the M2PT top-1 is checked against its merged (deploy) checkpoint.
-Cost: wall time of every training run, and at inference the parameter count and the time per
-batch (``torch.utils.benchmark``) of the deployed models: the plain ViT, M2PT merged (a plain ViT
-again) and OmniVec as it runs (image encoder + meta tokens + projection + trunk + head).
+data-scarce runs never see the other training images. Evaluation: val top-1 of every final
+checkpoint by ``Runner.test()`` (``tools/test.py``'s Runner, checkpoint checked strictly). Cost:
+wall time and logged iteration time of every training run, and at inference the parameter count
+and the time per batch (``torch.utils.benchmark``) of the deployed models: the plain ViT, M2PT
+merged (a plain ViT again; checked to give the unmerged model's logits) and OmniVec as it runs
+(image encoder + meta tokens + projection + trunk + head).
 
 The table goes to stdout, ``WORK/results.md`` and ``WORK/results.json``.
 
