@@ -44,17 +44,17 @@ from m2pt_mm.testing.digits import write_digits_imagenet  # noqa: E402
 from m2pt_mm.testing.spectrograms import write_spectrograms  # noqa: E402
 
 
-def _load_tool(name: str) -> Any:
-    """``tools/<name>.py`` as a module, by file: ``tools/test.py`` would meet the stdlib ``test``
-    package on ``sys.path``."""
-    spec = importlib.util.spec_from_file_location(f'm2pt_tools_{name}',
+def load_tool(name: str) -> Any:
+    """``tools/<name>.py`` as a module, by file (``'test'``, ``'analysis/benchmark'``):
+    ``tools/test.py`` would meet the stdlib ``test`` package on ``sys.path``."""
+    spec = importlib.util.spec_from_file_location(f'm2pt_tools_{name.replace("/", "_")}',
                                                   osp.join(ROOT, 'tools', f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-TEST_TOOL = _load_tool('test')  # the Runner that tools/test.py evaluates a checkpoint with
+TEST_TOOL = load_tool('test')  # the Runner that tools/test.py evaluates a checkpoint with
 _TEST_RUNS = itertools.count()
 
 CONFIGS = dict(
@@ -99,7 +99,7 @@ def prepare_data(data_dir: str, num_spectrograms: int) -> Dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------- runs
-def _format_options(cfg_options: Dict[str, Any]) -> List[str]:
+def format_options(cfg_options: Dict[str, Any]) -> List[str]:
     return [f'{key}={value}' for key, value in cfg_options.items()]
 
 
@@ -131,7 +131,7 @@ def _run(cmd: List[str], log_file: str, threads: Optional[int]) -> None:
                            f'lines of {log_file}:\n{tail}')
 
 
-def _stop_children() -> None:
+def stop_children() -> None:
     """Terminate the runs this demo started (on an error, Ctrl-C or SIGTERM)."""
     _STOPPED.set()
     for proc in list(_CHILDREN):
@@ -143,7 +143,7 @@ def run_train(config: str, work_dir: str, cfg_options: Dict[str, Any],
     """Train ``config`` into ``work_dir`` with ``tools/train.py``; return the final checkpoint."""
     cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
     if cfg_options:
-        cmd += ['--cfg-options', *_format_options(cfg_options)]
+        cmd += ['--cfg-options', *format_options(cfg_options)]
     _run(cmd, osp.join(work_dir, 'train_stdout.log'), threads)
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         return f.read().strip()
@@ -173,7 +173,7 @@ def _timed(name: str, fn, *fn_args) -> Any:
     return out
 
 
-def _result(future: Future) -> Any:
+def wait_result(future: Future) -> Any:
     # wait in short slices: a signal (Ctrl-C, SIGTERM) reaches the main thread only between them
     while True:
         try:
@@ -200,11 +200,11 @@ def train_all(work: str, seeds: Sequence[int], jobs: int, threads: int,
                               osp.join(work, f'{model}_seed{seed}'), options, threads)
 
             futures = {m: {s: pool.submit(train, m, s) for s in seeds} for m in MODELS}
-            ckpts = {m: {s: _result(f) for s, f in runs.items()} for m, runs in futures.items()}
-            return _result(aux), ckpts
+            ckpts = {m: {s: wait_result(f) for s, f in runs.items()} for m, runs in futures.items()}
+            return wait_result(aux), ckpts
         except BaseException as e:
             log(f'stopping ({type(e).__name__}): terminating the running trainings')
-            _stop_children()
+            stop_children()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
 
@@ -251,12 +251,14 @@ class LogitsHook(Hook):
 
 
 def evaluate(config: str, checkpoint: str, cfg_options: Dict[str, Any], plain: bool = False,
-             work_dir: Optional[str] = None) -> Tuple[float, 'torch.Tensor']:
+             work_dir: Optional[str] = None,
+             keep_logits: bool = True) -> Tuple[float, Optional['torch.Tensor']]:
     """Val top-1 of ``checkpoint`` by mmengine's ``Runner.test()`` with the config's test
     dataloader and ``test_evaluator`` (mmpretrain ``Accuracy``), in the Runner ``tools/test.py``
     builds (the checkpoint checked ``strict=True`` against the model), and the logits on the val
-    images. ``plain``: the config with ``pathway=None`` (for a merged deploy checkpoint).
-    ``work_dir`` (the test logs): by default ``<checkpoint without .pth>_test/``."""
+    images (None with ``keep_logits=False``: models without a ``head``, such as OmniVec).
+    ``plain``: the config with ``pathway=None`` (for a merged deploy checkpoint). ``work_dir``
+    (the test logs): by default ``<checkpoint without .pth>_test/``."""
     import torch
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, config))
@@ -269,10 +271,12 @@ def evaluate(config: str, checkpoint: str, cfg_options: Dict[str, Any], plain: b
     cfg.experiment_name = f'demo_test_{next(_TEST_RUNS)}'
     cfg.log_level = 'WARNING'
     runner = TEST_TOOL.build_test_runner(cfg, checkpoint)
-    logits = LogitsHook()
-    runner.register_hook(logits)
+    logits = LogitsHook() if keep_logits else None
+    if logits is not None:
+        runner.register_hook(logits)
     metrics = runner.test()
-    return float(metrics['accuracy/top1']), torch.cat(logits.logits)
+    kept = torch.cat(logits.logits) if logits is not None else None
+    return float(metrics['accuracy/top1']), kept
 
 
 # ---------------------------------------------------------------------------------------- table
@@ -312,6 +316,16 @@ def format_results(results: Dict[str, Any]) -> str:
               f'(logits on the {results["num_val"]} val images, M2PT seeds {list(seeds)}; '
               f'deploy top-1 {"equals" if same else "DIFFERS FROM"} the unmerged top-1)']
     return '\n'.join(lines)
+
+
+def write_results(work: str, results: Dict[str, Any], table: str) -> None:
+    """``table`` to ``work/results.md`` and stdout, ``results`` to ``work/results.json``."""
+    with open(osp.join(work, 'results.md'), 'w') as f:
+        f.write(table + '\n')
+    with open(osp.join(work, 'results.json'), 'w') as f:
+        json.dump(results, f, indent=2)
+    log(f'done: {osp.join(work, "results.md")}, results.json')
+    print('\n' + table)
 
 
 # ---------------------------------------------------------------------------------------- main
@@ -372,13 +386,7 @@ def main() -> None:
         'deploy': [show(d) for d in deploys], 'merge_delta': deltas,
         'lambda': [lambda_summary(ckpts['m2pt'][s]) for s in args.seeds],
         'wall_time_s': round(time.time() - _T0, 1)}
-    table = format_results(results)
-    with open(osp.join(work, 'results.md'), 'w') as f:
-        f.write(table + '\n')
-    with open(osp.join(work, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=2)
-    log(f'done: {osp.join(work, "results.md")}, results.json')
-    print('\n' + table)
+    write_results(work, results, format_results(results))
 
 
 if __name__ == '__main__':
