@@ -34,6 +34,7 @@ def short_tmp():
     shutil.rmtree(path)
 
 
+@pytest.mark.slow  # 9 training runs and 6 evaluations through the Runner: ~35 s on 2 cores
 def test_compare_strategies_quick(short_tmp):
     tool = load_tool('analysis/compare_strategies')
     results = tool.main(['--quick', '--work-dir', str(short_tmp)])
