@@ -1,6 +1,8 @@
 """What many tests do: run a ``tools/`` script (in-process, or as a real process where the command
-line itself is under test), write the tiny classifier config, check a deploy checkpoint."""
+line itself is under test), write the tiny classifier config, check a deploy checkpoint, compare a
+run's first training step before and after training."""
 import contextlib
+import copy
 import importlib.util
 import itertools
 import os
@@ -11,6 +13,9 @@ from types import ModuleType
 from typing import Any, Dict, Iterable, Optional, Sequence
 
 import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
 from torch.testing import assert_close
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,3 +151,71 @@ def write_tiny_cls_config(path: Path, data: Path, aux: Optional[Path], extra: st
 def argv_of(*parts: Sequence[Any]) -> list:
     """Flatten argv pieces: ``argv_of([config, ckpt], cfg_options({...}))``."""
     return [str(a) for part in parts for a in part]
+
+
+# ---------------------------------------------------------------- what a run learnt
+@HOOKS.register_module()
+class RecordStartOfTrainingHook(Hook):
+    """Keeps what a run starts from: its initialised weights, with ``validate=True`` their
+    metrics on the run's validation set (the untrained floor a run must beat), and the batch and
+    random state of its first training step (so the same MAE masks). Added to a run by
+    :func:`record_start_options`; read back with :func:`start_of_training`.
+
+    Args:
+        validate: Run the validation loop once before the first step.
+    """
+
+    def __init__(self, validate: bool = False) -> None:
+        self.validate = validate
+        self.initial_metrics: Optional[Dict[str, float]] = None
+
+    def before_train(self, runner) -> None:
+        # after init_weights and any loading: the weights the first step starts from
+        self.initial_state = copy.deepcopy(_unwrap(runner.model).state_dict())
+        if self.validate:
+            if runner.val_loop is None:
+                raise ValueError('RecordStartOfTrainingHook(validate=True) needs a validation '
+                                 'loop: val_dataloader, val_evaluator and val_cfg (no '
+                                 '--no-validate)')
+            self.initial_metrics = dict(runner.val_loop.run())
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch: Any = None) -> None:
+        if runner.iter == 0:
+            self.batch = copy.deepcopy(data_batch)
+            self.rng_state = torch.get_rng_state()
+
+
+def record_start_options(validate: bool = False) -> Dict[str, Any]:
+    """``--cfg-options`` entries that add :class:`RecordStartOfTrainingHook` to a run (default
+    hooks are a dict, so a new name adds one without repeating the config's custom hooks)."""
+    return {'default_hooks.record_start.type': 'RecordStartOfTrainingHook',
+            'default_hooks.record_start.validate': validate}
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if is_model_wrapper(model) else model
+
+
+def start_of_training(runner: Any) -> RecordStartOfTrainingHook:
+    """The :class:`RecordStartOfTrainingHook` of a finished run."""
+    hooks = [h for h in runner.hooks if isinstance(h, RecordStartOfTrainingHook)]
+    if len(hooks) != 1:
+        raise ValueError(f'the run has {len(hooks)} RecordStartOfTrainingHook; add one with '
+                         'cfg_options(record_start_options())')
+    return hooks[0]
+
+
+def first_step_loss(runner: Any, state_dict: Optional[Dict[str, torch.Tensor]] = None) -> float:
+    """The total loss of the run's first training step (its batch, its random state) computed
+    again with ``state_dict`` (default: the weights the run ended with), in training mode and
+    without changing the run's model."""
+    record = start_of_training(runner)
+    model = copy.deepcopy(_unwrap(runner.model))
+    if state_dict is not None:
+        model.load_state_dict(state_dict, strict=True)
+    model.train()
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.set_rng_state(record.rng_state)
+        data = model.data_preprocessor(copy.deepcopy(record.batch), True)
+        loss, _ = model.parse_losses(model(**data, mode='loss'))
+    return float(loss)

@@ -18,7 +18,7 @@ Command lines: ``python tools/data/digits_to_imagenet.py OUT``,
 """
 import json
 import os
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
@@ -169,15 +169,17 @@ def mask_to_coco(mask: np.ndarray) -> Tuple[List[List[float]], List[float], floa
 
 
 def write_digit_scenes(out_dir: str, num_train: int = 64, num_val: int = 16, seed: int = 0,
-                       sizes: Sequence[Tuple[int, int]] = ((128, 128), (112, 144), (144, 112))
-                       ) -> Dict[str, int]:
+                       sizes: Sequence[Tuple[int, int]] = ((128, 128), (112, 144), (144, 112)),
+                       max_digits: int = 4, side_range: Tuple[int, int] = (20, 48),
+                       digits: Optional[Sequence[int]] = None) -> Dict[str, int]:
     """Write tiny COCO-format instance-segmentation and ADE20K-format semantic-segmentation sets
     made of scikit-learn's real 8×8 digit scans pasted onto noisy canvases.
 
-    Each scene is a grey canvas with low-frequency noise and 1–4 non-overlapping digits, each upscaled
-    (bicubic) to a random side and pasted where its ink is. A digit's mask is its ink (upscaled value
-    above ``INK``), so boxes, polygons and label maps all come from the same pixels. Category ``d`` is
-    the digit ``d`` (names ``digit-0`` … ``digit-9``). Layout::
+    Each scene is a grey canvas with low-frequency noise and 1–``max_digits`` non-overlapping
+    digits, each upscaled (bicubic) to a random side in ``side_range`` and pasted where its ink
+    is. A digit's mask is its ink (upscaled value above ``INK``), so boxes, polygons and label maps
+    all come from the same pixels. Category ``d`` is the digit ``d`` (names ``digit-0`` …
+    ``digit-9``). Layout::
 
         OUT/coco/train/000000.jpg ...  OUT/coco/val/...
         OUT/coco/annotations/instances_train.json    instances_val.json
@@ -196,12 +198,19 @@ def write_digit_scenes(out_dir: str, num_train: int = 64, num_val: int = 16, see
         num_val: Validation scenes.
         seed: Seed of the scenes and of the digit split.
         sizes: Scene sizes ``(H, W)`` cycled through, so batches need padding.
+        max_digits: Most digits per scene (each scene has 1 to ``max_digits``).
+        side_range: Smallest and largest side of a pasted digit, in pixels (inclusive).
+        digits: The digit classes pasted (default all ten); the categories stay all ten.
 
     Returns:
         Counts, e.g. ``{'train_images': 64, 'train_instances': 161, ...}``.
     """
     scans, labels = load_digit_scans()
     pools = dict(zip(('train', 'val'), stratified_split(labels, seed=seed)))
+    if digits is not None:
+        if not set(digits) <= set(range(len(CLASSES))):
+            raise ValueError(f'digits must be in 0..{len(CLASSES) - 1}, got {list(digits)}')
+        pools = {split: pool[np.isin(labels[pool], digits)] for split, pool in pools.items()}
     rng = np.random.default_rng(seed)
     counts = {}
     for split, num, ade_split in (('train', num_train, 'training'), ('val', num_val, 'validation')):
@@ -213,7 +222,8 @@ def write_digit_scenes(out_dir: str, num_train: int = 64, num_val: int = 16, see
         images, annotations = [], []
         for i in range(num):
             height, width = sizes[i % len(sizes)]
-            image, _, instances = make_scene(rng, scans, labels, pools[split], (height, width))
+            image, _, instances = make_scene(rng, scans, labels, pools[split], (height, width),
+                                             max_digits, side_range)
             name = f'{i:06d}.jpg'
             Image.fromarray(image).save(os.path.join(coco_img_dir, name), quality=95)
             images.append(dict(id=i + 1, file_name=name, width=width, height=height))
