@@ -165,6 +165,99 @@ def test_every_run_saves_checkpoints_crash_safely(path):
     assert checkpoint.backend_args == dict(backend='atomic_local')
 
 
+#: What a dataset word of the `{data}` field promises: the dataset types the run reads (any level
+#: of dataset wrappers).
+DATASET_WORDS = {
+    'in1k': {'ImageNet'}, 'coco': {'CocoDataset'}, 'ade20k': {'ADE20KDataset'},
+    'ade': {'BaseSegDataset'}, 'k400': {'KineticsDataset'}, 'k700': {'KineticsDataset'},
+    'shapenetpart': {'ShapeNetPartDataset'}, 'shapenet': {'ShapeNet55Dataset'},
+    'modelnet40': {'ModelNetDataset'}, 'partnet': {'PartNetDataset'},
+    'audioset': {'AudioSetDataset'}, 'esc50': {'ESC50Dataset'},
+    'digits': {'CustomDataset', 'CocoDataset', 'BaseSegDataset'},
+    'spectrogram': {'CustomDataset'}, 'multitask': {'MultiSourceDataset'},
+    'multimodal': {'MultiSourceDataset'},
+}
+
+
+def dataset_types(dataset) -> List[str]:
+    """The type of a dataset config and of every dataset it wraps."""
+    inner = [dataset['dataset']] if 'dataset' in dataset else list(dataset.get('datasets', []))
+    inner += [source['dataset'] for source in dataset.get('sources', {}).values()]  # OmniVec's
+    return [dataset['type']] + [t for d in inner for t in dataset_types(d)]
+
+
+def epochs_of_data(cfg: Config) -> int:
+    """Epochs over the data: `max_epochs` times every RepeatDataset's `times` (mmdet's LSJ
+    recipe runs 25 epochs of a 4× repeated COCO = 100 epochs)."""
+    epochs, dataset = cfg.train_cfg.max_epochs, cfg.train_dataloader.dataset
+    while 'dataset' in dataset:
+        epochs *= dataset.get('times', 1)
+        dataset = dataset.dataset
+    return epochs
+
+
+def sizes_in(node, out: set) -> set:
+    """Every int and int pair/triple of a data config (pipelines, dataset options)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key not in ('type', 'data_root', 'ann_file', 'data_prefix', 'metainfo'):
+                sizes_in(value, out)
+    elif isinstance(node, (list, tuple)):
+        if all(isinstance(x, int) and not isinstance(x, bool) for x in node) and node:
+            out.add(tuple(node))
+        for value in node:
+            sizes_in(value, out)
+    elif isinstance(node, int) and not isinstance(node, bool):
+        out.add(node)
+    return out
+
+
+@pytest.mark.parametrize('path', RUN_CONFIGS, ids=ids(RUN_CONFIGS))
+def test_the_name_fields_say_what_the_config_does(path):
+    # `{training}`: `NxbM` (M samples per GPU; N×M the recipe's batch, when auto_scale_lr says
+    # it), `Ne` epochs of data / `Nk` / `Ni` iterations, `coslr`; `{data}`: the dataset and its
+    # resolution (`HxW` image or crop, `T×τ` clip, `N` points)
+    cfg = load(path)
+    training, data = path.stem.split('_')[-2:]
+    words = training.split('-')
+    gpus, batch = map(int, re.fullmatch(r'(\d+)xb(\d+)', words[0]).groups())
+    assert cfg.train_dataloader.batch_size == batch
+    base = cfg.get('auto_scale_lr', {}).get('base_batch_size')
+    if 'tiny' not in path.stem and base is not None:
+        assert base == gpus * batch, f'auto_scale_lr.base_batch_size {base} != {gpus}x{batch}'
+    length = re.fullmatch(r'(\d+)([eki])', words[-1])
+    assert length, f'the {{training}} field ends with the schedule (Ne/Nk/Ni): {training}'
+    count, unit = int(length[1]), length[2]
+    if unit == 'e':
+        assert epochs_of_data(cfg) == count
+    else:
+        assert cfg.train_cfg.max_iters == count * (1000 if unit == 'k' else 1)
+    if 'coslr' in words:
+        schedulers = cfg.param_scheduler
+        schedulers = [schedulers] if isinstance(schedulers, dict) else schedulers
+        assert any(s.type.startswith('Cosine') for s in schedulers)
+
+    types = set(dataset_types(cfg.train_dataloader.dataset))
+    named = [w for w in data.split('-') if w in DATASET_WORDS]
+    assert named, f'no dataset word in {{data}} = {data!r} (known: {sorted(DATASET_WORDS)})'
+    for word in named:
+        assert DATASET_WORDS[word] & types, (word, types)
+    resolution = re.search(r'-(\d+(?:x\d+)*)$', data)
+    if resolution and not re.search(r'-(2k|2m|fold\d)$', data):
+        dims = tuple(int(d) for d in resolution[1].split('x'))
+        found = sizes_in(cfg.train_dataloader.dataset, set())
+        found |= sizes_in(cfg.get('test_dataloader', {}).get('dataset', {}), set())
+        found |= sizes_in(dict(img_size=vit(cfg.model).get('img_size')), set())
+        if len(dims) == 2 and dims[0] == dims[1]:  # a square image or crop: its side
+            wanted = [[dims[0]]]
+        elif len(dims) == 2:  # an H×W pair, or a clip's frames × frame interval
+            wanted = [[dims], list(dims)]
+        else:  # frames × H × W
+            wanted = [[dims[0], dims[1]] if dims[1] == dims[2] else [dims[0], dims[1:]]]
+        assert any(all(w in found for w in option) for option in wanted), \
+            (dims, sorted(map(str, found)))
+
+
 def test_no_config_sets_a_pathway_to_none_or_deletes_one():
     # bases are plain (no `pathway` key), so an M2PT child adds one without `_delete_`
     for base in ('_base_/models/m2pt_vit-base-p16.py', '_base_/models/m2pt_vit-tiny-p8.py',

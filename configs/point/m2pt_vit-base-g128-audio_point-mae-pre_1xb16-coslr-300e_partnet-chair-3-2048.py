@@ -6,3 +6,6 @@ _base_ = ['./vit-base-g128_point-mae-pre_1xb16-coslr-300e_partnet-chair-3-2048.p
 aux_checkpoint = 'checkpoints/m2pt/audio_vit-base-p16.pth'
 
 model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
+
+# the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
+__paper_rows__ = dict(table=2, setting='pretrained', row='M2PT-Audio', columns=['PartNet mIoU'])

@@ -6,3 +6,6 @@ _base_ = ['./vit-base-g128_point-mae-pre_1xb16-coslr-300e_shapenetpart-2048.py']
 aux_checkpoint = 'checkpoints/mae_pretrain_vit_base.pth'
 
 model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
+
+# the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
+__paper_rows__ = dict(table=2, setting='pretrained', row='M2PT-Image', columns=['ShapeNetPart mIoU_C', 'ShapeNetPart mIoU_I'])

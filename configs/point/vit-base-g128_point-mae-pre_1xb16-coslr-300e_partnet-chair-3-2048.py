@@ -8,3 +8,6 @@ _base_ = ['./_base_/partseg_vit-base-g128_1xb16-coslr-300e_partnet-chair-3-2048.
 point_mae_checkpoint = 'checkpoints/point-mae_vit-base_shapenet-pretrain.pth'
 
 model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=point_mae_checkpoint)))
+
+# the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
+__paper_rows__ = dict(table=2, setting='pretrained', row='Point-MAE', columns=['PartNet mIoU'])

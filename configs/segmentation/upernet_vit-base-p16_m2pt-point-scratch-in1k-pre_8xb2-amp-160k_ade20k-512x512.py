@@ -6,3 +6,6 @@ _base_ = './_base_/upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py'
 m2pt_classifier = 'checkpoints/m2pt/m2pt_vit-base-p16-point_scratch_in1k_deploy.pth'
 
 model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=m2pt_classifier)))
+
+# the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
+__paper_rows__ = dict(table=1, setting='from-scratch', row='M2PT-Point', columns=['ADE20K mIoU'])
