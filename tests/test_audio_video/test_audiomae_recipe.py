@@ -141,3 +141,103 @@ def test_mixup_outside_a_mixing_dataset_is_an_error(audioset):
         steps(dict(audio_path=path, gt_label=[0]))
     with pytest.raises(ValueError, match=r'prob must be in \[0, 1\]'):
         WaveformMixup(prob=1.5)
+
+
+# ------------------------------------------------------------------ token masking
+def fbank_batch(info, n: int = 2) -> torch.Tensor:
+    steps = Compose([dict(type='LoadAudioFromFile'), dict(type='KaldiFbank', target_length=FRAMES)])
+    return torch.stack([steps(dict(audio_path=f'{info["train"]["data_root"]}/audio/'
+                                              f'train_{i:04d}.wav'))['fbank'] for i in range(n)])
+
+
+def masking_tokenizer(**kwargs):
+    from m2pt_mm.models.tokenizers import AudioTokenizer
+    return AudioTokenizer(**{'embed_dims': 8, 'num_frames': FRAMES, 'num_mel_bins': 128,
+                             'mask_t_prob': 0.2, 'mask_f_prob': 0.2, **kwargs})
+
+
+def test_token_masking_drops_whole_time_columns_and_frequency_rows(audioset):
+    tokenizer = masking_tokenizer()
+    tokens, grid = tokenizer(fbank_batch(audioset))
+    assert grid == (8, 8) and tokens.shape == (2, 64, 8)
+    x = torch.cat([torch.full((2, 1, 8), -1.), tokens], dim=1)  # a class token in front
+    tokenizer.eval()
+    assert tokenizer.mask_tokens(x, grid, 1)[0] is x  # evaluation sees every token
+    tokenizer.train()
+    out, kept_grid = tokenizer.mask_tokens(x, grid, 1, generator=torch.Generator().manual_seed(0))
+    assert kept_grid == (6, 6)  # AudioMAE: int(8 · 0.8) of each axis
+    # the kept time columns / frequency rows of each sample for this generator (time drawn first)
+    times = [[0, 2, 3, 4, 5, 6], [0, 2, 3, 4, 5, 6]]
+    freqs = [[0, 1, 2, 3, 4, 6], [0, 1, 3, 4, 5, 6]]  # each sample its own draw
+    for b in range(2):
+        grid_tokens = tokens[b].reshape(8, 8, 8)  # (time, frequency, dims)
+        expected = grid_tokens[times[b]][:, freqs[b]].reshape(36, 8)
+        assert_close(out[b, 1:], expected, rtol=0, atol=0)
+        assert_close(out[b, 0], x[b, 0])
+    # AudioSet's 64 × 8 grid keeps 51 × 6 tokens, as AudioMAE's int(T · 0.8), int(F · 0.8)
+    full = masking_tokenizer(num_frames=1024)
+    x = torch.zeros(1, 1 + 512, 8)
+    assert full.mask_tokens(x, (64, 8), 1)[1] == (51, 6)
+    assert full.mask_tokens(x, (64, 8), 1)[0].shape == (1, 1 + 51 * 6, 8)
+    with pytest.raises(ValueError, match=r'must be in \[0, 1\)'):
+        masking_tokenizer(mask_t_prob=1.0)
+
+
+def audiomae_sincos(embed_dim: int, grid_size) -> np.ndarray:
+    """AudioMAE's ``get_2d_sincos_pos_embed_flexible(embed_dim, grid_size, cls_token=True)``."""
+    grid_h = np.arange(grid_size[0], dtype=np.float32)
+    grid_w = np.arange(grid_size[1], dtype=np.float32)
+    grid = np.stack(np.meshgrid(grid_w, grid_h), axis=0).reshape([2, 1, *grid_size])
+
+    def one_d(dims, pos):
+        omega = 1. / 10000**(np.arange(dims // 2, dtype=np.float64) / (dims / 2.))
+        out = np.einsum('m,d->md', pos.reshape(-1), omega)
+        return np.concatenate([np.sin(out), np.cos(out)], axis=1)
+
+    emb = np.concatenate([one_d(embed_dim // 2, grid[0]), one_d(embed_dim // 2, grid[1])], axis=1)
+    return np.concatenate([np.zeros([1, embed_dim]), emb], axis=0)
+
+
+def tiny_audio_backbone(**tokenizer):
+    from m2pt_mm.models import M2PTVisionTransformer
+    backbone = M2PTVisionTransformer(
+        arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+        tokenizer=dict(type='AudioTokenizer', num_frames=FRAMES, num_mel_bins=128, **tokenizer),
+        out_type='featmap', final_norm=False)
+    backbone.init_weights()
+    return backbone
+
+
+def test_frozen_sincos_table_is_audiomae_formula_and_not_trained():
+    backbone = tiny_audio_backbone(sincos_pos_embed=True)
+    assert backbone.pos_embed.shape == (1, 1 + 8 * 8, 32)
+    assert not backbone.pos_embed.requires_grad
+    expected = torch.from_numpy(audiomae_sincos(32, (8, 8))).float()[None]
+    assert_close(backbone.pos_embed.detach(), expected)
+    assert 'pos_embed' in dict(backbone.named_parameters())  # still AudioMAE's checkpoint key
+    plain = tiny_audio_backbone()  # default: mmpretrain's learned, trained table
+    assert plain.pos_embed.requires_grad
+    assert not torch.allclose(plain.pos_embed.detach(), expected)
+
+
+def test_backbone_masks_tokens_after_adding_positions_in_training_only(audioset):
+    """Each token a training step sees is one of the evaluation's position-added tokens, and the
+    kept ones form whole time columns × frequency rows."""
+    backbone = tiny_audio_backbone(mask_t_prob=0.2, mask_f_prob=0.2, sincos_pos_embed=True)
+    seen = []
+    backbone.layers[0].register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    fbank = fbank_batch(audioset, 1)
+    with torch.no_grad():
+        backbone.eval()
+        assert backbone(fbank)[0].shape == (1, 32, 8, 8)
+        backbone.train()
+        assert backbone(fbank)[0].shape == (1, 32, 6, 6)  # featmap of the kept grid
+    full, masked = seen[0][0], seen[1][0]
+    assert masked.shape == (1 + 36, 32)
+    assert_close(masked[0], full[0])  # the class token stays
+    match = (masked[1:, None] - full[None, 1:]).abs().amax(-1)  # [36, 64]
+    assert (match.min(dim=1).values < 1e-6).all()  # each kept token with its own position
+    positions = match.argmin(dim=1)
+    times, freqs = sorted(set((positions // 8).tolist())), sorted(set((positions % 8).tolist()))
+    assert len(times) == len(freqs) == 6
+    assert positions.tolist() == [t * 8 + f for t in times for f in freqs]
