@@ -134,6 +134,27 @@ def test_unmixed_clips_carry_their_one_hot_score_and_batches_stack(audioset):
     assert_close(loss, expected)
 
 
+def test_esc50_mixup_trains_the_softmax_head_on_the_mixed_label_vector(tmp_path):
+    from mmpretrain.models import LinearClsHead
+    from m2pt_mm.testing.modalities import write_esc50
+    info = write_esc50(tmp_path / 'esc50', num_classes=3, sample_rate=16000)  # no resampling
+    dataset = DATASETS.build(dict(type='ESC50Dataset', pipeline=pipeline(1.0), **info['train']))
+    np.random.seed(0)
+    sample = dataset[0]['data_samples']
+    partner = int(sample.mix_audio_path[:-len('.wav')].split('-')[-1])  # {fold}-{src}-{take}-{target}
+    assert partner != int(sample.gt_label)  # two classes share the target
+    expected = torch.zeros(3)
+    expected[int(sample.gt_label)] += sample.mix_lambda
+    expected[partner] += 1 - sample.mix_lambda
+    assert_close(sample.gt_score, expected)
+    assert sample.gt_score.sum().item() == pytest.approx(1.0)
+    # mmpretrain's softmax cross-entropy takes the score vector as soft targets
+    head = LinearClsHead(num_classes=3, in_channels=4)
+    feats = torch.randn(1, 4)
+    loss = head.loss((feats, ), [sample])['loss']
+    assert_close(loss, -(expected * head.fc(feats).log_softmax(-1)).sum())
+
+
 def test_mixup_outside_a_mixing_dataset_is_an_error(audioset):
     steps = Compose([dict(type='LoadAudioFromFile'), dict(type='WaveformMixup')])
     path = f'{audioset["train"]["data_root"]}/audio/train_0000.wav'
