@@ -141,7 +141,8 @@ def test_esc50_mixup_trains_the_softmax_head_on_the_mixed_label_vector(tmp_path)
     dataset = DATASETS.build(dict(type='ESC50Dataset', pipeline=pipeline(1.0), **info['train']))
     np.random.seed(0)
     sample = dataset[0]['data_samples']
-    partner = int(sample.mix_audio_path[:-len('.wav')].split('-')[-1])  # {fold}-{src}-{take}-{target}
+    # ESC-50 names a clip {fold}-{src}-{take}-{target}.wav
+    partner = int(sample.mix_audio_path[:-len('.wav')].split('-')[-1])
     assert partner != int(sample.gt_label)  # two classes share the target
     expected = torch.zeros(3)
     expected[int(sample.gt_label)] += sample.mix_lambda
