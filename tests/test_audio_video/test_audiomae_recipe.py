@@ -263,3 +263,27 @@ def test_backbone_masks_tokens_after_adding_positions_in_training_only(audioset)
     times, freqs = sorted(set((positions // 8).tolist())), sorted(set((positions % 8).tolist()))
     assert len(times) == len(freqs) == 6
     assert positions.tolist() == [t * 8 + f for t in times for f in freqs]
+
+
+def test_a_loaded_table_replaces_the_sincos_one_and_stays_out_of_the_optimizer(tmp_path):
+    """AudioMAE loads its checkpoint's table into the frozen parameter; the recipe's optimizer
+    (layer decay constructor) leaves it out."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmpretrain.registry import MODELS
+
+    from tests.test_audio_video.test_audio_video_models import TINY_AUDIO
+    cfg = Config.fromfile(str(TINY_AUDIO))  # the recipe's optimizer, layer decay included
+    cfg.model.backbone.pathway = None
+    state = MODELS.build(cfg.model).backbone.state_dict()
+    state['pos_embed'] = torch.randn_like(state['pos_embed'])
+    torch.save(state, tmp_path / 'target.pth')
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'target.pth'))
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert_close(model.backbone.pos_embed.detach(), state['pos_embed'])
+    assert not model.backbone.pos_embed.requires_grad
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    optimised = {id(p) for group in wrapper.optimizer.param_groups for p in group['params']}
+    assert id(model.backbone.pos_embed) not in optimised
+    assert id(model.backbone.cls_token) in optimised
