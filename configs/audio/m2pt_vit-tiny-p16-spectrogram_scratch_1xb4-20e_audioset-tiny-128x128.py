@@ -1,7 +1,10 @@
 # Tiny M2PT audio classifier for tests and CPU demos: the structure of the AudioSet-2k configs
-# (AudioTokenizer, mean pooling + fc_norm, multi-label head, BCE, mAP), at 4 blocks x 64 dims and
-# 128 frames x 128 mel bins in 16x16 patches (8 x 8 tokens), trained from scratch on the synthetic
-# AudioSet written by `python tools/data/synth_modalities.py data/tiny --sets audioset`.
+# (AudioTokenizer, mean pooling + fc_norm, multi-label head, BCE, mAP) and AudioMAE's fine-tuning
+# augmentations (roll + magnitude, waveform mixup, token masking -> 6 x 6 of the 8 x 8 tokens,
+# frozen sin-cos table), at 4 blocks x 64 dims and 128 frames x 128 mel bins in 16x16 patches,
+# trained from scratch on the synthetic AudioSet written by
+# `python tools/data/synth_modalities.py data/tiny --sets audioset`. fp32: mmengine's AMP wrapper
+# needs a GPU, so this inherits the recipe's fp32 base.
 # Auxiliary W′: the `make demo` MAE ViT (4 blocks x 64, configs/demo/mae_vit-tiny-p8_...): only its
 # block linears are read, so its tokenizer (8x8 image patches) need not match.
 # Override with --cfg-options:
@@ -27,8 +30,7 @@ model = dict(
         init_cfg=None,
         pathway=dict(aux_checkpoint=_base_.tiny_aux_checkpoint)),
     head=dict(num_classes=num_classes, in_channels=64,
-              init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02)]),
-    train_cfg=dict(_delete_=True))  # no Mixup: with 4 clips it would only blur the labels
+              init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02)]))
 data_preprocessor = dict(num_classes=num_classes)
 
 # the recipe's pipelines at 128 frames, SpecAugment's 48/192 masks scaled to them: each

@@ -2,7 +2,7 @@
 import csv
 import json
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.fileio import join_path
 from mmpretrain.datasets import MultiLabelDataset
@@ -37,8 +37,42 @@ def read_class_csv(path: str) -> Tuple[Dict[str, int], Tuple[str, ...]]:
     return mid_to_index, names
 
 
+def _apply(transforms: Sequence, results: dict) -> Optional[dict]:
+    for transform in transforms:
+        results = transform(results)
+        if results is None:
+            return None
+    return results
+
+
+class MixingDatasetMixin:
+    """Runs a pipeline that may mix other samples in, as AudioMAE's dataset mixes clips.
+
+    mmdet's multi-sample convention without its dataset wrapper (audio runs never import mmdet): a
+    transform with ``get_indexes(dataset)`` receives ``results['mix_results']``, the samples at
+    those indexes after the transforms *before* it (their own random draws included), and
+    ``results['num_classes']`` to build label vectors. Without such a transform the pipeline runs
+    as mmengine's ``Compose``.
+    """
+
+    def prepare_data(self, idx: int) -> Any:
+        """The pipeline's output for sample ``idx`` (None when a transform drops it)."""
+        results = self.get_data_info(idx)
+        transforms = self.pipeline.transforms
+        for i, transform in enumerate(transforms):
+            get_indexes = getattr(transform, 'get_indexes', None)
+            if get_indexes is not None:
+                mixed = [_apply(transforms[:i], self.get_data_info(j)) for j in get_indexes(self)]
+                results.update(mix_results=[r for r in mixed if r is not None],
+                               num_classes=len(self.metainfo['classes']))
+            results = transform(results)
+            if results is None:
+                return None
+        return results
+
+
 @DATASETS.register_module()
-class AudioSetDataset(MultiLabelDataset):
+class AudioSetDataset(MixingDatasetMixin, MultiLabelDataset):
     """AudioSet (e.g. the balanced 2k-clip subset, "AudioSet-2k") as AudioMAE lists it.
 
     ``ann_file`` is AudioMAE's json ``{"data": [{"wav": path, "labels": "/m/09x0r,/m/05zppz"},
@@ -47,7 +81,8 @@ class AudioSetDataset(MultiLabelDataset):
     paths, which are used as they are).
 
     Each sample carries ``audio_path`` and ``gt_label`` (the list of class indices — mmpretrain's
-    multi-label convention, scored by ``AveragePrecision`` = mAP).
+    multi-label convention, scored by ``AveragePrecision`` = mAP). A ``WaveformMixup`` in the
+    pipeline gets the clip to mix in from the dataset (:class:`MixingDatasetMixin`).
 
     Args:
         ann_file: The json list.

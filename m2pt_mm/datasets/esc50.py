@@ -7,16 +7,19 @@ from mmengine.fileio import join_path
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from .audioset import MixingDatasetMixin
+
 
 @DATASETS.register_module()
-class ESC50Dataset(BaseDataset):
+class ESC50Dataset(MixingDatasetMixin, BaseDataset):
     """ESC-50 environmental sounds (2000 5-s clips, 50 classes, 5 folds).
 
     The 5-fold protocol: train on the four folds other than ``val_fold``, evaluate on
     ``val_fold`` (``split='val'``), and average the five accuracies. Class names come from the
     csv's ``category`` column, indexed by its ``target`` column.
 
-    Each sample carries ``audio_path`` and ``gt_label`` (the int ``target``).
+    Each sample carries ``audio_path`` and ``gt_label`` (the int ``target``). A ``WaveformMixup``
+    in the pipeline gets the clip to mix in from the dataset (AudioMAE's mixup).
 
     Args:
         data_root: The ``ESC-50-master`` folder.

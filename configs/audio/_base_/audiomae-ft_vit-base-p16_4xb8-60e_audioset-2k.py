@@ -1,22 +1,27 @@
 # AudioMAE's AudioSet-20K ("AudioSet-2k" in the M2PT paper, Table 3: the balanced subset)
 # fine-tuning recipe (facebookresearch/AudioMAE `ft_as.sh` + `main_finetune_as.py` defaults; paper
 # §4.1: "default finetuning configurations described by the corresponding pretraining methods"),
-# with the M2PT backbone and no pathway (the baseline). Numbers and why:
+# with the M2PT backbone and no pathway (the baseline), in fp32; the paper rows train with AMP
+# (./audiomae-ft_vit-base-p16_4xb8-amp-60e_audioset-2k.py). Numbers and why:
 #   60 epochs, 4 warm-up, per-iteration cosine to min_lr 1e-6            (ft_as.sh, defaults)
 #   4 GPUs x 8 clips = 32; lr = blr 1e-3 x 32 / 256 = 1.25e-4            (ft_as.sh: blr 1e-3)
 #   AdamW (0.9, 0.999), weight decay 5e-4, none on 1-D params / pos / cls (main_finetune_as.py)
 #   layer decay 0.75, drop path 0.1                                       (main_finetune_as.py)
 #   mean pooling of the patch tokens + fc_norm, linear head (trunc-normal std 2e-5), BCE loss
-#   batch Mixup alpha 0.5, no CutMix                                      (timm Mixup, --mixup 0.5)
+#   waveform roll + magnitude Beta(10, 10) + 0.5 on every training clip   (--roll_mag_aug True)
+#   mixup in the dataset, on waveforms: p 0.5, lambda ~ Beta(10, 10),
+#   labels mixed with the same lambda                  (--mixup 0.5: dataset.py, not timm Mixup)
+#   token masking in training: 20 % of the time columns and 20 % of the
+#   frequency rows of the token grid dropped  (--mask_2d True --mask_t_prob 0.2 --mask_f_prob 0.2)
+#   the fixed 2-D sin-cos pos_embed, frozen (requires_grad=False; AudioMAE's own table loads
+#   into it)                                                              (main_finetune_as.py)
 #   SpecAugment freqm 48 / timem 192 on the raw fbank                     (audio_conf_train)
 #   128 mel bins x 1024 frames, 16x16 patches -> 64 x 8 tokens, (x - mean) / (2 std) with the
 #   AudioSet statistics                                                   (norm_stats['audioset'])
 #   no weighted sampler: that is the AS-2M recipe (submit_ft_mask_bal.sh --weight_sampler True);
 #   ft_as.sh (AS-20K) samples uniformly.
-# Not reproduced (not implemented here): roll_mag_aug (waveform roll + magnitude scaling), the
-# fine-tuning token masking mask_t_prob = mask_f_prob = 0.2, timm Mixup's label smoothing 0.1,
-# a frozen (requires_grad=False) sin-cos pos_embed (here it loads AudioMAE's table and trains),
-# AMP (NativeScaler).
+# Differs: AudioMAE's token masking keeps the drawn time columns / frequency rows in the order
+# drawn, here in grid order (the blocks and the mean pooling do not see the order).
 _base_ = ['../../_base_/mmpretrain_runtime.py']  # + m2pt_mm imports and hooks
 
 # target W: AudioMAE's AudioSet-2M pretrained encoder (README "pre-trained ckpt" `pretrained.pth`,
@@ -35,7 +40,9 @@ model = dict(
         type='M2PTVisionTransformer',
         arch='base',
         patch_size=16,
-        tokenizer=dict(type='AudioTokenizer', num_frames=num_frames, num_mel_bins=128),
+        tokenizer=dict(type='AudioTokenizer', num_frames=num_frames, num_mel_bins=128,
+                       mask_t_prob=0.2, mask_f_prob=0.2,  # AudioMAE ft: --mask_t/f_prob 0.2
+                       sincos_pos_embed=True),  # AudioMAE ft: fixed sin-cos, requires_grad=False
         out_type='avg_featmap',  # AudioMAE global_pool=True: mean of patch tokens + fc_norm
         final_norm=False,
         drop_path_rate=0.1,
@@ -49,15 +56,18 @@ model = dict(
         # AudioMAE: BCEWithLogitsLoss. mmpretrain sums it over the classes (mean over the batch),
         # so logged losses are 527x AudioMAE's; AdamW is invariant to that scale
         loss=dict(type='CrossEntropyLoss', use_sigmoid=True),
-        init_cfg=[dict(type='TruncNormal', layer='Linear', std=2e-5)]),
-    train_cfg=dict(augments=[dict(type='Mixup', alpha=0.5)]))
+        init_cfg=[dict(type='TruncNormal', layer='Linear', std=2e-5)]))
 
 # the transforms normalise the fbank already: no mean/std here, only stacking and one-hot labels
+# (the mixed label vectors of WaveformMixup, gt_score, are used as they are)
 data_preprocessor = dict(type='ClsDataPreprocessor', num_classes=num_classes)
 
 fbank_stats = dict(mean=-4.2677393, std=4.5689974)  # AudioMAE norm_stats['audioset']
 train_pipeline = [
     dict(type='LoadAudioFromFile', sample_rate=16000),
+    dict(type='RandomWaveformRoll'),  # AudioMAE roll_mag_aug: circular shift
+    dict(type='RandomWaveformGain', alpha=10.0, offset=0.5),  # roll_mag_aug: x (Beta(10,10)+0.5)
+    dict(type='WaveformMixup', prob=0.5, alpha=10.0),  # AudioMAE --mixup 0.5, Beta(10, 10)
     dict(type='KaldiFbank', num_mel_bins=128, target_length=num_frames),
     dict(type='SpecAugment', freqm=48, timem=192),
     dict(type='NormalizeFbank', **fbank_stats),
@@ -96,7 +106,7 @@ optim_wrapper = dict(
         layer_decay_rate=0.75,
         flat_decay_mult=0.0,  # AudioMAE's param_groups_lrd: no decay on 1-D parameters
         custom_keys={
-            '.pos_embed': dict(decay_mult=0.0),
+            '.pos_embed': dict(decay_mult=0.0),  # frozen here; kept for a learned table
             '.cls_token': dict(decay_mult=0.0),
         }))
 param_scheduler = [

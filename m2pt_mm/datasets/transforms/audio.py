@@ -3,15 +3,20 @@
 Pipeline (AudioMAE's order, which matters: padding and SpecAugment write zeros into the *raw*
 log-mel values, before normalisation)::
 
-    LoadAudioFromFile → KaldiFbank → [SpecAugment, train only] → NormalizeFbank
-    → PackInputs(input_key='fbank')
+    LoadAudioFromFile → [RandomWaveformRoll → RandomWaveformGain → WaveformMixup, train only]
+    → KaldiFbank → [SpecAugment, train only] → NormalizeFbank → PackInputs(input_key='fbank')
+
+Random draws use NumPy's global generator, as mmcv's transforms do, so that mmengine's seeding
+of the process and of each data-loader worker makes them reproducible.
 """
 import os.path as osp
+from typing import List, Sequence, Sized, Union
 
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
+from mmpretrain.structures import label_to_onehot
 
 #: AudioMAE's dataset statistics of the 128-bin fbank (mean, std); normalised as (x-mean)/(2 std).
 AUDIOSET_FBANK_STATS = (-4.2677393, 4.5689974)
@@ -170,3 +175,128 @@ class NormalizeFbank(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(mean={self.mean}, std={self.std})'
+
+
+def _check_waveform(name: str, results: dict) -> torch.Tensor:
+    waveform = results.get('waveform')
+    if not isinstance(waveform, torch.Tensor) or waveform.dim() != 2 or waveform.shape[0] != 1:
+        shape = tuple(waveform.shape) if isinstance(waveform, torch.Tensor) else type(waveform)
+        raise ValueError(f'{name} expects results["waveform"] of shape (1, L) from '
+                         f'LoadAudioFromFile ({results.get("audio_path", "")}), got {shape}')
+    return waveform
+
+
+def _onehot(label: Union[int, Sequence[int]], num_classes: int) -> torch.Tensor:
+    return label_to_onehot(label, num_classes).float()
+
+
+@TRANSFORMS.register_module()
+class RandomWaveformRoll(BaseTransform):
+    """The roll of AudioMAE's ``roll_mag_aug``: a circular shift of the waveform by a uniformly
+    drawn number of samples in ``[0, L)``. Records the shift as ``roll_shift``."""
+
+    def transform(self, results: dict) -> dict:
+        waveform = _check_waveform(type(self).__name__, results)
+        shift = int(np.random.randint(waveform.shape[1]))
+        results.update(waveform=torch.roll(waveform, shift, dims=1), roll_shift=shift)
+        return results
+
+
+@TRANSFORMS.register_module()
+class RandomWaveformGain(BaseTransform):
+    """The magnitude of AudioMAE's ``roll_mag_aug``: the waveform times
+    ``Beta(alpha, alpha) + offset`` (AudioMAE: ``Beta(10, 10) + 0.5``, a gain in (0.5, 1.5)
+    around 1). Records the factor as ``gain``.
+
+    Args:
+        alpha: Both Beta parameters.
+        offset: Added to the Beta draw.
+    """
+
+    def __init__(self, alpha: float = 10.0, offset: float = 0.5) -> None:
+        if alpha <= 0:
+            raise ValueError(f'alpha must be positive, got {alpha}')
+        self.alpha, self.offset = alpha, offset
+
+    def transform(self, results: dict) -> dict:
+        waveform = _check_waveform(type(self).__name__, results)
+        gain = float(np.random.beta(self.alpha, self.alpha)) + self.offset
+        results.update(waveform=waveform * gain, gain=gain)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(alpha={self.alpha}, offset={self.offset})'
+
+
+@TRANSFORMS.register_module()
+class WaveformMixup(BaseTransform):
+    """AudioMAE's mixup: in the dataset, on waveforms, before the fbank (not a batch mixup of
+    spectrograms).
+
+    With probability ``prob`` a second clip, drawn uniformly from the whole dataset, is mixed in:
+    ``λ·(w₁ - mean w₁) + (1-λ)·(w₂ - mean w₂)`` with ``λ ~ Beta(alpha, alpha)``, ``w₂`` zero-padded
+    or cut to ``w₁``'s length, and the target ``gt_score = λ·y₁ + (1-λ)·y₂`` (one-hot label
+    vectors; a class of both clips scores 1). A clip that is not mixed gets ``gt_score = y₁``, so
+    that every sample of a batch carries a score vector (mmpretrain's preprocessor and heads use
+    ``gt_score`` when the first sample has one).
+
+    The dataset loads the second clip: this transform follows mmdet's multi-sample convention,
+    :meth:`get_indexes` picks it, and the dataset (``AudioSetDataset``, ``ESC50Dataset``) runs the
+    transforms *before* this one on it and passes the result as ``results['mix_results']`` (so it
+    gets its own roll and gain, as in AudioMAE), with ``results['num_classes']``. Records
+    ``mix_lambda`` (1.0 when not mixed) and ``mix_audio_path``.
+
+    Args:
+        prob: Probability that a clip is mixed (AudioMAE ``--mixup``: 0.5).
+        alpha: λ ~ Beta(alpha, alpha) (AudioMAE: 10).
+    """
+
+    def __init__(self, prob: float = 0.5, alpha: float = 10.0) -> None:
+        if not 0. <= prob <= 1.:
+            raise ValueError(f'prob must be in [0, 1], got {prob}')
+        if alpha <= 0:
+            raise ValueError(f'alpha must be positive, got {alpha}')
+        self.prob, self.alpha = prob, alpha
+
+    def get_indexes(self, dataset: Sized) -> List[int]:
+        """The index of the clip to mix in (``[]``: no mixing this time)."""
+        if np.random.rand() >= self.prob:
+            return []
+        return [int(np.random.randint(len(dataset)))]
+
+    def transform(self, results: dict) -> dict:
+        if 'mix_results' not in results or 'num_classes' not in results:
+            raise ValueError(f'{type(self).__name__} needs the dataset to load the clip to mix '
+                             f'(results["mix_results"], results["num_classes"]): use it in the '
+                             f'pipeline of AudioSetDataset or ESC50Dataset')
+        others = results.pop('mix_results')
+        if len(others) > 1:
+            raise ValueError(f'{type(self).__name__} mixes two clips, got {len(others)} to mix in')
+        if not others:
+            results.update(gt_score=_onehot(results['gt_label'], results['num_classes']),
+                           mix_lambda=1.0)
+            return results
+        return self.mix(results, others[0], float(np.random.beta(self.alpha, self.alpha)))
+
+    @staticmethod
+    def mix(results: dict, other: dict, lam: float) -> dict:
+        """Mix ``other`` into ``results`` with weight ``1 - lam`` (waveforms and label vectors)."""
+        first = _check_waveform('WaveformMixup', results)
+        second = _check_waveform('WaveformMixup (the clip to mix in)', other)
+        if results['sample_rate'] != other['sample_rate']:
+            raise ValueError(f'cannot mix {results.get("audio_path")} at {results["sample_rate"]} '
+                             f'Hz with {other.get("audio_path")} at {other["sample_rate"]} Hz')
+        first, second = first - first.mean(), second - second.mean()
+        length = first.shape[1]
+        if second.shape[1] < length:  # AudioMAE: pad the second clip with zeros, or cut it
+            second = torch.nn.functional.pad(second, (0, length - second.shape[1]))
+        second = second[:, :length]
+        num_classes = results['num_classes']
+        score = (lam * _onehot(results['gt_label'], num_classes) +
+                 (1 - lam) * _onehot(other['gt_label'], num_classes))
+        results.update(waveform=lam * first + (1 - lam) * second, gt_score=score,
+                       mix_lambda=lam, mix_audio_path=other.get('audio_path'))
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(prob={self.prob}, alpha={self.alpha})'

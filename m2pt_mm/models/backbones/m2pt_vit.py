@@ -16,7 +16,7 @@ from m2pt_mm.pathway import (MMPRETRAIN_LAYERS, ORDERS, CrossModalReparamLinear,
                              freeze_all_but_scales, is_pathway_param, load_aux_weights)
 from m2pt_mm.registry import build_tokenizer, tokenizer_class
 
-from ..utils import PointCentres, TokenGrid
+from ..utils import PointCentres, TokenGrid, sincos_position_table
 
 PATHWAY_DEFAULTS: Dict[str, Any] = dict(
     aux_checkpoint=None,
@@ -83,6 +83,8 @@ class M2PTVisionTransformer(VisionTransformer):
       (image, audio, video, point cloud). A tokenizer with a ``position_embedding`` method
       (video sin-cos, point MLP) replaces the learned ``pos_embed`` table, which is then None;
       with a class token, its position is the learned ``cls_pos`` (Point-MAE's name);
+      a tokenizer with ``sincos_pos_embed=True`` gets a fixed (frozen) sin-cos ``pos_embed``, and
+      one with ``mask_tokens`` drops tokens in training after the positions are added (AudioMAE);
     * ``pathway``: every chosen linear computes ``x(W + Σₖ λₖ W′ₖ)ᵀ + b`` with ``W′ₖ`` from auxiliary
       checkpoint ``k`` (read in :meth:`init_weights`, any supported layout);
     * :meth:`switch_to_deploy` merges the pathways, after which the state dict loads with
@@ -187,6 +189,11 @@ class M2PTVisionTransformer(VisionTransformer):
             self.patch_resolution = grid
             num_tokens = math.prod(grid) + self.num_extra_tokens
             self.pos_embed = nn.Parameter(torch.zeros(1, num_tokens, self.embed_dims))
+        # a fixed sin-cos table the tokenizer asks for (AudioMAE fine-tunes with it frozen)
+        self.sincos_pos_embed = (self.pos_embed is not None
+                                 and getattr(self.patch_embed, 'sincos_pos_embed', False))
+        if self.sincos_pos_embed:
+            self.pos_embed.requires_grad = False
 
     def _prepare_pos_embed(self, state_dict: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
         """Resize a loaded ``pos_embed`` to this model's grid (a load_state_dict pre-hook).
@@ -245,6 +252,8 @@ class M2PTVisionTransformer(VisionTransformer):
             x = torch.cat((self.cls_token.expand(B, -1, -1), x), dim=1)
         pos = self._position_embedding(grid)
         x = self.drop_after_pos(x + pos)
+        if hasattr(self.patch_embed, 'mask_tokens'):  # AudioMAE's fine-tuning token masking
+            x, grid = self.patch_embed.mask_tokens(x, grid, self.num_extra_tokens)
         x = self.pre_norm(x)
 
         outs = []
@@ -284,20 +293,25 @@ class M2PTVisionTransformer(VisionTransformer):
             self.init_cfg = None
             try:
                 super().init_weights()
-                self._init_cls_pos()
+                self._init_positions()
             finally:
                 self.init_cfg = init_cfg
             self.load_target_checkpoint(init_cfg['checkpoint'])
         else:
             super().init_weights()
-            self._init_cls_pos()
+            self._init_positions()
         self.load_aux_checkpoints()
         if self.fix_weights:
             freeze_all_but_scales(self)
 
-    def _init_cls_pos(self) -> None:
+    def _init_positions(self) -> None:
+        """Initialise what mmpretrain's init does not: Point-MAE's class-token position and a
+        tokenizer's fixed sin-cos table (AudioMAE)."""
         if self.cls_pos is not None:
             trunc_normal_(self.cls_pos, std=.02)  # as Point-MAE
+        if self.sincos_pos_embed:
+            self.pos_embed.data.copy_(sincos_position_table(
+                self.patch_resolution, self.embed_dims, cls_token=self.num_extra_tokens == 1))
 
     def load_target_checkpoint(self, path: str) -> None:
         """Load the target weights W (and tokenizer, norms) from a checkpoint of any layout."""

@@ -1,10 +1,13 @@
 # ESC-50 (fold 1 held out; run val_fold=1..5 and average for the 5-fold protocol) with the
-# AudioSet-2k recipe (./audiomae-ft_vit-base-p16_4xb8-60e_audioset-2k.py) carried over, changed
+# AudioSet-2k recipe (./audiomae-ft_vit-base-p16_4xb8-amp-60e_audioset-2k.py) carried over, changed
 # only where the data differ, as AudioMAE's main_finetune_*.py tables do: 512 frames (5 s clips),
 # the ESC-50 fbank statistics, 50 single-label classes with softmax cross-entropy and top-1/top-5
 # accuracy. AudioMAE's own ESC-50 schedule (main_finetune_esc.py) was not checked: epochs, lr and
-# batch are the AS-20K ones, an assumption.
-_base_ = './audiomae-ft_vit-base-p16_4xb8-60e_audioset-2k.py'
+# batch are the AS-20K ones, an assumption; so are the augmentations carried over with them (roll
+# + magnitude, waveform mixup p 0.5 whose mixed label vectors train the softmax cross-entropy as
+# soft targets, token masking 0.2 / 0.2 on the 32 x 8 grid -> 25 x 6 kept, AMP). The frozen sin-cos
+# table is AudioMAE's 64 x 8 one resized to 32 x 8 when the checkpoint loads.
+_base_ = './audiomae-ft_vit-base-p16_4xb8-amp-60e_audioset-2k.py'
 
 data_root = 'data/ESC-50-master'
 num_classes = 50

@@ -2,7 +2,7 @@
 # pretrained setting ("identical configurations" for baseline and M2PT, paper §4.1), except that
 # layer-wise lr decay is off: it exists to protect pretrained lower blocks, which a random
 # initialisation does not have.
-_base_ = './_base_/audiomae-ft_vit-base-p16_4xb8-60e_audioset-2k.py'
+_base_ = './_base_/audiomae-ft_vit-base-p16_4xb8-amp-60e_audioset-2k.py'
 
 model = dict(backbone=dict(init_cfg=None))
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=1.0))

@@ -1,4 +1,4 @@
 # AudioMAE baseline of paper Table 3 (pretrained setting, 35.3 under the table's header "Top-1
 # Acc."; AudioMAE's AudioSet metric, evaluated here, is mAP): AudioMAE-pretrained ViT-B/16
 # fine-tuned with AudioMAE's AS-20K recipe, no pathway.
-_base_ = './_base_/audiomae-ft_vit-base-p16_4xb8-60e_audioset-2k.py'
+_base_ = './_base_/audiomae-ft_vit-base-p16_4xb8-amp-60e_audioset-2k.py'
