@@ -101,6 +101,10 @@ class CrashSafeCheckpointHook(CheckpointHook):
                                                              self.filename_tmpl.format(stale)))
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
+        if not self.save_best:
+            # nothing to save; before_train, which makes file_backend, may not have run yet (a
+            # validation before training)
+            return
         # mmengine removes the previous best before it saves the new one: defer that removal
         with self._removals_after_save(runner):
             super()._save_best_checkpoint(runner, metrics)
