@@ -1,6 +1,6 @@
-# The point auxiliary model of the paper ("pretrained with Point-MAE on ShapeNet", §4.1), Point-MAE's
-# recipe (Pang-Yatian/Point-MAE, cfgs/pretrain.yaml, datasets/ShapeNet55Dataset.py) at M2PT's
-# point width: ShapeNet-55 train list, 1024 of each cloud's 8192 points drawn at random then
+# The point auxiliary model of the paper ("pretrained with Point-MAE on ShapeNet", §4.1),
+# Point-MAE's recipe (Pang-Yatian/Point-MAE, cfgs/pretrain.yaml, datasets/ShapeNet55Dataset.py) at
+# M2PT's point width: ShapeNet-55 train list, 1024 of each cloud's 8192 points drawn at random then
 # normalised into the unit sphere; 64 groups of 32 (FPS + kNN), mini-PointNet tokens, MLP
 # position embedding re-added before every block, no class token; random masking of 60% of the
 # groups (mask_type 'rand'); L2 Chamfer distance on each masked group's 32 centre-relative
@@ -16,7 +16,7 @@
 # its blocks.
 # Table 6 (aux pretraining length): the epoch-20 and epoch-220 checkpoints are kept besides the
 # rotating last three (keep_epochs); publish each with tools/model_converters/publish_model.py
-# under the name the table's target config reads (configs/classification/*-point-*e_*).
+# under the name the table's target config reads (configs/classification/*-point-ep*_*).
 _base_ = ['../_base_/mmpretrain_runtime.py']
 
 model = dict(
