@@ -1,16 +1,20 @@
 """``CrashSafeCheckpointHook(keep_epochs=...)``: the listed epochs' checkpoints survive the
 ``max_keep_ckpts`` rotation and are saved even off the ``interval`` schedule (paper Table 6 uses
 the point model's epoch-20 and epoch-220 checkpoints as auxiliary weights). A real mmengine runner
-on a one-layer model: the hook, not the model, is under test."""
+on a one-layer model: the hook, not the model, is under test. The point pretraining config keeps
+every epoch a Table 6 target config reads."""
+import re
+
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch import nn
 from torch.utils.data import DataLoader
 
 from m2pt_mm.engine.hooks import CrashSafeCheckpointHook
-from tests.helpers import state_dict_of
+from tests.helpers import ROOT, state_dict_of
 
 
 class _Regressor(BaseModel):
@@ -59,3 +63,16 @@ def test_kept_epochs_outlive_the_rotation(tmp_path):
 def test_bad_keep_epochs_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         CrashSafeCheckpointHook(**kwargs)
+
+
+def test_the_point_pretraining_keeps_every_epoch_a_table_6_config_reads():
+    pretrain = Config.fromfile(str(ROOT / 'configs' / 'mae' / (
+        'pointmae_m2pt-vit-base-g64_1xb128-coslr-300e_shapenet55-1024.py')))
+    kept = set(pretrain.default_hooks.checkpoint.keep_epochs) | {pretrain.train_cfg.max_epochs}
+    rows = sorted(ROOT.glob('configs/classification/m2pt_vit-base-p16-point-ep*_*.py'))
+    epochs = {int(re.search(r'-point-ep(\d+)_', p.name).group(1)): p for p in rows}
+    assert sorted(epochs) == [20, 220, 300]  # the aux rows of paper Table 6
+    assert set(epochs) <= kept
+    for epoch, path in epochs.items():  # the name publish_model.py --out-name writes
+        aux = Config.fromfile(str(path)).model.backbone.pathway.aux_checkpoint
+        assert aux == f'checkpoints/m2pt/pointmae_vit-base-g64_shapenet55-ep{epoch}.pth', path
