@@ -38,6 +38,10 @@ def publish(in_file: str, out_dir: str, out_name: Optional[str] = None) -> str:
         out_dir: Folder of the published file (created if missing).
         out_name: Exact file name; default ``<in_file stem>-<sha256[:8]>.pth``.
     """
+    if out_name is not None and (osp.basename(out_name) != out_name
+                                 or not out_name.endswith('.pth')):
+        raise ValueError(f'--out-name must be a file name ending in .pth (the folder is '
+                         f'OUT_DIR), got {out_name!r}')
     checkpoint = load_checkpoint_file(in_file)
     state_dict, container = unwrap_state_dict(checkpoint, in_file)
     # a bare state dict has no container (container == ''): nothing beside it to drop or keep
@@ -50,12 +54,8 @@ def publish(in_file: str, out_dir: str, out_name: Optional[str] = None) -> str:
     torch.save(published, buffer)
     data = buffer.getvalue()
     sha256 = hashlib.sha256(data).hexdigest()
-    if out_name is None:
-        out_name = f'{osp.splitext(osp.basename(in_file))[0]}-{sha256[:8]}.pth'
-    elif osp.basename(out_name) != out_name or not out_name.endswith('.pth'):
-        raise ValueError(f'--out-name must be a file name ending in .pth (the folder is '
-                         f'OUT_DIR), got {out_name!r}')
-    out = osp.join(out_dir, out_name)
+    out = osp.join(out_dir, out_name or f'{osp.splitext(osp.basename(in_file))[0]}-'
+                                        f'{sha256[:8]}.pth')
     AtomicLocalBackend().put(data, out)  # the package's atomic write, of the bytes just hashed
     dropped = sorted(k for k in top if k != 'meta' and not container.startswith(f'[{k!r}]'))
     print(f'published {in_file} → {out} (sha256 {sha256}; {len(state_dict)} tensors'
