@@ -16,6 +16,8 @@ reach the data sample with ``PackInputs(input_key='points', algorithm_keys=('gt_
 - ``ShapeNetPartDataset``: points ``(N, 3 | 6)``; ``gt_label`` ``[object category]`` (0–15, the
   one-hot input of Point-MAE's segmentation head) and ``gt_seg_label`` ``(N,)`` long part ids 0–49.
 - ``PartNetDataset``: points ``(N, 3)``; ``gt_seg_label`` ``(N,)`` long, 0 = "other".
+- ``ShapeNet55Dataset``: points ``(N, 3)`` from Point-MAE's ``.npy`` files; no label
+  (self-supervised pretraining).
 - ``DepthImageDataset``: RGB-D ``(4, H, W)`` float (``LoadRGBDFromFile``; depth in metres as the
   4th channel); ``gt_label`` ``[label]``.
 - ``TextClsDataset``: ``text`` (str) for the tokenizer transform; ``gt_label`` ``[label]``.
@@ -42,6 +44,7 @@ from .modelnet import ModelNetDataset
 from .multi_source import MODALITIES, TASK_GROUPS, MultiSourceDataset, omnivec_collate
 from .partnet import PartNetDataset
 from .samplers import ModalityMixingSampler, apportion
+from .shapenet55 import ShapeNet55Dataset
 from .shapenet_part import ShapeNetPartDataset
 from .text import TextClsDataset
 from .transforms import *  # noqa: F401,F403
@@ -50,4 +53,4 @@ __all__ = ['AudioSetDataset', 'ESC50Dataset', 'KineticsDataset', 'ModelNetDatase
            'ShapeNetPartDataset', 'PartNetDataset', 'SHAPENETPART_SEG_CLASSES',
            'MultiSourceDataset', 'MODALITIES', 'TASK_GROUPS', 'omnivec_collate',
            'ModalityMixingSampler', 'apportion', 'DepthImageDataset', 'TextClsDataset',
-           'OmniVecDataPreprocessor']
+           'OmniVecDataPreprocessor', 'ShapeNet55Dataset']

@@ -1,6 +1,6 @@
 """Write tiny synthetic datasets in the real on-disk formats of AudioSet, ESC-50, Kinetics-400,
-ModelNet40, ShapeNetPart, PartNet and SUN RGB-D-style RGB-D lists (wav, mp4, txt point files,
-json splits, h5, 16-bit depth PNGs), and the GLUE-style text set of :mod:`.text`, for tests, tiny
+ModelNet40, ShapeNetPart, PartNet, ShapeNet-55 and SUN RGB-D-style RGB-D lists (wav, mp4, txt and
+npy point files, json splits, h5, 16-bit depth PNGs), and the GLUE-style text set of :mod:`.text`, for tests, tiny
 training runs and CPU demos.
 
 Command line: ``python tools/data/synth_modalities.py OUT [--sets audioset shapenetpart ...]``.
@@ -381,6 +381,45 @@ def write_partnet(root: PathLike, category: str = 'Chair', level: int = 1, num_c
                 num_classes=num_classes)
 
 
+def write_shapenet55(root: PathLike, taxonomies: Sequence[str] = ('02691156', '03001627',
+                                                                    '04379231'),
+                     per_split: Tuple[int, int] = (2, 1), num_points: int = 8192,
+                     seed: int = 0) -> dict:
+    """Point-MAE's ``data/ShapeNet55-34`` layout: ``ShapeNet-55/{train,test}.txt`` listing
+    ``<taxonomy id>-<model id>.npy`` and ``shapenet_pc/<entry>`` float32 arrays
+    ``(num_points, 3)`` (8192 in the release). The i-th taxonomy (ShapeNet synsets: airplane,
+    chair, table by default) is a sphere, cube or cylinder.
+
+    Returns:
+        ``train`` / ``val``: ``ShapeNet55Dataset`` kwargs (val = the test list); ``files``: the
+        point files per split, in list order; ``arrays``: their points; ``num_classes``: the
+        number of taxonomies (the dataset itself has no labels).
+    """
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    (root / 'ShapeNet-55').mkdir(parents=True, exist_ok=True)
+    (root / 'shapenet_pc').mkdir(exist_ok=True)
+    files = {'train': [], 'test': []}
+    arrays = {'train': [], 'test': []}
+    for kind, taxonomy_id in enumerate(taxonomies):
+        for split, count in zip(('train', 'test'), per_split):
+            for _ in range(count):
+                model_id = ''.join(rng.choice(list('0123456789abcdef'), 32))
+                xyz = surface_points(kind, num_points, rng)[0].astype(np.float32)
+                path = root / 'shapenet_pc' / f'{taxonomy_id}-{model_id}.npy'
+                np.save(path, xyz)
+                files[split].append(str(path))
+                arrays[split].append(xyz)
+    for split, paths in files.items():
+        (root / 'ShapeNet-55' / f'{split}.txt').write_text(
+            ''.join(f'{Path(p).name}\n' for p in paths))
+    return dict(train=dict(data_root=str(root), split='train'),
+                val=dict(data_root=str(root), split='test'),
+                files=dict(train=files['train'], val=files['test']),
+                arrays=dict(train=arrays['train'], val=arrays['test']),
+                num_classes=len(taxonomies))
+
+
 # --------------------------------------------------------------------------------------------
 # RGB-D
 
@@ -430,4 +469,4 @@ def write_rgbd(root: PathLike, num_classes: int = 2, per_class: Tuple[int, int] 
 
 WRITERS = dict(audioset=write_audioset, esc50=write_esc50, kinetics=write_kinetics,
                modelnet40=write_modelnet40, shapenetpart=write_shapenetpart, partnet=write_partnet,
-               rgbd=write_rgbd, text=write_text_cls)
+               shapenet55=write_shapenet55, rgbd=write_rgbd, text=write_text_cls)

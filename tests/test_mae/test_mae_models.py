@@ -21,7 +21,7 @@ MAE_CONFIGS = sorted((ROOT / 'configs' / 'mae').glob('*.py'))
 TINY = {
     'audio': ('audiomae_m2pt-vit-tiny-p8_1xb2-4i_audioset-tiny.py', (2, 1, 64, 32), 32, 7),
     'video': ('videomae_m2pt-vit-tiny-p8_1xb2-4i_k400-tiny.py', (2, 3, 4, 32, 32), 32, 4),
-    'point': ('pointmae_m2pt-vit-tiny_1xb2-4i_shapenetpart-tiny.py', (2, 256, 3), 16, 7),
+    'point': ('pointmae_m2pt-vit-tiny-g16_1xb2-4i_shapenet55-tiny.py', (2, 256, 3), 16, 7),
 }
 
 

@@ -1,5 +1,6 @@
 """Write tiny synthetic datasets in the real on-disk formats of AudioSet, ESC-50, Kinetics-400,
-ModelNet40, ShapeNetPart and PartNet (the writers: :mod:`m2pt_mm.testing.modalities`).
+ModelNet40, ShapeNetPart, PartNet, ShapeNet-55 and RGB-D lists (the writers:
+:mod:`m2pt_mm.testing.modalities`).
 
 Usage::
 

@@ -35,8 +35,8 @@ def _source(results: dict) -> str:
 @TRANSFORMS.register_module()
 class LoadPointCloud(BaseTransform):
     """Load ``results['points_path']``: a txt file (ModelNet ``x,y,z,nx,ny,nz``; ShapeNetPart
-    ``x y z nx ny nz label`` — the delimiter is detected), or row ``h5_index`` of a PartNet h5
-    (``data`` xyz, ``label_seg``).
+    ``x y z nx ny nz label`` — the delimiter is detected), a ``.npy`` array (ShapeNet-55 ``(N,
+    3)``), or row ``h5_index`` of a PartNet h5 (``data`` xyz, ``label_seg``).
 
     Adds ``points`` (float32 ``(N, 3)`` or ``(N, 6)``) and, with ``with_seg_label``,
     ``gt_seg_label`` (int64 ``(N,)``: a txt file's last column or the h5 ``label_seg``). Labels are
@@ -55,12 +55,17 @@ class LoadPointCloud(BaseTransform):
     def __init__(self, use_normals: bool = False, with_seg_label: bool = False) -> None:
         self.use_normals, self.with_seg_label = use_normals, with_seg_label
 
-    def _read_txt(self, path: str) -> np.ndarray:
-        with open(path) as f:
-            first = f.readline()
+    def _read_rows(self, path: str) -> np.ndarray:
         try:
-            data = np.loadtxt(path, delimiter=',' if ',' in first else None, dtype=np.float64,
-                              ndmin=2)
+            if path.endswith('.npy'):  # ShapeNet-55 (Point-MAE): a float32 (8192, 3) array
+                data = np.load(path, allow_pickle=False).astype(np.float64)
+                if data.ndim != 2:
+                    raise ValueError(f'expected an (N, 3) array, got shape {data.shape}')
+            else:
+                with open(path) as f:
+                    first = f.readline()
+                data = np.loadtxt(path, delimiter=',' if ',' in first else None,
+                                  dtype=np.float64, ndmin=2)
         except ValueError as e:
             raise ValueError(f'cannot parse point file {path}: {e}') from e
         need = (6 if self.use_normals else 3) + int(self.with_seg_label)
@@ -85,7 +90,7 @@ class LoadPointCloud(BaseTransform):
                 labels = np.asarray(f['label_seg'][results['h5_index']]) if (
                     self.with_seg_label) else None
         else:
-            data = self._read_txt(path)
+            data = self._read_rows(path)
             coords = data[:, :6 if self.use_normals else 3]
             labels = data[:, -1] if self.with_seg_label else None
         if coords.shape[0] == 0:

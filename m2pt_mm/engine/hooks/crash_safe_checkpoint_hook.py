@@ -3,7 +3,7 @@ import contextlib
 import glob
 import os
 import os.path as osp
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Sequence
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
@@ -47,7 +47,36 @@ class CrashSafeCheckpointHook(CheckpointHook):
     mmengine's bookkeeping is kept as it is (``keep_ckpt_ids``, ``best_ckpt`` in the message
     hub, saved inside each checkpoint), so a resumed run rotates what is on disk. Temporary files
     left by a killed save are removed when training starts, and named in the log.
+
+    ``keep_epochs`` lists epochs whose checkpoints (and deploy twins) outlive the rotation: the
+    paper's Table 6 uses the point model's epoch-20 and epoch-220 checkpoints as auxiliary
+    weights. mmengine has no such option (``save_begin``/``interval`` decide what is *written*,
+    ``max_keep_ckpts`` then removes all but the last few). A kept epoch off the ``interval``
+    schedule is saved as well.
+
+    Args:
+        keep_epochs: Epochs (1-based, as in the file names) never removed by the rotation; needs
+            ``by_epoch=True``.
+        *args, **kwargs: mmengine's ``CheckpointHook`` arguments.
     """
+
+    def __init__(self, *args, keep_epochs: Sequence[int] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        bad = [e for e in keep_epochs if isinstance(e, bool) or not isinstance(e, int) or e < 1]
+        if bad:
+            raise ValueError(f'keep_epochs must be epoch numbers >= 1, got {list(keep_epochs)}')
+        if keep_epochs and not self.by_epoch:
+            raise ValueError('keep_epochs names epochs: it needs by_epoch=True (this hook saves '
+                             'by iteration)')
+        self.keep_epochs = frozenset(keep_epochs)
+
+    def after_train_epoch(self, runner) -> None:
+        last = self.last_ckpt
+        super().after_train_epoch(runner)
+        # the interval skipped a kept epoch: save it anyway
+        if runner.epoch + 1 in self.keep_epochs and self.last_ckpt == last:
+            runner.logger.info(f'Saving checkpoint at {runner.epoch + 1} epochs (keep_epochs)')
+            self._save_checkpoint(runner)
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
@@ -96,7 +125,7 @@ class CrashSafeCheckpointHook(CheckpointHook):
         if not is_main_process():
             return
         atomic_write_text(self.last_ckpt, osp.join(runner.work_dir, 'last_checkpoint'))
-        if stale is not None:
+        if stale is not None and stale not in self.keep_epochs:
             self._remove(runner, self.file_backend.join_path(self.out_dir,
                                                              self.filename_tmpl.format(stale)))
 

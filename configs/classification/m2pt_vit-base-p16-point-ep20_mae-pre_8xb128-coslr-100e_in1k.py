@@ -1,0 +1,12 @@
+# Paper Table 6, aux pretraining length: M2PT-Point of Table 1 (MAE ImageNet target, normal
+# order) with W′ from the epoch-20 checkpoint of the point aux pretraining (paper: 83.55).
+# The checkpoint: configs/mae/pointmae_m2pt-vit-base-g64_1xb128-coslr-300e_shapenet55-1024.py
+# keeps epoch_20.pth; publish it under this name with
+#   python tools/model_converters/publish_model.py \
+#       work_dirs/pointmae_m2pt-vit-base-g64_1xb128-coslr-300e_shapenet55-1024/epoch_20.pth \
+#       checkpoints/m2pt --out-name pointmae_vit-base-g64_shapenet55-ep20.pth
+_base_ = './m2pt_vit-base-p16-point_mae-pre_8xb128-coslr-100e_in1k.py'
+
+aux_checkpoint = 'checkpoints/m2pt/pointmae_vit-base-g64_shapenet55-ep20.pth'
+
+model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
