@@ -7,6 +7,7 @@ Examples:
     python tools/test.py CONFIG work_dirs/run/epoch_10_deploy.pth
     python tools/test.py CONFIG CKPT --show-dir vis --metrics-out metrics.json
     python tools/test.py CONFIG CKPT --dump preds.pkl   # every prediction (OmniVec: embeddings)
+    python tools/test.py CONFIG CKPT --tta   # the config's test-time augmentation (video: 5x3)
     bash tools/dist_test.sh CONFIG CKPT 8 [args]
 """
 import argparse
@@ -14,7 +15,7 @@ import json
 import numbers
 from typing import Optional, Sequence
 
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
@@ -38,6 +39,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='also pickle every prediction (a list of DataSample dicts, one per '
                         "sample; an OmniVec model puts its Omni embedding in each) with mmengine's "
                         'DumpResults metric')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation as mmpretrain's tools/test.py: the config's "
+                        '`tta_model` wraps the model and `tta_pipeline` is the test pipeline')
     return parser.parse_args(argv)
 
 
@@ -76,6 +80,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     cfg = load_config(args.config, args)
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
+    if args.tta:
+        missing = [k for k in ('tta_model', 'tta_pipeline') if cfg.get(k) is None]
+        if missing:
+            raise KeyError(f'{args.config} has no {missing}: --tta needs both')
+        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     runner = build_test_runner(cfg, args.checkpoint)
     if args.dump:
         # as mmpretrain's tools/test.py --out: one more metric, whatever the config evaluates

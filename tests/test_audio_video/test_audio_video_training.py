@@ -88,7 +88,7 @@ def test_tiny_video_training_with_image_aux_evaluates_accuracy_and_writes_deploy
 @pytest.mark.parametrize('config, shape', [
     ('configs/audio/m2pt_vit-base-p16-point_audiomae-pre_4xb8-amp-60e_audioset-2k.py',
      (1, 1024, 128)),
-    ('configs/video/m2pt_vit-base-p16-point_videomae-pre_64xb6-75e_k400-16x4.py',
+    ('configs/video/m2pt_vit-base-p16-point_videomae-pre_64xb12-amp-150e_k400-16x4.py',
      (3, 16, 224, 224)),
 ], ids=['audio', 'video'])
 def test_vit_b_config_runs_one_training_step_on_cpu(config, shape):

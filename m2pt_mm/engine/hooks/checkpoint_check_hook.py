@@ -2,7 +2,7 @@
 from typing import List
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.registry import HOOKS
 
 from m2pt_mm.pathway import is_pathway_param
@@ -78,7 +78,9 @@ class CheckpointCheckHook(Hook):
         self.strict = strict
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = runner.model
+        if is_model_wrapper(model) or isinstance(model, BaseTTAModel):  # as mmengine loads it
+            model = model.module
         source = getattr(runner, '_load_from', None) or 'the checkpoint'
         if 'state_dict' not in checkpoint:
             raise CheckpointMismatchError(f'{source} has no "state_dict" (keys: {list(checkpoint)[:6]})')

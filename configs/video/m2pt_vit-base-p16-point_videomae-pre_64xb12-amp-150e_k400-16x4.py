@@ -2,8 +2,10 @@
 # target W, the point ViT-B/16 as auxiliary model W′ (only its block linears are taken, so its
 # tokenizer does not matter), all four linears of every block, normal order, λ from 0, all
 # trainable. The paper has no from-scratch video setting (§4.4).
-_base_ = './_base_/videomae-ft_vit-base-p16_64xb6-75e_k400-16x4.py'
+_base_ = './_base_/videomae-ft_vit-base-p16_64xb12-150e_k400-16x4.py'
 
 aux_checkpoint = 'checkpoints/m2pt/point_vit-base-p16.pth'
 
 model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
+# fp16 mixed precision as VideoMAE's fine-tuning (its dynamic loss scale)
+optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')

@@ -5,17 +5,29 @@
 # paper Table 4: 81.5). Numbers and why:
 #   16 frames, interval 4, 224x224, 2x16x16 tubelets -> 8 x 14 x 14 = 1568 tokens, fixed sin-cos
 #   positions, no class token, mean pooling + fc_norm, linear head    (finetune.sh, defaults)
+#   64 GPUs x 6 videos, each decoded once and augmented twice (--num_sample 2, "repeated
+#   augmentation"): 768 clips a step; lr = 5e-4 x 384 / 256 = 7.5e-4 (VideoMAE scales lr by the
+#   384 videos, not the 768 clips)                                        (finetune.sh, defaults)
+#   Here: mmpretrain's RepeatAugSampler(num_repeats=2), 12 clips per GPU = 64 x 12 = 768 clips a
+#   step. Its epoch is len(dataset) clips (half the videos, twice each), VideoMAE's 2 x
+#   len(dataset): 150 sampler epochs / 10 of warm-up = VideoMAE's 75 / 5, the same steps and clips
 #   75 epochs, 5 warm-up, per-iteration cosine to min_lr 1e-6 x 384/256   (finetune.sh, defaults)
-#   64 GPUs x 6 clips = 384; lr = 5e-4 x 384 / 256 = 7.5e-4 (VideoMAE scales lr by batch/256)
 #   AdamW (0.9, 0.999), weight decay 0.05, none on 1-D params           (finetune.sh, optim_factory)
 #   layer decay 0.75, drop path 0.1                                      (defaults)
+#   train clip: RandAugment rand-m7-n4-mstd0.5-inc1 (timm's, bicubic; one draw for the clip),
+#   random-resized crop scale (0.08, 1) ratio (3/4, 4/3) to 224 (bilinear, no antialias), flip
+#   0.5, normalise, random erasing 0.25 (mode 'pixel', one region through the clip)
+#                                          (datasets/kinetics.py _aug_frame, defaults --aa --reprob)
 #   Mixup 0.8 / CutMix 1.0, switched with prob. 0.5, label smoothing 0.1 (defaults)
 #   head: trunc-normal std 0.02 x init_scale 0.001 = 2e-5                (defaults)
 #   val: one centre clip, short side 224, centre crop 224                (validation_one_epoch)
-# Not reproduced (not implemented for clips here): repeated augmentation (--num_sample 2), the
-# RandAugment rand-m7-n4-mstd0.5-inc1 and random erasing 0.25 on clips, random-resized-crop
-# scale jitter (here: short side 256 + random 224 crop), DeepSpeed/AMP, and the final 5 clips x 3
-# crops test (here: the single-view val protocol).
+#   test (`tools/test.py --tta`): 5 clips uniformly spaced x 3 crops along the long side, softmax
+#   scores averaged over the 15 views            (--test_num_segment 5 --test_num_crop 3, merge())
+#   fp16 mixed precision (DeepSpeed / torch.cuda.amp with a dynamic loss scale): the `-amp-`
+#   configs add AmpOptimWrapper; this base stays fp32 so that CPU runs can inherit it
+# Not reproduced: VideoMAE's training frames are linspace(start, start + 64, 16) (an interval of
+# ~4.27), here exactly every 4th; its K400 copy has short side 320 (resized beforehand), here
+# resized to 320 in the pipeline.
 _base_ = ['../../_base_/mmpretrain_runtime.py']  # + m2pt_mm imports and hooks
 
 # target W: VideoMAE's K400-pretrained ViT-B/16 (checkpoint-1599.pth of the 1600-epoch run:
@@ -26,10 +38,12 @@ data_root = 'data/kinetics400'  # videos_{train,val}/ + mmaction-style list file
 num_classes = 400
 clip_len = 16
 frame_interval = 4
-max_epochs = 75
-warmup_epochs = 5
-batch_size = 6
+max_epochs = 150  # RepeatAugSampler epochs: VideoMAE's 75 (see above)
+warmup_epochs = 10
+num_repeats = 2  # VideoMAE --num_sample
+batch_size = 6 * num_repeats  # clips per GPU
 total_batch = 64 * batch_size
+lr_batch = total_batch // num_repeats  # VideoMAE's lr scaling counts videos
 
 model = dict(
     type='ImageClassifier',
@@ -62,10 +76,12 @@ train_pipeline = [
     dict(type='PyAVInit'),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval),
     dict(type='PyAVDecode'),
-    dict(type='VideoResize', short_side=256),
-    dict(type='VideoCrop', crop_size=224, random_crop=True),
+    dict(type='VideoResize', short_side=320),  # VideoMAE's K400 copy is 320p
+    dict(type='VideoRandAugment', policy='rand-m7-n4-mstd0.5-inc1', interpolation='bicubic'),
+    dict(type='VideoRandomResizedCrop', size=224, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)),
     dict(type='VideoFlip', prob=0.5),
     dict(type='VideoNormalize'),
+    dict(type='VideoRandomErasing', prob=0.25),
     dict(type='PackInputs', input_key='imgs'),
 ]
 test_pipeline = [
@@ -82,7 +98,7 @@ train_dataloader = dict(
     num_workers=10,
     persistent_workers=True,
     drop_last=True,  # as VideoMAE's train loader
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='RepeatAugSampler', num_repeats=num_repeats, shuffle=True),
     dataset=dict(type='KineticsDataset', data_root=data_root,
                  ann_file='kinetics400_train_list_videos.txt', data_prefix='videos_train',
                  num_classes=num_classes, pipeline=train_pipeline))
@@ -98,8 +114,28 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_evaluator = val_evaluator
 
+# `tools/test.py --tta`: VideoMAE's final test. Each video is decoded once (5 x 16 frames);
+# TestTimeAug makes the 15 views (clip-major: view = 3 x clip + crop) and AverageClsScoreTTA
+# averages their softmax scores, as VideoMAE's merge() does. A video shorter than a clip repeats
+# its last frame (VideoMAE pads so too); SampleFrames(out_of_bound='error') refuses it instead.
+test_num_clips = 5
+tta_model = dict(type='AverageClsScoreTTA')
+tta_pipeline = [
+    dict(type='PyAVInit'),
+    dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, test_mode=True,
+         num_clips=test_num_clips),
+    dict(type='PyAVDecode'),
+    dict(type='VideoResize', short_side=224),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='VideoSelectClip', index=k) for k in range(test_num_clips)],
+        [dict(type='VideoCrop', crop_size=224, position=p) for p in ('start', 'centre', 'end')],
+        [dict(type='VideoNormalize')],
+        [dict(type='PackInputs', input_key='imgs')],
+    ]),
+]
+
 optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=5e-4 * total_batch / 256, betas=(0.9, 0.999),
+    optimizer=dict(type='AdamW', lr=5e-4 * lr_batch / 256, betas=(0.9, 0.999),
                    weight_decay=0.05),
     # mmpretrain's layer-decay constructor + λ without weight decay, W′/λ at their block's depth
     constructor='PathwayLayerDecayOptimWrapperConstructor',
@@ -109,13 +145,13 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
          convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
-         eta_min=1e-6 * total_batch / 256, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         eta_min=1e-6 * lr_batch / 256, by_epoch=True, begin=warmup_epochs, end=max_epochs,
          convert_to_iter_based=True),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=total_batch)
 
 default_hooks = dict(
-    checkpoint=dict(interval=5, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'))
+    checkpoint=dict(interval=10, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'))

@@ -1,3 +1,0 @@
-# VideoMAE baseline of paper Table 4 (81.5 top-1): VideoMAE-pretrained ViT-B/16 fine-tuned with
-# VideoMAE's K400 recipe, no pathway.
-_base_ = './_base_/videomae-ft_vit-base-p16_64xb6-75e_k400-16x4.py'
