@@ -6,3 +6,6 @@ _base_ = './_base_/audiomae-ft_vit-base-p16_4xb8-amp-60e_audioset-2k.py'
 aux_checkpoint = 'checkpoints/m2pt/point_vit-base-p16.pth'
 
 model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
+
+# the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
+__paper_rows__ = dict(table=3, setting='pretrained', row='M2PT-Point', columns=['AudioSet-2k top-1'])

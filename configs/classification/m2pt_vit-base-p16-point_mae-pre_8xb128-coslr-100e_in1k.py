@@ -10,6 +10,4 @@ model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
 # the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
 __paper_rows__ = [
     dict(table=1, setting='pretrained', row='M2PT-Point', columns=['tune acc']),
-    dict(table=5, setting='ablation', row='all four, λ₀=0, learnable', columns=['top-1']),
-    dict(table=6, setting='ablation', row='normal order, aux pretrained 300 epochs',
-         columns=['top-1'])]
+    dict(table=5, setting='ablation', row='all four, λ₀=0, learnable', columns=['top-1'])]

@@ -9,3 +9,6 @@ aux_checkpoint = 'checkpoints/m2pt/point_vit-base-p16.pth'
 model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
 # fp16 mixed precision as VideoMAE's fine-tuning (its dynamic loss scale)
 optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')
+
+# the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
+__paper_rows__ = dict(table=4, setting='pretrained', row='M2PT-Point', columns=['K400 top-1'])

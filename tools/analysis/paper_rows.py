@@ -175,27 +175,46 @@ ORIGINS: Dict[str, str] = {
     'checkpoints/videomae_vit-base-p16_k400_pretrain.pth':
         "VideoMAE's public ViT-B Kinetics-400 pretraining checkpoint (MCG-NJU/VideoMAE, "
         'MODEL_ZOO.md), or `configs/mae/videomae_m2pt-vit-base-p16_64xb8-amp-coslr-800e_k400.py`',
-    'checkpoints/point-mae_vit-base_shapenet-pretrain.pth':
-        'Point-MAE pretraining at width 768 (the public Point-MAE files are 384 wide): '
-        '`configs/mae/pointmae_m2pt-vit-base_1xb128-coslr-300e_shapenet.py`',
     'checkpoints/m2pt/point_vit-base-p16.pth':
-        "the M2PT zoo's point ViT-B/16 (AILab-CVC/M2PT README), or the point MAE run above",
+        "the M2PT zoo's point ViT-B/16 (AILab-CVC/M2PT README), or epoch 300 of "
+        '`configs/mae/pointmae_m2pt-vit-base-g64_1xb128-coslr-300e_shapenet55-1024.py`',
     'checkpoints/m2pt/video_vit-base-p16.pth':
-        "the M2PT zoo's video ViT-B/16 (AILab-CVC/M2PT README), or "
-        '`configs/mae/videomae_m2pt-vit-base-p16_64xb8-amp-coslr-800e_k400.py`',
+        "the M2PT zoo's video ViT-B/16 (AILab-CVC/M2PT README), or, as the paper trained it, "
+        '`configs/mae/videomae_m2pt-vit-base-p16_64xb32-amp-coslr-800e_k700.py`',
     'checkpoints/m2pt/audio_vit-base-p16.pth':
         "the M2PT zoo's audio ViT-B/16 (AILab-CVC/M2PT README), or "
         '`configs/mae/audiomae_m2pt-vit-base-p16_64xb8-amp-coslr-33e_audioset-2m.py`',
-    'checkpoints/m2pt/m2pt_vit-base-p16-point_mae-pre_in1k_deploy.pth':
-        'this repository: the merged Table 1 M2PT-Point (pretrained, tune) classifier, '
-        '`configs/classification/m2pt_vit-base-p16-point_mae-pre_8xb128-coslr-100e_in1k.py`',
-    'checkpoints/m2pt/m2pt_vit-base-p16-point_scratch_in1k_deploy.pth':
-        'this repository: the merged Table 1 M2PT-Point (from scratch) classifier, '
-        '`configs/classification/m2pt_vit-base-p16-point_scratch_16xb64-300e_in1k.py`',
-    'checkpoints/m2pt/vit-base-p16_scratch_in1k.pth':
-        'this repository: the Table 1 ViT (from scratch) classifier, '
-        '`configs/classification/vit-base-p16_scratch_16xb64-300e_in1k.py`',
 }
+
+
+_POINT_MAE = 'configs/mae/pointmae_m2pt-vit-base-g64_1xb128-coslr-300e_shapenet55-1024.py'
+#: The files only a run of this repository makes: the config that trains it and the checkpoint of
+#: that run that ``publish_model.py`` publishes under the name the configs read.
+PRODUCERS: Dict[str, Tuple[str, str]] = {
+    # the public Point-MAE files are 384 wide; the paper's point models are 768 wide
+    'checkpoints/point-mae_vit-base_shapenet-pretrain.pth': (_POINT_MAE, 'epoch_300.pth'),
+    **{f'checkpoints/m2pt/pointmae_vit-base-g64_shapenet55-ep{epoch}.pth':
+       (_POINT_MAE, f'epoch_{epoch}.pth') for epoch in (20, 220, 300)},
+    'checkpoints/m2pt/m2pt_vit-base-p16-point_mae-pre_in1k_deploy.pth':
+        ('configs/classification/m2pt_vit-base-p16-point_mae-pre_8xb128-coslr-100e_in1k.py',
+         'epoch_100_deploy.pth'),
+    'checkpoints/m2pt/m2pt_vit-base-p16-point_scratch_in1k_deploy.pth':
+        ('configs/classification/m2pt_vit-base-p16-point_scratch_16xb64-300e_in1k.py',
+         'epoch_300_deploy.pth'),
+    'checkpoints/m2pt/vit-base-p16_scratch_in1k.pth':
+        ('configs/classification/vit-base-p16_scratch_16xb64-300e_in1k.py', 'epoch_300.pth'),
+}
+
+
+def origin(path: str) -> str:
+    """Where a checkpoint file comes from, in a sentence with the commands that make it."""
+    if path in PRODUCERS:
+        config, checkpoint = PRODUCERS[path]
+        folder, name = osp.split(path)
+        return (f'this repository: train `{config}`, then `python tools/model_converters/'
+                f'publish_model.py work_dirs/{Path(config).stem}/{checkpoint} {folder} '
+                f'--out-name {name}`')
+    return ORIGINS.get(path, '**origin unknown**')
 
 
 def checkpoints_read(cfg) -> List[str]:
@@ -234,7 +253,7 @@ def config_steps(config: str) -> List[str]:
     merged = bool(backbone.get('pathway'))
     steps = []
     for path in checkpoints_read(cfg):
-        steps.append(f'reads `{path}`: {ORIGINS.get(path, "**origin unknown**")}')
+        steps.append(f'reads `{path}`: {origin(path)}')
     steps.append(f'`bash tools/dist_train.sh {config} 8`')
     if merged:
         steps.append(f'the merged plain ViT is written beside it: `{last}_deploy.pth`')
@@ -242,11 +261,6 @@ def config_steps(config: str) -> List[str]:
                      '--cfg-options model.backbone.pathway=None`')
     else:
         steps.append(f'`bash tools/dist_test.sh {config} {last}.pth 8`')
-    for path, origin in ORIGINS.items():
-        if f'`{config}`' in origin and origin.startswith('this repository'):
-            made = f'{last}_deploy.pth' if merged else f'{last}.pth'
-            steps.append(f'publish for the configs that read it: `python tools/model_converters/'
-                         f'publish_model.py {made} {path}`')
     return steps
 
 
@@ -261,7 +275,7 @@ def guide(configs: Dict[Cell, List[str]]) -> str:
            "'s Results); the paper's numbers are what a run should approach. The upstream projects",
            'do not state per-row training times we could check, so none are given.', '',
            '## Where each checkpoint comes from', '', '| file | origin |', '|---|---|']
-    out += [f'| `{path}` | {origin} |' for path, origin in ORIGINS.items()]
+    out += [f'| `{path}` | {origin(path)} |' for path in [*ORIGINS, *PRODUCERS]]
     out += ['', '## All rows', '', markdown_table(configs).rstrip('\n'), '']
     rows: Dict[Tuple[int, str, str], List[Cell]] = defaultdict(list)
     for cell in PAPER:
