@@ -15,9 +15,15 @@ ARCH = dict(TINY, num_layers=2)
 VITDET = dict(window_size=3, global_attn_indexes=(1, ), use_rel_pos=True)
 
 
+#: mmseg's MAE backbone options (configs/segmentation/*-layerscale-relpos_*): global attention,
+#: relative positions next to a class token, layer scale
+MMSEG_MAE = dict(with_cls_token=True, use_rel_pos=True, layer_scale_init_value=1.0)
+
+
 def _backbone(**options) -> M2PTVisionTransformer:
+    options = dict(dict(with_cls_token=False), **options)
     model = M2PTVisionTransformer(arch=dict(ARCH), img_size=40, patch_size=8, out_type='featmap',
-                                  with_cls_token=False, drop_path_rate=0., **options)
+                                  drop_path_rate=0., **options)
     model.init_weights()
     return model.eval()
 
@@ -49,8 +55,9 @@ def test_blocks_match_vitdet_blocks_with_padding():
     assert model.layers[1].attn.rel_pos_w.shape == (2 * 5 - 1, ARCH['embed_dims'] // 2)
 
 
-def test_merged_equals_unmerged_and_loads_strictly_into_plain():
-    model = _backbone(pathway=dict(allow_zero_aux=True), **VITDET)
+@pytest.mark.parametrize('options', [VITDET, MMSEG_MAE], ids=['vitdet', 'mmseg-mae'])
+def test_merged_equals_unmerged_and_loads_strictly_into_plain(options):
+    model = _backbone(pathway=dict(allow_zero_aux=True), **options)
     pathway_stand_ins(model, aux_std=0.1, scale=0.5)
     _randomise_rel_pos(model)
     images = torch.randn(2, 3, 40, 32)
@@ -60,7 +67,7 @@ def test_merged_equals_unmerged_and_loads_strictly_into_plain():
         merged = model(images)[0]
     assert unmerged.shape == (2, ARCH['embed_dims'], 5, 4)
     assert_close(merged, unmerged)
-    plain = _backbone(**VITDET)
+    plain = _backbone(**options)
     plain.load_state_dict(model.state_dict(), strict=True)
     with torch.no_grad():
         assert_close(plain(images)[0], unmerged)

@@ -90,8 +90,8 @@ class WindowRelPosAttention(nn.Module):
     The new parameters are ``rel_pos_h``/``rel_pos_w`` (ViTDet's names), zero at the start.
 
     Windows are cut from the ``ln1``-normalised grid and padded with zeros to a multiple of the
-    window size, as ViTDet does; the padded tokens take part as keys (as in ViTDet) and are cropped
-    off afterwards. The window pieces are mmpretrain's (``ViTSAM``'s) helpers.
+    window size, as ViTDet does; the padded tokens take part as keys (as in ViTDet) and are
+    cropped off afterwards. The window pieces are mmpretrain's (``ViTSAM``'s) helpers.
 
     Args:
         attn: The block's ``MultiheadAttention`` as mmpretrain built it.
@@ -140,8 +140,8 @@ class WindowRelPosAttention(nn.Module):
         return self.out_drop(self.gamma1(self.proj_drop(self.proj(x))))
 
     def _rel_pos_bias(self, q: Tensor, size: Tuple[int, int], num_extra_tokens: int) -> Tensor:
-        """The additive attention bias ``[B, heads, n, n]``; extra tokens (a class token) get none,
-        as in MViTv2."""
+        """The additive attention bias ``[B, heads, n, n]``; extra tokens (a class token) get
+        none, as in MViTv2."""
         Bw, heads, n, d = q.shape
         m = size[0] * size[1]
         grid_q = q[:, :, num_extra_tokens:].reshape(Bw * heads, m, d)
