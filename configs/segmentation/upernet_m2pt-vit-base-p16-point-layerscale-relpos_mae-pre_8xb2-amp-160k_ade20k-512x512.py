@@ -2,6 +2,8 @@
 # bias): the layer-scale/rel-pos MAE baseline next door plus the pathway (W′ = the point ViT-B/16,
 # all four linears, λ from 0). Not a paper row: the paper's ADE20K numbers correspond to the
 # plain ./upernet_m2pt-vit-base-p16-point_mae-pre_8xb2-amp-160k_ade20k-512x512.py.
+# Video / audio W′: the same over the MAE variant with their aux_checkpoint (as the plain
+# siblings, e.g. ./upernet_m2pt-vit-base-p16-video_mae-pre_8xb2-amp-160k_ade20k-512x512.py).
 _base_ = './upernet_vit-base-p16-layerscale-relpos_mae-pre_8xb2-amp-160k_ade20k-512x512.py'
 
 # auxiliary W′: see the README table "Checkpoints" for which public file goes here
