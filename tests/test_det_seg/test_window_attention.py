@@ -121,3 +121,9 @@ def test_bad_window_options(options, message):
     kwargs.update(options)
     with pytest.raises(ValueError, match=message):
         M2PTVisionTransformer(**kwargs)
+
+
+def test_block_called_without_its_grid_says_so():
+    layer = _backbone(use_rel_pos=True).layers[0]
+    with pytest.raises(ValueError, match='need the token grid'):
+        layer(torch.randn(1, 25, ARCH['embed_dims']))  # how MAE pretraining calls its blocks

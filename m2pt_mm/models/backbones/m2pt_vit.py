@@ -118,8 +118,14 @@ class WindowRelPosAttention(nn.Module):
             self.rel_pos_h = nn.Parameter(torch.zeros(2 * size[0] - 1, self.head_dims))
             self.rel_pos_w = nn.Parameter(torch.zeros(2 * size[1] - 1, self.head_dims))
 
-    def forward(self, x: Tensor, grid: Tuple[int, int], num_extra_tokens: int = 0) -> Tensor:
+    def forward(self, x: Tensor, grid: Optional[Tuple[int, int]] = None,
+                num_extra_tokens: int = 0) -> Tensor:
         """``x``: ``[B, num_extra_tokens + h·w, D]`` tokens of the ``(h, w)`` ``grid``."""
+        if grid is None:
+            # a block called as mmpretrain's layer(x), e.g. by masked MAE pretraining
+            raise ValueError('window attention / relative positions need the token grid: they '
+                             'run in M2PTVisionTransformer.forward only (not on the visible '
+                             'tokens of MAE pretraining nor in the OmniVec trunk)')
         B, N, D = x.shape
         size = tuple(grid)
         if self.window_size:
