@@ -4,10 +4,13 @@ import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones import VisionTransformer
-from mmpretrain.models.utils import resize_pos_embed
+from mmpretrain.models.backbones.vit_sam import (add_decomposed_rel_pos, window_partition,
+                                                 window_unpartition)
+from mmpretrain.models.utils import MultiheadAttention, resize_pos_embed
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
@@ -38,6 +41,11 @@ _UNUSED_TARGET_KEYS = _OPTIONAL_TARGET_KEYS
 #: Kept fresh when the target checkpoint has no class token at all (Point-MAE and VideoMAE
 #: pretraining have none; Point-MAE's fine-tuning adds a new one, with its own position).
 _CLS_KEYS = ('cls_token', 'cls_pos')
+#: Block parameters that MAE-style checkpoints lack and that start from their fresh value when the
+#: target is read: ViTDet's relative position tables (zeros, as ViTDet loads MAE weights) and the
+#: layer scales (their ``layer_scale_init_value``, as mmseg's MAE loads MAE weights).
+_FRESH_BLOCK_KEYS = ('.attn.rel_pos_h', '.attn.rel_pos_w', '.attn.gamma1.weight',
+                     '.ffn.gamma2.weight')
 
 
 def _pathway_configs(pathway: Union[None, dict, Sequence[dict]]) -> List[Dict[str, Any]]:
@@ -70,6 +78,83 @@ def _given_out_indices(kwargs: Dict[str, Any]) -> List[int]:
     """The ``out_indices`` as the config gave them (mmpretrain's default is the last block)."""
     indices = kwargs.get('out_indices', -1)
     return [indices] if isinstance(indices, int) else list(indices)
+
+
+class WindowRelPosAttention(nn.Module):
+    """mmpretrain's ``MultiheadAttention`` over windows of the token grid and/or with ViTDet's
+    decomposed relative position bias (Li et al. 2022, from MViTv2).
+
+    It takes over the submodules of a built ``MultiheadAttention`` (``qkv``, ``proj``, dropouts,
+    drop path, layer scale ``gamma1``), so the state-dict names stay those of the plain block
+    (MAE checkpoints load), the pathway wraps the same ``qkv``/``proj`` and merging is unchanged.
+    The new parameters are ``rel_pos_h``/``rel_pos_w`` (ViTDet's names), zero at the start.
+
+    Windows are cut from the ``ln1``-normalised grid and padded with zeros to a multiple of the
+    window size, as ViTDet does; the padded tokens take part as keys (as in ViTDet) and are
+    cropped off afterwards. The window pieces are mmpretrain's (``ViTSAM``'s) helpers.
+
+    Args:
+        attn: The block's ``MultiheadAttention`` as mmpretrain built it.
+        window_size: Side of the square windows; 0 for global attention.
+        use_rel_pos: Add the decomposed relative position bias.
+        grid: The token grid the backbone is built for: the size of a global block's tables
+            (other grids interpolate them, as ViTDet).
+    """
+
+    def __init__(self, attn: MultiheadAttention, window_size: int, use_rel_pos: bool,
+                 grid: Tuple[int, int]) -> None:
+        super().__init__()
+        self.num_heads = attn.num_heads
+        self.head_dims = attn.head_dims
+        self.embed_dims = attn.embed_dims
+        self.attn_drop = attn.attn_drop
+        self.scaled_dot_product_attention = attn.scaled_dot_product_attention
+        self.qkv, self.proj = attn.qkv, attn.proj
+        self.proj_drop, self.out_drop, self.gamma1 = attn.proj_drop, attn.out_drop, attn.gamma1
+        self.window_size = window_size
+        self.use_rel_pos = use_rel_pos
+        if use_rel_pos:
+            size = (window_size, window_size) if window_size else tuple(grid)
+            self.rel_pos_h = nn.Parameter(torch.zeros(2 * size[0] - 1, self.head_dims))
+            self.rel_pos_w = nn.Parameter(torch.zeros(2 * size[1] - 1, self.head_dims))
+
+    def forward(self, x: Tensor, grid: Optional[Tuple[int, int]] = None,
+                num_extra_tokens: int = 0) -> Tensor:
+        """``x``: ``[B, num_extra_tokens + h·w, D]`` tokens of the ``(h, w)`` ``grid``."""
+        if grid is None:
+            # a block called as mmpretrain's layer(x), e.g. by masked MAE pretraining
+            raise ValueError('window attention / relative positions need the token grid: they '
+                             'run in M2PTVisionTransformer.forward only (not on the visible '
+                             'tokens of MAE pretraining nor in the OmniVec trunk)')
+        B, N, D = x.shape
+        size = tuple(grid)
+        if self.window_size:
+            # extra tokens are refused at build time: windows are cut from the grid alone
+            x, pad_hw = window_partition(x.view(B, *size, D), self.window_size)
+            size = (self.window_size, self.window_size)
+            x = x.flatten(1, 2)
+        Bw, n, _ = x.shape
+        q, k, v = self.qkv(x).reshape(Bw, n, 3, self.num_heads,
+                                      self.head_dims).permute(2, 0, 3, 1, 4).unbind(0)
+        bias = self._rel_pos_bias(q, size, num_extra_tokens) if self.use_rel_pos else None
+        x = self.scaled_dot_product_attention(q, k, v, attn_mask=bias,
+                                              dropout_p=self.attn_drop if self.training else 0.)
+        x = x.transpose(1, 2).reshape(Bw, n, D)
+        if self.window_size:
+            x = window_unpartition(x.view(Bw, *size, D), self.window_size, pad_hw,
+                                   tuple(grid)).reshape(B, N, D)
+        return self.out_drop(self.gamma1(self.proj_drop(self.proj(x))))
+
+    def _rel_pos_bias(self, q: Tensor, size: Tuple[int, int], num_extra_tokens: int) -> Tensor:
+        """The additive attention bias ``[B, heads, n, n]``; extra tokens (a class token) get
+        none, as in MViTv2."""
+        Bw, heads, n, d = q.shape
+        m = size[0] * size[1]
+        grid_q = q[:, :, num_extra_tokens:].reshape(Bw * heads, m, d)
+        bias = add_decomposed_rel_pos(q.new_zeros(Bw * heads, m, m), grid_q, self.rel_pos_h,
+                                      self.rel_pos_w, size, size)
+        bias = F.pad(bias, (num_extra_tokens, 0, num_extra_tokens, 0))
+        return bias.view(Bw, heads, n, n)
 
 
 @MODELS.register_module()
@@ -113,6 +198,14 @@ class M2PTVisionTransformer(VisionTransformer):
         fix_weights: The paper's *fix* setting: every backbone parameter is frozen except the
             Cross-Modal Scales (the head, outside the backbone, still trains).
         deploy: Build the merged (plain) form directly; ``pathway`` is then ignored.
+        window_size: ViTDet's window attention: blocks not in ``global_attn_indexes`` attend
+            within ``window_size`` × ``window_size`` windows of the token grid (padded to a
+            multiple, as ViTDet). 0 (default): every block is global. Images only, no class token.
+        global_attn_indexes: The blocks that keep global attention (ViTDet-B: 2, 5, 8, 11).
+        use_rel_pos: ViTDet's decomposed relative position bias in every block (new
+            ``rel_pos_h``/``rel_pos_w`` parameters, zero at the start; a target checkpoint
+            without them keeps the zeros). With these options on, the merged model loads
+            strictly into a plain (``pathway=None``) one with the same options.
         init_cfg: ``dict(type='Pretrained', checkpoint=...)`` initialises the target from any
             supported layout (MAE, timm, mmpretrain, ...), checked key by key.
         **kwargs: Passed on to ``VisionTransformer``.
@@ -131,6 +224,9 @@ class M2PTVisionTransformer(VisionTransformer):
                  pathway: Union[None, dict, Sequence[dict]] = None,
                  fix_weights: bool = False,
                  deploy: bool = False,
+                 window_size: int = 0,
+                 global_attn_indexes: Sequence[int] = (),
+                 use_rel_pos: bool = False,
                  init_cfg: Optional[dict] = None,
                  **kwargs: Any) -> None:
         super().__init__(arch=arch, img_size=img_size, patch_size=patch_size,
@@ -152,6 +248,8 @@ class M2PTVisionTransformer(VisionTransformer):
         self.pathway_cfgs = [] if deploy else _pathway_configs(pathway)
         self._build_tokenizer(tokenizer or dict(type='ImageTokenizer'), img_size, patch_size,
                               in_channels, kwargs.get('pre_norm', False))
+        # before the pathway: it wraps the linears the new attention took over
+        self._build_window_rel_pos(window_size, global_attn_indexes, use_rel_pos)
         for cfg in self.pathway_cfgs:
             attach_pathway(self, None, blocks='layers', layers=self._layer_map(cfg),
                            order=cfg['order'], scale_init=cfg['scale_init'],
@@ -162,6 +260,35 @@ class M2PTVisionTransformer(VisionTransformer):
             self._freeze_stages()
         if fix_weights:
             freeze_all_but_scales(self)
+
+    def _build_window_rel_pos(self, window_size: int, global_attn_indexes: Sequence[int],
+                              use_rel_pos: bool) -> None:
+        """Swap each block's attention for :class:`WindowRelPosAttention` where ViTDet's
+        window attention or relative position bias is asked for."""
+        self.window_size = window_size
+        self.global_attn_indexes = tuple(global_attn_indexes)
+        self.use_rel_pos = use_rel_pos
+        if not window_size and not use_rel_pos:
+            if self.global_attn_indexes:
+                raise ValueError('global_attn_indexes needs window_size > 0 (window attention)')
+            return
+        if not isinstance(window_size, int) or window_size < 0:
+            raise ValueError(f'window_size must be an int >= 0, got {window_size!r}')
+        bad = [i for i in self.global_attn_indexes if not 0 <= i < self.num_layers]
+        if bad:
+            raise ValueError(f'global_attn_indexes {bad} out of range for {self.num_layers} '
+                             f'blocks (valid: 0 … {self.num_layers - 1})')
+        if len(self.patch_resolution) != 2 or self.pos_every_block:
+            raise ValueError('window_size/use_rel_pos need an image-like (h, w) token grid; '
+                             f'the tokenizer {type(self.patch_embed).__name__} gives '
+                             f'{tuple(self.patch_resolution)}')
+        if window_size and self.num_extra_tokens:
+            raise ValueError('window attention cuts the token grid into windows: it needs '
+                             'with_cls_token=False (ViTDet drops the class token)')
+        for i, layer in enumerate(self.layers):
+            window = 0 if i in self.global_attn_indexes else window_size
+            layer.attn = WindowRelPosAttention(layer.attn, window, use_rel_pos,
+                                               tuple(self.patch_resolution))
 
     @staticmethod
     def _layer_map(cfg: Dict[str, Any]) -> Dict[str, str]:
@@ -261,13 +388,20 @@ class M2PTVisionTransformer(VisionTransformer):
         for i, layer in enumerate(self.layers):
             if self.pos_every_block and i > 0:
                 x = x + pos
-            x = layer(x)
+            x = self._run_block(layer, x, grid)
             if i == last and self.final_norm:
                 x = self.ln1(x)
             if i in self.out_indices:
                 out = self.ln1(x) if self.norm_outs and i != last else x
                 outs.append(self._format_output(out, grid))
         return tuple(outs), grid
+
+    def _run_block(self, layer: nn.Module, x: Tensor, grid: TokenGrid) -> Tensor:
+        if not isinstance(layer.attn, WindowRelPosAttention):
+            return layer(x)
+        # mmpretrain's TransformerEncoderLayer.forward, with the token grid for the attention
+        x = x + layer.attn(layer.ln1(x), grid, self.num_extra_tokens)
+        return layer.ffn(layer.ln2(x), identity=x)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Tokenize, run the blocks; one output per ``out_indices`` entry, as ``out_type``."""
@@ -322,8 +456,11 @@ class M2PTVisionTransformer(VisionTransformer):
         missing = [k for k in needed if k not in ckpt.state_dict]
         unexpected = [k for k in ckpt.state_dict if k not in own]
         optional = _OPTIONAL_TARGET_KEYS + (_CLS_KEYS if 'cls_token' not in ckpt.state_dict else ())
-        bad_missing = [k for k in missing if k not in optional]
-        bad_unexpected = [k for k in unexpected if k not in _UNUSED_TARGET_KEYS]
+        # a backbone without class token (ViTDet) ignores the pretraining's
+        unused = _UNUSED_TARGET_KEYS + (() if self.with_cls_token else ('cls_token', ))
+        bad_missing = [k for k in missing
+                       if k not in optional and not k.endswith(_FRESH_BLOCK_KEYS)]
+        bad_unexpected = [k for k in unexpected if k not in unused]
         if bad_missing or bad_unexpected:
             raise CheckpointError(
                 f'target checkpoint {path} ({ckpt.format}) does not fit this backbone: '
@@ -336,7 +473,9 @@ class M2PTVisionTransformer(VisionTransformer):
         if missing or unexpected:
             logger.info(f'M2PT target: kept the fresh {missing} and ignored {unexpected} '
                         '(pooling norm of fine-tuning vs. final norm of pretraining; a class '
-                        'token the pretraining did not have)')
+                        'token the pretraining did not have or this backbone does not use; '
+                        'relative position tables (zero) and layer scales (their init value) '
+                        'the pretraining did not have)')
 
     def load_aux_checkpoints(self) -> None:
         """Read each ``pathway[k].aux_checkpoint`` into branch ``k`` (block linears only)."""
