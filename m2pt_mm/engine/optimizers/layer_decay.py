@@ -30,6 +30,10 @@ class PathwayLayerDecayOptimWrapperConstructor(LearningRateDecayOptimWrapperCons
     * W′ and λ get the lr scale of their block (``get_layer_depth`` sees ``layers.{i}.…``).
     * Works for detectors and segmentors, which have no ``get_layer_depth`` of their own.
     * A ``custom_keys`` entry that matches no parameter is an error, not silently ignored.
+    * ``lr_mult`` in ``custom_keys`` is honoured: lr = base lr × layer decay × ``lr_mult``
+      (mmpretrain's constructor overwrites the lr after applying ``custom_keys``, so there it does
+      nothing). By default λ of block i gets the lr of its block, as W (the official scripts);
+      ``custom_keys={'cross_modal_scale': dict(lr_mult=10.)}`` gives λ its own.
 
     Use ``constructor='PathwayLayerDecayOptimWrapperConstructor'`` with the usual
     ``paramwise_cfg=dict(layer_decay_rate=0.65, custom_keys=...)``.
@@ -47,16 +51,31 @@ class PathwayLayerDecayOptimWrapperConstructor(LearningRateDecayOptimWrapperCons
         super().add_params(params, module, prefix=prefix, get_layer_depth=get_layer_depth, **kwargs)
         if prefix != '':
             return
+        self._apply_lr_mult(params)
         scales = 0
+        scale_lr_mults = set()
         for group in params:
             if is_scale_param(group['param_name']):
                 group['weight_decay'] = 0.
                 scales += 1
+                scale_lr_mults.add(group['lr_mult'])
         if scales:
             aux = sum(1 for g in params if is_pathway_param(g['param_name'])) - scales
             MMLogger.get_current_instance().info(
                 f'PathwayLayerDecay: {scales} Cross-Modal Scales with weight decay 0 and {aux} '
-                'auxiliary weights, each at the lr scale of its block')
+                'auxiliary weights, each at the lr scale of its block (λ × lr_mult '
+                f'{sorted(scale_lr_mults)})')
+
+    def _apply_lr_mult(self, params: List[dict]) -> None:
+        """Scale each group's lr by the ``lr_mult`` of its ``custom_keys`` entry (the longest
+        matching key, mmpretrain's rule)."""
+        custom_keys = self.paramwise_cfg.get('custom_keys', {})
+        sorted_keys = sorted(sorted(custom_keys), key=len, reverse=True)
+        for group in params:
+            key = next((k for k in sorted_keys if k in group['param_name']), None)
+            lr_mult = custom_keys[key].get('lr_mult', 1.) if key is not None else 1.
+            group['lr'] *= lr_mult  # lr_scale stays the layer-decay factor alone
+            group['lr_mult'] = lr_mult  # mmpretrain sets it only where a key matches
 
     def _check_custom_keys(self, module: nn.Module) -> None:
         custom_keys = self.paramwise_cfg.get('custom_keys', {})
