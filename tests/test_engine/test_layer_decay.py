@@ -2,6 +2,7 @@
 from typing import Dict, Optional
 
 import pytest
+import torch
 
 from m2pt_mm.engine.optimizers import PathwayLayerDecayOptimWrapperConstructor
 from tests.test_engine.test_engine_units import tiny_classifier
@@ -50,3 +51,16 @@ def test_lr_mult_of_a_custom_key_sets_the_scales_lr(aux64_file, optimizer, scale
         assert groups[f'{name}.weight']['lr'] == pytest.approx(block_lr(block))
         assert groups[f'{name}.aux_weight']['lr'] == pytest.approx(block_lr(block))
     assert groups['head.layers.head.weight']['lr'] == pytest.approx(BASE_LR * 3.)
+
+
+def test_a_key_naming_the_scales_is_allowed_on_a_plain_model():
+    # one recipe base (e.g. the linear probe's) serves the baseline and its M2PT children
+    plain = torch.nn.ModuleDict(dict(backbone=torch.nn.Linear(2, 2)))
+    plain.get_layer_depth = lambda name: (1, 2)
+    for key in ('cross_modal_scale', '.cross_modal_scale_1', 'aux_weight'):
+        groups = param_groups(plain, dict(type='AdamW', lr=BASE_LR, weight_decay=0.05),
+                              {key: dict(lr_mult=0.1)})
+        assert {g['lr'] for g in groups.values()} == {BASE_LR}
+    with pytest.raises(KeyError, match=r"custom_keys \['cross_modal_scales'\] match no param"):
+        param_groups(plain, dict(type='AdamW', lr=BASE_LR, weight_decay=0.05),
+                     {'cross_modal_scales': dict(lr_mult=0.1)})

@@ -29,7 +29,9 @@ class PathwayLayerDecayOptimWrapperConstructor(LearningRateDecayOptimWrapperCons
       signal; ``custom_keys`` such as ``'.bias'`` or ``flat_decay_mult`` may not re-enable it.
     * W′ and λ get the lr scale of their block (``get_layer_depth`` sees ``layers.{i}.…``).
     * Works for detectors and segmentors, which have no ``get_layer_depth`` of their own.
-    * A ``custom_keys`` entry that matches no parameter is an error, not silently ignored.
+    * A ``custom_keys`` entry that matches no parameter is an error, not silently ignored —
+      except one naming a pathway parameter (``cross_modal_scale``, ``aux_weight``), so that one
+      recipe base serves a plain baseline and its M2PT children.
     * ``lr_mult`` in ``custom_keys`` is honoured: lr = base lr × layer decay × ``lr_mult``
       (mmpretrain's constructor overwrites the lr after applying ``custom_keys``, so there it does
       nothing). By default λ of block i gets the lr of its block, as W (the official scripts);
@@ -80,7 +82,9 @@ class PathwayLayerDecayOptimWrapperConstructor(LearningRateDecayOptimWrapperCons
     def _check_custom_keys(self, module: nn.Module) -> None:
         custom_keys = self.paramwise_cfg.get('custom_keys', {})
         names = [n for n, _ in module.named_parameters()]
-        unknown = [key for key in custom_keys if not any(key in n for n in names)]
+        # a key is matched as a substring: 'cross_modal_scale' names λ as the end of 'x.<key>'
+        unknown = [key for key in custom_keys
+                   if not any(key in n for n in names) and not is_pathway_param(f'x.{key}')]
         if unknown:
             raise KeyError(f'paramwise_cfg.custom_keys {unknown} match no parameter name of '
                            f'{type(module).__name__} (e.g. {names[:3]} ... {names[-2:]})')
