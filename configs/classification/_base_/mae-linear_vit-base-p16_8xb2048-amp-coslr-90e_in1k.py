@@ -18,7 +18,7 @@ mae_checkpoint = 'checkpoints/mae_pretrain_vit_base.pth'
 model = dict(
     backbone=dict(
         type='M2PTVisionTransformer',
-        # mmpretrain's frozen_stages=12 would freeze λ with its block; fix_weights freezes all
+        # fix_weights, not mmpretrain's frozen_stages=12: it freezes every backbone parameter
         # but λ (the head and neck are outside the backbone)
         frozen_stages=-1,
         fix_weights=True,
