@@ -1,0 +1,8 @@
+# M2PT-Video of paper Table 1, "fix acc" (67.1): MAE ImageNet target W and the video
+# ViT-B/16 W′ frozen, λ (from 0) and the classifier train, with MAE's linear-probing recipe.
+_base_ = './_base_/mae-linear_vit-base-p16_8xb2048-amp-coslr-90e_in1k.py'
+
+# auxiliary W′: see the README table "Checkpoints" for which public file goes here
+aux_checkpoint = 'checkpoints/m2pt/video_vit-base-p16.pth'
+
+model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
