@@ -4,3 +4,6 @@
 _base_ = './_base_/mae-linear_vit-base-p16_8xb2048-amp-coslr-90e_in1k.py'
 
 model = dict(backbone=dict(init_cfg=None))
+
+# the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
+__paper_rows__ = dict(table=1, setting='from-scratch', row='ViT', columns=['fix acc'])
