@@ -170,7 +170,7 @@ def test_every_run_saves_checkpoints_crash_safely(path):
 DATASET_WORDS = {
     'in1k': {'ImageNet'}, 'coco': {'CocoDataset'}, 'ade20k': {'ADE20KDataset'},
     'ade': {'BaseSegDataset'}, 'k400': {'KineticsDataset'}, 'k700': {'KineticsDataset'},
-    'shapenetpart': {'ShapeNetPartDataset'}, 'shapenet': {'ShapeNet55Dataset'},
+    'shapenetpart': {'ShapeNetPartDataset'}, 'shapenet55': {'ShapeNet55Dataset'},
     'modelnet40': {'ModelNetDataset'}, 'partnet': {'PartNetDataset'},
     'audioset': {'AudioSetDataset'}, 'esc50': {'ESC50Dataset'},
     'digits': {'CustomDataset', 'CocoDataset', 'BaseSegDataset'},
@@ -212,6 +212,20 @@ def sizes_in(node, out: set) -> set:
     return out
 
 
+def model_input_sizes(node, out: set) -> set:
+    """The input sizes a model config fixes (its tokenizers' `img_size`, frames, mel bins)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ('img_size', 'num_frames', 'num_mel_bins'):
+                sizes_in(value, out)
+            else:
+                model_input_sizes(value, out)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            model_input_sizes(value, out)
+    return out
+
+
 @pytest.mark.parametrize('path', RUN_CONFIGS, ids=ids(RUN_CONFIGS))
 def test_the_name_fields_say_what_the_config_does(path):
     # `{training}`: `NxbM` (M samples per GPU; N×M the recipe's batch, when auto_scale_lr says
@@ -247,8 +261,10 @@ def test_the_name_fields_say_what_the_config_does(path):
         dims = tuple(int(d) for d in resolution[1].split('x'))
         found = sizes_in(cfg.train_dataloader.dataset, set())
         found |= sizes_in(cfg.get('test_dataloader', {}).get('dataset', {}), set())
-        found |= sizes_in(dict(img_size=vit(cfg.model).get('img_size')), set())
-        if len(dims) == 2 and dims[0] == dims[1]:  # a square image or crop: its side
+        found |= model_input_sizes(cfg.model, set())
+        if len(dims) == 1:  # points
+            wanted = [[dims[0]]]
+        elif len(dims) == 2 and dims[0] == dims[1]:  # a square image or crop: its side
             wanted = [[dims[0]]]
         elif len(dims) == 2:  # an H×W pair, or a clip's frames × frame interval
             wanted = [[dims], list(dims)]
