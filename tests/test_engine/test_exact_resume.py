@@ -1,0 +1,131 @@
+"""A resumed run is exactly the uninterrupted one with random augmentation on (RandomCrop,
+Mixup/CutMix, drop path), in the main process and in worker processes; a NaN loss stops the run
+naming its iteration."""
+import copy
+import itertools
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import pytest
+import torch
+
+from m2pt_mm.engine.hooks import FiniteLossHook, ResumableRandomnessHook, derived_seed
+from tests.helpers import ROOT, call_tool, run_tool, state_dict_of
+from tests.test_configs import RUN_CONFIGS, ids, load
+
+# The tiny classifier on the runtime base every mmpretrain config uses (so its hooks are the ones
+# under test), 2 blocks × 32 dims, with every random draw a training run makes on
+RANDOM_CONFIG = """
+_base_ = ['{root}/configs/_base_/models/m2pt_vit-tiny-p8.py',
+          '{root}/configs/_base_/mmpretrain_runtime.py']
+model = dict(
+    backbone=dict(arch=dict(_delete_=True, embed_dims=32, num_layers=2, num_heads=2,
+                            feedforward_channels=64), drop_path_rate=0.5),
+    head=dict(num_classes=2, in_channels=32),
+    train_cfg=dict(augments=[dict(type='Mixup', alpha=0.8), dict(type='CutMix', alpha=1.0)]))
+data_preprocessor = dict(num_classes=2, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
+train_pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomCrop', crop_size=32, padding=6),
+                  dict(type='RandomFlip', prob=0.5), dict(type='PackInputs')]
+train_dataloader = dict(batch_size=4, num_workers={workers}, persistent_workers=False,
+                        sampler=dict(type='DefaultSampler', shuffle=True),
+                        dataset=dict(type='CustomDataset', data_root='{data}',
+                                     data_prefix='train', pipeline=train_pipeline))
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))
+# the schedule does not depend on max_epochs, so a run stopped early is the start of a long one
+param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, T_max=3,
+                        convert_to_iter_based=True)]
+train_cfg = dict(by_epoch=True, max_epochs={epochs})
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(max_keep_ckpts=1))
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
+randomness = dict(seed=0)
+"""
+
+
+def write_config(path: Path, data: str, epochs: int, workers: int = 0) -> str:
+    path.write_text(RANDOM_CONFIG.format(root=ROOT, data=data, epochs=epochs, workers=workers))
+    return str(path)
+
+
+def differing_tensors(a_path: Path, b_path: Path) -> list:
+    a, b = state_dict_of(a_path), state_dict_of(b_path)
+    assert list(a) == list(b)
+    return [k for k in a if not torch.equal(a[k], b[k])]
+
+
+def train(cfg, work_dir: Path, resume_from: Optional[Path] = None) -> None:
+    """A runner straight from ``cfg`` (mmengine's own resume path: ``load_from`` +
+    ``resume=True``), under a unique experiment name (mmengine names its logger after it)."""
+    from mmengine.runner import Runner
+    cfg = copy.deepcopy(cfg)
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = f'exact_resume_{os.getpid()}_{next(_RUNS)}'
+    if resume_from is not None:
+        cfg.load_from, cfg.resume = str(resume_from), True
+    Runner.from_cfg(cfg).train()
+
+
+_RUNS = itertools.count()
+
+
+def assert_resume_is_exact(data: str, tmp_path: Path, workers: int) -> None:
+    """Two epochs uninterrupted vs. epoch 1's checkpoint resumed by a new runner (epoch 1 of
+    the uninterrupted run is what a run killed after it would have written)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', data, epochs=2, workers=workers))
+    cfg.default_hooks.checkpoint.max_keep_ckpts = 2
+    train(cfg, tmp_path / 'full')
+    resumed = tmp_path / 'resumed'
+    resumed.mkdir()
+    shutil.copy(tmp_path / 'full' / 'epoch_1.pth', resumed / 'epoch_1.pth')
+    train(cfg, resumed, resume_from=resumed / 'epoch_1.pth')
+    assert differing_tensors(tmp_path / 'full' / 'epoch_2.pth', resumed / 'epoch_2.pth') == []
+
+
+def test_resumed_run_equals_uninterrupted_run_with_random_augmentation(tiny_cls_configs,
+                                                                      tmp_path):
+    assert_resume_is_exact(tiny_cls_configs['data'], tmp_path, workers=0)
+
+
+@pytest.mark.slow  # a worker process per epoch and run: ~10 s more on 2 cores
+def test_resumed_run_equals_uninterrupted_run_with_a_worker_process(tiny_cls_configs, tmp_path):
+    assert_resume_is_exact(tiny_cls_configs['data'], tmp_path, workers=1)
+
+
+def test_derived_seeds_differ_by_purpose_count_and_rank():
+    seeds = {derived_seed(0, purpose, count, rank)
+             for purpose in range(3) for count in range(50) for rank in range(4)}
+    assert len(seeds) == 3 * 50 * 4 and all(0 <= s < 2**32 for s in seeds)
+    assert derived_seed(7, 1, 3, 0) == derived_seed(7, 1, 3, 0)
+
+
+@pytest.mark.parametrize('path', RUN_CONFIGS, ids=ids(RUN_CONFIGS))
+def test_every_run_resumes_exactly_and_stops_on_a_nan_loss(path):
+    # mmengine seeds once per process; the runtime bases add the hooks (parsed configs are shared
+    # with tests/test_configs.py's cache)
+    types = [hook['type'] for hook in load(path).get('custom_hooks', [])]
+    assert {'ResumableRandomnessHook', 'FiniteLossHook'} <= set(types), types
+
+
+def test_nan_loss_stops_the_run_naming_the_iteration(tiny_cls_configs, tmp_path):
+    from mmengine.hooks import Hook
+    from mmengine.registry import HOOKS
+
+    @HOOKS.register_module(force=True)
+    class PoisonWeightsAtIteration3Hook(Hook):  # a real divergence: NaN weights from iteration 3
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            if runner.iter == 2:
+                with torch.no_grad():
+                    runner.model.head.layers.head.weight.fill_(math.nan)
+
+    config = write_config(tmp_path / 'nan.py', tiny_cls_configs['data'], epochs=2)
+    with pytest.raises(FloatingPointError, match=r'loss is nan at iteration 3 \(epoch 1, batch 3\)'):
+        call_tool('train', config, '--work-dir', tmp_path / 'nan', '--cfg-options',
+                  'default_hooks.poison.type=PoisonWeightsAtIteration3Hook')
+    assert not list((tmp_path / 'nan').glob('epoch_*.pth'))  # no NaN checkpoint was written
