@@ -5,6 +5,7 @@ import copy
 import itertools
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from typing import Optional
 import pytest
 import torch
 
-from m2pt_mm.engine.hooks import FiniteLossHook, ResumableRandomnessHook, derived_seed
+from m2pt_mm.engine.hooks import derived_seed
 from tests.helpers import ROOT, call_tool, run_tool, state_dict_of
 from tests.test_configs import RUN_CONFIGS, ids, load
 
@@ -26,9 +27,10 @@ RANDOM_CONFIG = """
 _base_ = ['{root}/configs/_base_/models/m2pt_vit-tiny-p8.py',
           '{root}/configs/_base_/mmpretrain_runtime.py']
 model = dict(
-    backbone=dict(arch=dict(_delete_=True, embed_dims=32, num_layers=2, num_heads=2,
-                            feedforward_channels=64), drop_path_rate=0.5),
-    head=dict(num_classes=2, in_channels=32),
+    backbone=dict(arch=dict(_delete_=True, embed_dims={dims}, num_layers={layers},
+                            num_heads={heads}, feedforward_channels={dims} * 2),
+                  drop_path_rate=0.5),
+    head=dict(num_classes=2, in_channels={dims}),
     train_cfg=dict(augments=[dict(type='Mixup', alpha=0.8), dict(type='CutMix', alpha=1.0)]))
 data_preprocessor = dict(num_classes=2, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
 train_pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomCrop', crop_size=32, padding=6),
@@ -48,8 +50,13 @@ randomness = dict(seed=0)
 """
 
 
-def write_config(path: Path, data: str, epochs: int, workers: int = 0) -> str:
-    path.write_text(RANDOM_CONFIG.format(root=ROOT, data=data, epochs=epochs, workers=workers))
+TINY = dict(dims=32, layers=2, heads=2)
+VIT_BASE = dict(dims=768, layers=12, heads=12)  # 86 M parameters: a save takes a while
+
+
+def write_config(path: Path, data: str, epochs: int, workers: int = 0, arch: dict = TINY) -> str:
+    path.write_text(RANDOM_CONFIG.format(root=ROOT, data=data, epochs=epochs, workers=workers,
+                                         **arch))
     return str(path)
 
 
@@ -125,7 +132,59 @@ def test_nan_loss_stops_the_run_naming_the_iteration(tiny_cls_configs, tmp_path)
                     runner.model.head.layers.head.weight.fill_(math.nan)
 
     config = write_config(tmp_path / 'nan.py', tiny_cls_configs['data'], epochs=2)
-    with pytest.raises(FloatingPointError, match=r'loss is nan at iteration 3 \(epoch 1, batch 3\)'):
+    message = r'loss is nan at iteration 3 \(epoch 1, batch 3\)'
+    with pytest.raises(FloatingPointError, match=message):
         call_tool('train', config, '--work-dir', tmp_path / 'nan', '--cfg-options',
                   'default_hooks.poison.type=PoisonWeightsAtIteration3Hook')
     assert not list((tmp_path / 'nan').glob('epoch_*.pth'))  # no NaN checkpoint was written
+
+
+# ---------------------------------------------------------------- real processes, SIGKILL
+@pytest.mark.slow  # three tools/train.py processes: ~1 min of CPU
+def test_command_line_sigkill_mid_epoch_then_resume_is_exact(tiny_cls_configs, tmp_path, capsys):
+    """tools/analysis/check_resume.py: an uninterrupted tools/train.py run, one killed (SIGKILL)
+    two steps into epoch 2 and continued with ``--resume``: every tensor equal (torch.equal)."""
+    config = write_config(tmp_path / 'random.py', tiny_cls_configs['data'], epochs=3)
+    status = call_tool('analysis/check_resume', config, '--work-dir', tmp_path / 'check',
+                       '--kill-after-steps', 2)
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert re.search(r'^0 of \d+ tensors differ', out, re.M), out
+    # the kill was mid-epoch: the resumed run repeated epoch 2 from its start
+    assert 'epoch_1.pth' in out.split('work dir at the kill:')[1].splitlines()[0]
+
+
+def checkpoint_files(work: Path) -> list:
+    suffixes = ('.pth', '.tmp', '_checkpoint')
+    return sorted(p.name for p in work.iterdir() if p.name.endswith(suffixes))
+
+
+@pytest.mark.slow  # a ViT-B-sized run (86 M parameters, ~1 GB checkpoints): ~1-2 min
+def test_sigkill_while_a_large_checkpoint_is_written_leaves_one_resume_finds(tiny_cls_configs,
+                                                                            tmp_path):
+    config = write_config(tmp_path / 'vit_base.py', tiny_cls_configs['data'], epochs=2,
+                          arch=VIT_BASE)
+    work = tmp_path / 'work'
+    proc = subprocess.Popen([sys.executable, 'tools/train.py', config, '--work-dir', str(work)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    try:
+        # kill while epoch 2's checkpoint is being written (the atomic writer's temporary file)
+        while not list(work.glob('.epoch_2.pth.*.tmp')):
+            assert proc.poll() is None and time.time() < deadline, 'no save of epoch_2.pth seen'
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    files = checkpoint_files(work)
+    assert 'epoch_1.pth' in files, files  # max_keep_ckpts=1 did not delete it before the save
+    assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_1.pth')
+    assert any(name.startswith('.epoch_2.pth.') for name in files), files
+
+    result = run_tool('train.py', config, '--work-dir', work, '--resume')
+    log = result.stdout + result.stderr
+    assert 'resumed epoch: 1' in log and 'temporary file(s) of an interrupted save' in log, log
+    files = checkpoint_files(work)
+    assert files == ['epoch_2.pth', 'last_checkpoint'], files  # the temporary file is gone
+    assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_2.pth')

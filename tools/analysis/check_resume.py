@@ -8,7 +8,8 @@ any differing tensor is randomness a resume does not repeat (see ResumableRandom
 
 Usage::
 
-    python tools/analysis/check_resume.py configs/demo/vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py \\
+    python tools/analysis/check_resume.py \\
+        configs/demo/vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py \\
         --work-dir work_dirs/check_resume --cfg-options train_cfg.max_epochs=3
     python tools/analysis/check_resume.py CONFIG --quick      # 2 epochs, or 4 iterations
 
@@ -113,7 +114,8 @@ def run_killed(args: argparse.Namespace, work_dir: str) -> str:
                                        f'killed after its first checkpoint: train longer or lower '
                                        f'--kill-after-steps; see {log}:\n' + _tail(log))
                 if time.time() > deadline:
-                    raise RuntimeError(f'no checkpoint within --timeout {args.timeout} s; see {log}')
+                    raise RuntimeError(f'no checkpoint within --timeout {args.timeout} s; '
+                                       f'see {log}')
                 if mark is None and osp.exists(pointer):
                     mark = osp.getsize(log)  # steps logged from here on are past the checkpoint
                 if mark is not None and _steps_after(log, mark) >= args.kill_after_steps:

@@ -6,5 +6,5 @@ from .resumable_randomness_hook import ResumableRandomnessHook, derived_seed
 from .scale_logger_hook import ScaleLoggerHook, scale_statistics
 
 __all__ = ['CrashSafeCheckpointHook', 'MergePathwayHook', 'ScaleLoggerHook', 'scale_statistics',
-           'CheckpointCheckHook', 'CheckpointMismatchError', 'check_state_dict_fits', 'FiniteLossHook',
-           'ResumableRandomnessHook', 'derived_seed']
+           'CheckpointCheckHook', 'CheckpointMismatchError', 'check_state_dict_fits',
+           'FiniteLossHook', 'ResumableRandomnessHook', 'derived_seed']

@@ -34,8 +34,8 @@ class FiniteLossHook(Hook):
             return
         loss = float(torch.as_tensor(outputs['loss']).detach())
         if not math.isfinite(loss):
-            parts = ', '.join(f'{k}={float(torch.as_tensor(v).detach()):.4g}' for k, v in outputs.items()
-                              if k.startswith('loss') and k != 'loss')
+            parts = ', '.join(f'{k}={float(torch.as_tensor(v).detach()):.4g}'
+                              for k, v in outputs.items() if k.startswith('loss') and k != 'loss')
             raise FloatingPointError(
                 f'the training loss is {loss} at iteration {runner.iter + 1} (epoch '
                 f'{runner.epoch + 1}, batch {batch_idx + 1})' + (f': {parts}' if parts else '')

@@ -55,9 +55,10 @@ class ResumableRandomnessHook(Hook):
     would not do: worker processes hold their own and validation draws between a save and the
     next epoch. So this hook reseeds at the points both runs pass through:
 
-    - before each training epoch, the train dataloader's worker seed (mmengine's ``worker_init_fn`` with seed ``(seed, epoch)``: workers that are
-      not persistent start again every epoch, and with mmengine's fixed seed would repeat the
-      same random sequence every epoch);
+    - before each training epoch, the train dataloader's worker seed (mmengine's
+      ``worker_init_fn`` with seed ``(seed, epoch)``: workers that are not persistent start
+      again every epoch, and with mmengine's fixed seed would repeat the same random sequence
+      every epoch);
     - right before each batch is fetched, the main process, which runs the pipeline when
       ``num_workers=0`` (``seed, batch``): at the end of ``before_train_epoch`` and of the
       previous iteration, and for ``IterBasedTrainLoop`` in its iterator itself, since its resume
