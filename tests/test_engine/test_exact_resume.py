@@ -81,18 +81,36 @@ def train(cfg, work_dir: Path, resume_from: Optional[Path] = None) -> None:
 _RUNS = itertools.count()
 
 
-def assert_resume_is_exact(data: str, tmp_path: Path, workers: int) -> None:
-    """Two epochs uninterrupted vs. epoch 1's checkpoint resumed by a new runner (epoch 1 of
-    the uninterrupted run is what a run killed after it would have written)."""
+def iteration_based(cfg) -> None:
+    """``cfg`` as an ``IterBasedTrainLoop`` run of 6 iterations over an ``InfiniteSampler``
+    (as iteration-based configs have), a checkpoint every 3: the resume starts in the middle of
+    a pass over the 16 images (4 batches), where mmengine fetches the 3 consumed batches again
+    to skip them."""
+    cfg.train_cfg = dict(by_epoch=False, max_iters=6)
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, T_max=6, begin=0,
+                                end=6)]
+    cfg.default_hooks.checkpoint.update(by_epoch=False, interval=3)
+    cfg.log_processor = dict(by_epoch=False)
+
+
+def assert_resume_is_exact(data: str, tmp_path: Path, workers: int, by_epoch: bool = True) -> None:
+    """Uninterrupted vs. its first checkpoint resumed by a new runner (the uninterrupted run's
+    first checkpoint is what a run killed after it would have written): 2 epochs resumed after
+    epoch 1, or 6 iterations resumed after iteration 3."""
     from mmengine.config import Config
     cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', data, epochs=2, workers=workers))
     cfg.default_hooks.checkpoint.max_keep_ckpts = 2
+    first, last = 'epoch_1.pth', 'epoch_2.pth'
+    if not by_epoch:
+        iteration_based(cfg)
+        first, last = 'iter_3.pth', 'iter_6.pth'
     train(cfg, tmp_path / 'full')
     resumed = tmp_path / 'resumed'
     resumed.mkdir()
-    shutil.copy(tmp_path / 'full' / 'epoch_1.pth', resumed / 'epoch_1.pth')
-    train(cfg, resumed, resume_from=resumed / 'epoch_1.pth')
-    assert differing_tensors(tmp_path / 'full' / 'epoch_2.pth', resumed / 'epoch_2.pth') == []
+    shutil.copy(tmp_path / 'full' / first, resumed / first)
+    train(cfg, resumed, resume_from=resumed / first)
+    assert differing_tensors(tmp_path / 'full' / last, resumed / last) == []
 
 
 def test_resumed_run_equals_uninterrupted_run_with_random_augmentation(tiny_cls_configs,
@@ -100,9 +118,16 @@ def test_resumed_run_equals_uninterrupted_run_with_random_augmentation(tiny_cls_
     assert_resume_is_exact(tiny_cls_configs['data'], tmp_path, workers=0)
 
 
+def test_resumed_iteration_based_run_equals_uninterrupted_run_mid_pass(tiny_cls_configs,
+                                                                      tmp_path):
+    assert_resume_is_exact(tiny_cls_configs['data'], tmp_path, workers=0, by_epoch=False)
+
+
 @pytest.mark.slow  # a worker process per epoch and run: ~10 s more on 2 cores
-def test_resumed_run_equals_uninterrupted_run_with_a_worker_process(tiny_cls_configs, tmp_path):
-    assert_resume_is_exact(tiny_cls_configs['data'], tmp_path, workers=1)
+@pytest.mark.parametrize('by_epoch', [True, False], ids=['epochs', 'iterations'])
+def test_resumed_run_equals_uninterrupted_run_with_a_worker_process(tiny_cls_configs, tmp_path,
+                                                                   by_epoch):
+    assert_resume_is_exact(tiny_cls_configs['data'], tmp_path, workers=1, by_epoch=by_epoch)
 
 
 def test_derived_seeds_differ_by_purpose_count_and_rank():

@@ -59,10 +59,10 @@ class ResumableRandomnessHook(Hook):
       ``worker_init_fn`` with seed ``(seed, epoch)``: workers that are not persistent start
       again every epoch, and with mmengine's fixed seed would repeat the same random sequence
       every epoch);
-    - right before each batch is fetched, the main process, which runs the pipeline when
-      ``num_workers=0`` (``seed, batch``): at the end of ``before_train_epoch`` and of the
-      previous iteration, and for ``IterBasedTrainLoop`` in its iterator itself, since its resume
-      fetches the consumed batches again;
+    - before each batch is fetched, the main process, which runs the pipeline when
+      ``num_workers=0`` (``seed, batch``): in ``before_train_epoch`` and after the previous
+      iteration, and for ``IterBasedTrainLoop`` in its iterator itself, since its resume fetches
+      the consumed batches again;
     - before each training step (``seed, iteration``): batch augments and drop path.
 
     Nothing is stored in the checkpoint: the seeds follow from the run's seed (which mmengine
@@ -70,8 +70,10 @@ class ResumableRandomnessHook(Hook):
     workers keep one stream for the whole run, which a resume cannot continue: a resumed run
     with ``persistent_workers=True`` warns that its augmentation differs.
     """
-    # last of all hooks: nothing may draw between the reseed and the fetch or step it is for
-    priority = 'LOWEST'
+    # first of the hooks at each point, so that a hook that records the random state of a step
+    # sees the reseeded one; the hooks after it draw the same in a resumed run as in the
+    # uninterrupted one, so they do not break the repetition
+    priority = 'VERY_HIGH'
 
     def __init__(self) -> None:
         self._seed: Optional[int] = None
