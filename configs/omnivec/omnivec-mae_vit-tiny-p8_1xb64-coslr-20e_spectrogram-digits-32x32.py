@@ -84,4 +84,9 @@ optim_wrapper = dict(paramwise_cfg=dict(norm_decay_mult=0.,
                                         custom_keys={'none_embed': dict(decay_mult=0.)}))
 
 # the M2PT hooks have no pathway to act on here: only the checkpoint check stays
-custom_hooks = [dict(type='CheckpointCheckHook', strict=True)]
+custom_hooks = [
+    dict(type='CheckpointCheckHook', strict=True),
+    # as ../_base_/m2pt_runtime.py: exact resume with random augmentation, NaN loss stops
+    dict(type='ResumableRandomnessHook'),
+    dict(type='FiniteLossHook', interval=1),
+]

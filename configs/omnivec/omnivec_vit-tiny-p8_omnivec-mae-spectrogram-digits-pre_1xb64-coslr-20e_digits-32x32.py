@@ -47,4 +47,9 @@ optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'none_embed': dict(decay_mu
 
 # no pathway for the M2PT hooks; the checkpoint check reports (not refuses) the keys of stage 1
 # that this model does not have
-custom_hooks = [dict(type='CheckpointCheckHook', strict=False)]
+custom_hooks = [
+    dict(type='CheckpointCheckHook', strict=False),
+    # as ../_base_/m2pt_runtime.py: exact resume with random augmentation, NaN loss stops
+    dict(type='ResumableRandomnessHook'),
+    dict(type='FiniteLossHook', interval=1),
+]

@@ -20,6 +20,8 @@ custom_hooks = [
     dict(type='MergePathwayHook'),
     dict(type='ScaleLoggerHook', interval=50),
     dict(type='CheckpointCheckHook', strict=True),
+    dict(type='ResumableRandomnessHook'),
+    dict(type='FiniteLossHook', interval=1),
 ]
 # saves in a crash-safe order (new file, pointer, then rotation), each file written atomically
 default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook',

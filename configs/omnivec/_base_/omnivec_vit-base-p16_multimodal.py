@@ -233,7 +233,12 @@ model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameter
 # OmniVec has no pathway: of the M2PT hooks only the checkpoint check is kept, reporting instead of
 # refusing: each stage starts from the previous one's checkpoint, whose heads differ (a pathway
 # mismatch is still refused)
-custom_hooks = [dict(type='CheckpointCheckHook', strict=False)]
+custom_hooks = [
+    dict(type='CheckpointCheckHook', strict=False),
+    # as ../../_base_/m2pt_runtime.py: exact resume with random augmentation, NaN loss stops
+    dict(type='ResumableRandomnessHook'),
+    dict(type='FiniteLossHook', interval=1),
+]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=100),
                      checkpoint=dict(type='CrashSafeCheckpointHook', interval=10, max_keep_ckpts=3))
 randomness = dict(seed=0, deterministic=False)
