@@ -36,8 +36,8 @@ def check_cfg_option_types(cfg: Config, options: Dict[str, Any]) -> None:
         else:
             continue
         if not ok:
-            raise ValueError(f'--cfg-options {key}={value!r}: expected a {type(old).__name__} '
-                             f'like the config\'s value {old!r}')
+            raise ValueError(f'--cfg-options {key}={value!r}: expected a value of type '
+                             f'{type(old).__name__} like the config\'s value {old!r}')
 
 
 def load_config(path: str, args: argparse.Namespace) -> Config:

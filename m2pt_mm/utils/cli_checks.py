@@ -5,6 +5,7 @@ file or key, not a traceback.
 Only the standard library and ``mmengine.config`` (no torch) are imported here.
 """
 import argparse
+import logging
 import os
 import os.path as osp
 import sys
@@ -17,14 +18,33 @@ from mmengine.config import DictAction
 TRACEBACK_ENV = 'M2PT_TRACEBACK'
 
 
+class _LibraryNotices(logging.Filter):
+    """Drops mmengine's '"FileClient" will be deprecated' log line, which its own CheckpointHook
+    and LoggerHook cause on every run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith('"FileClient" will be deprecated')
+
+
 def filter_library_warnings() -> None:
-    """Silence the deprecation warnings the pinned libraries emit on every run (nothing a user of
-    this toolbox can act on): ``pkg_resources`` (imported by mmengine/mmcv/tensorboard) and
-    mmengine's ``FileClient`` (still used by mmcv/mmdet/mmseg transforms)."""
+    """Silence the deprecation notices the pinned libraries emit on every run (nothing a user of
+    this toolbox can act on): ``pkg_resources`` (a warning, imported by mmengine) and mmengine's
+    ``FileClient`` (a log record of mmengine's logger, so a filter on every ``MMLogger``)."""
     warnings.filterwarnings('ignore', message=r'pkg_resources is deprecated', category=UserWarning)
-    warnings.filterwarnings('ignore', message=r'.*pkg_resources', category=DeprecationWarning)
-    warnings.filterwarnings('ignore', message=r'"FileClient" will be deprecated')
-    warnings.filterwarnings('ignore', message=r'.*FileClient.*deprecated')
+    from mmengine.logging import MMLogger
+    if getattr(MMLogger.__init__, '_filters_notices', False):
+        return
+    init = MMLogger.__init__
+
+    # mmengine builds a new MMLogger per run (and adds no filter hook): filter each one it builds
+    def init_with_filter(self: MMLogger, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.addFilter(_LibraryNotices())
+
+    init_with_filter._filters_notices = True  # type: ignore[attr-defined]
+    MMLogger.__init__ = init_with_filter
+    for logger in MMLogger._instance_dict.values():
+        logger.addFilter(_LibraryNotices())
 
 
 class CfgOptionsAction(DictAction):

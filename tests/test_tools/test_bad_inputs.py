@@ -12,9 +12,7 @@ import m2pt_mm.models  # noqa: F401  registers M2PTVisionTransformer
 from m2pt_mm.checkpoints import CheckpointError
 from m2pt_mm.datasets.checks import check_image_list_files
 from m2pt_mm.engine import save_atomic, write_deploy_checkpoint
-from m2pt_mm.engine.cli import check_resumable
 from m2pt_mm.testing.tiny import timm_state_dict, tiny_backbone_cfg, write_image_folder
-from m2pt_mm.utils.cli_checks import run_main
 from tests.helpers import ROOT, call_tool
 
 
@@ -41,8 +39,8 @@ def test_pathway_values_of_the_wrong_type_name_the_key(key, value, message):
 
 # ---------------------------------------------------------------- command-line arguments
 def test_cfg_options_of_the_wrong_type_name_the_key(tiny_cls_configs):
-    with pytest.raises(ValueError, match=r"train_cfg\.max_epochs='two': expected a int like the "
-                       r"config's value 3"):
+    with pytest.raises(ValueError, match=r"train_cfg\.max_epochs='two': expected a value of type "
+                       r"int like the config's value 3"):
         call_tool('train', tiny_cls_configs['m2pt'], '--cfg-options', 'train_cfg.max_epochs=two')
 
 
@@ -71,6 +69,8 @@ def test_missing_config_answers_before_torch_is_imported(tmp_path):
 
 
 def test_user_errors_are_one_line_without_traceback(capsys):
+    from m2pt_mm.utils.cli_checks import run_main
+
     def main(argv):
         raise CheckpointError("'x.pth' is not a torch checkpoint:\n  Unsupported operand 80")
 
@@ -110,6 +110,7 @@ def test_failed_atomic_write_leaves_no_temp_file(tmp_path):
 
 
 def test_resume_from_a_deploy_checkpoint_is_named(tmp_path):
+    from m2pt_mm.engine.cli import check_resumable
     path = tmp_path / 'epoch_3_deploy.pth'
     write_deploy_checkpoint({'layers.0.attn.qkv.weight': torch.zeros(6, 2)}, str(path))
     with pytest.raises(CheckpointError, match=r"epoch_3_deploy\.pth': a merged deploy checkpoint "
@@ -124,3 +125,33 @@ def test_corrupt_image_of_a_folder_dataset_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"vertical/1\.png \(not an image file: starts with "
                        r"b'<html>40'\)"):
         check_image_list_files(dict(type='CustomDataset', data_root=str(root), data_prefix='train'))
+
+
+def test_bad_inputs_tool_tabulates_what_the_user_reads(capsys):
+    # two cases answered before torch is imported: cheap enough for the default suite
+    rows = call_tool('analysis/bad_inputs', '--only', 'missing-config', 'cfg-key-without-equals')
+    assert rows[2:] == [
+        "| §5 cfg-key-without-equals | `python tools/train.py $PLAIN_CFG --cfg-options "
+        "train_cfg.max_epochs` | train.py: error: --cfg-options 'train_cfg.max_epochs': expected "
+        "KEY=VALUE, e.g. train_cfg.max_epochs=10 |",
+        "| §5 missing-config | `python tools/train.py configs/no_such_config.py` | train.py: error: "
+        "config 'configs/no_such_config.py' does not exist |"]
+
+
+def test_library_deprecation_notices_are_filtered_in_one_place(capsys):
+    import warnings
+
+    from mmengine.logging import MMLogger, print_log
+
+    from m2pt_mm.utils.cli_checks import filter_library_warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        filter_library_warnings()
+        warnings.warn('pkg_resources is deprecated as an API. See ...', UserWarning)
+        warnings.warn('a warning of ours', UserWarning)
+    assert [str(w.message) for w in caught] == ['a warning of ours']
+    MMLogger.get_instance('notices_test', log_level='INFO')
+    print_log('"FileClient" will be deprecated in future.', logger='notices_test', level=30)
+    print_log('a line of ours', logger='notices_test', level=30)
+    out = capsys.readouterr().out
+    assert 'a line of ours' in out and 'FileClient' not in out
