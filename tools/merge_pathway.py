@@ -71,7 +71,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('--no-verify', action='store_true',
                         help='skip the strict load of the result into the plain model')
     parser.add_argument('--force', action='store_true',
-                        help='allow --out / --out-config to overwrite the input checkpoint / config')
+                        help='allow --out / --out-config to overwrite the input checkpoint / '
+                        'config')
     args = parser.parse_args(argv)
     require_file(parser, args.config, 'config')
     require_file(parser, args.checkpoint, 'checkpoint')

@@ -39,7 +39,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     require_file(parser, args.config, 'config')
     inputs = (args.config, args.checkpoint)
-    check_output_file(parser, args.metrics_out, '--metrics-out', inputs)  # before, not after, the run
+    # before the evaluation runs, not after it
+    check_output_file(parser, args.metrics_out, '--metrics-out', inputs)
     check_output_file(parser, args.dump, '--dump', inputs)
     return args
 

@@ -22,8 +22,9 @@ def flip_tensor_byte(path: PathLike, record: str = 'data/0', offset: int = 4) ->
         info = next(i for i in zf.infolist() if i.filename.endswith(f'/{record}'))
     data = bytearray(Path(path).read_bytes())
     # the data starts after the local header (30 bytes) and its own name and extra fields
-    name_len, extra_len = struct.unpack('<HH', data[info.header_offset + 26:info.header_offset + 30])
-    data[info.header_offset + 30 + name_len + extra_len + offset] ^= 0xFF
+    header = info.header_offset
+    name_len, extra_len = struct.unpack('<HH', data[header + 26:header + 30])
+    data[header + 30 + name_len + extra_len + offset] ^= 0xFF
     Path(path).write_bytes(bytes(data))
     return info.filename
 

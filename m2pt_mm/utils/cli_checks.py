@@ -48,7 +48,7 @@ def filter_library_warnings() -> None:
 
 
 class CfgOptionsAction(DictAction):
-    """mmengine's ``DictAction`` that names an item without ``=`` instead of failing on unpacking."""
+    """mmengine's ``DictAction``, naming an item without ``=`` instead of failing to unpack it."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Any, option_string: Optional[str] = None) -> None:

@@ -48,8 +48,8 @@ def test_non_finite_weights_name_the_key(tmp_path, value):
     sd = timm_state_dict()
     sd['blocks.1.mlp.fc1.weight'][3, 5] = value
     torch.save({'model': sd}, tmp_path / 'aux.pth')
-    with pytest.raises(CheckpointError, match=r"aux\.pth\['model'\]: key 'blocks\.1\.mlp\.fc1\.weight' "
-                       r'holds 1 non-finite'):
+    with pytest.raises(CheckpointError, match=r"aux\.pth\['model'\]: key "
+                       r"'blocks\.1\.mlp\.fc1\.weight' holds 1 non-finite"):
         read_checkpoint(tmp_path / 'aux.pth')
 
 
@@ -79,7 +79,8 @@ def test_a_file_that_is_no_checkpoint_is_named(tmp_path, kind):
         path.mkdir()
         expected = 'is a directory; expected a checkpoint file'
     else:
-        path.write_bytes(b'hello, not weights\n' if kind == 'text' else b'\x89PNG\r\n\x1a\n' + bytes(64))
+        png_header = b'\x89PNG\r\n\x1a\n' + bytes(64)
+        path.write_bytes(b'hello, not weights\n' if kind == 'text' else png_header)
         expected = 'is not a torch checkpoint'
     with pytest.raises(CheckpointError, match=rf"'{re.escape(str(path))}' {expected}"):
         load_checkpoint_file(path)

@@ -134,8 +134,8 @@ def test_bad_inputs_tool_tabulates_what_the_user_reads(capsys):
         "| §5 cfg-key-without-equals | `python tools/train.py $PLAIN_CFG --cfg-options "
         "train_cfg.max_epochs` | train.py: error: --cfg-options 'train_cfg.max_epochs': expected "
         "KEY=VALUE, e.g. train_cfg.max_epochs=10 |",
-        "| §5 missing-config | `python tools/train.py configs/no_such_config.py` | train.py: error: "
-        "config 'configs/no_such_config.py' does not exist |"]
+        "| §5 missing-config | `python tools/train.py configs/no_such_config.py` | train.py: "
+        "error: config 'configs/no_such_config.py' does not exist |"]
 
 
 def test_library_deprecation_notices_are_filtered_in_one_place(capsys):

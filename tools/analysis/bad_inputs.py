@@ -101,8 +101,8 @@ CASES = [
         f, M2PT_CFG, f['train'], '--metrics-out', f['work'] + '/no/such/dir/metrics.json'),
         ('train', )),
     Case('resume-with-nothing-to-resume', '§4', lambda f: [
-        'tools/train.py', PLAIN_CFG, '--work-dir', f['work'] + '/empty', '--resume'] + _data_options(
-        f, 'train_cfg.max_epochs=0', aux=False), ('data', )),
+        'tools/train.py', PLAIN_CFG, '--work-dir', f['work'] + '/empty', '--resume'
+    ] + _data_options(f, 'train_cfg.max_epochs=0', aux=False), ('data', )),
     # §5 messages that named nothing
     Case('mae-training-checkpoint', '§5', lambda f: [
         'tools/model_converters/convert_checkpoint.py', f['mae'], f['work'] + '/mae_converted.pth'],
@@ -111,8 +111,8 @@ CASES = [
          ('data', 'aux', 'evil')),
     Case('not-a-checkpoint', '§5', lambda f: _test(f, M2PT_CFG, f['text']) + _data_options(f),
          ('data', 'aux', 'text')),
-    Case('directory-as-checkpoint', '§5', lambda f: _test(f, M2PT_CFG, f['work']) + _data_options(f),
-         ('data', 'aux')),
+    Case('directory-as-checkpoint', '§5',
+         lambda f: _test(f, M2PT_CFG, f['work']) + _data_options(f), ('data', 'aux')),
     Case('resume-from-deploy', '§5', lambda f: [
         'tools/train.py', M2PT_CFG, '--work-dir', f['work'] + '/resume', '--resume', f['deploy']
     ] + _data_options(f), ('data', 'aux', 'deploy')),
@@ -171,7 +171,8 @@ class Files(dict):
         result = _run(['tools/train.py', M2PT_CFG, '--work-dir', work] + _data_options(
             self, 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1'))
         if result.returncode != 0:
-            raise RuntimeError(f'the training run for the checkpoints failed:\n{result.stderr[-3000:]}')
+            raise RuntimeError('the training run for the checkpoints failed:\n'
+                               + result.stderr[-3000:])
         return osp.join(work, 'epoch_1.pth')
 
     def _deploy(self) -> str:
@@ -237,12 +238,14 @@ def shown(argv: Sequence[str], files: Dict[str, str]) -> str:
     of the images)."""
     def data(match: 're.Match') -> str:
         root = match.group(1)
-        return '--cfg-options $DATA ' + ('' if root == files.get('data') else f'(data_root={root}) ')
+        damaged = '' if root == files.get('data') else f'(data_root={root}) '
+        return '--cfg-options $DATA ' + damaged
 
     text = 'python ' + ' '.join(argv)
     text = text.replace(M2PT_CFG, '$M2PT_CFG').replace(PLAIN_CFG, '$PLAIN_CFG')
     text = re.sub(r'--cfg-options \S+\.data_root=(\S+) (?:\S+\.data_root=\S+ )*'
-                  r'(?:\S+\.indices=64 ?)*(?:\S+aux_checkpoint=\S+aux_vit_4x64\.pth ?)?', data, text)
+                  r'(?:\S+\.indices=64 ?)*(?:\S+aux_checkpoint=\S+aux_vit_4x64\.pth ?)?',
+                  data, text)
     return text.replace(files['work'], '$WORK').strip()
 
 
