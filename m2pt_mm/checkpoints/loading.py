@@ -74,6 +74,9 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu') -> Any:
         data = f.read()
     if data[:2] == b'PK':
         verify_zip_records(data, path)
+    elif data[:1] != b'\x80':  # torch's legacy format is a pickle (protocol >= 2)
+        raise CheckpointError(f'{path!r} is not a torch checkpoint: neither torch\'s zip format '
+                              f'nor a pickle (it starts with {data[:8]!r})')
     try:
         return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
