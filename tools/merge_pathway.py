@@ -8,29 +8,37 @@ Example:
 """
 import argparse
 import os.path as osp
-from typing import Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
-from mmengine.config import Config
-from mmengine.registry import MODELS, DefaultScope
+# torch and the OpenMMLab stack are imported after the arguments are checked
+from m2pt_mm.utils.cli_checks import check_output_file, require_file, run_main
 
-from m2pt_mm.checkpoints import CheckpointError, load_checkpoint_file, unwrap_state_dict
-from m2pt_mm.engine import deploy_path, write_deploy_checkpoint
-from m2pt_mm.pathway import collect_scales, is_pathway_param, merge_state_dict
+if TYPE_CHECKING:
+    from mmengine.config import Config
 
 
-def plain_config(cfg: Config) -> Config:
-    """The same config without pathways (the deploy form)."""
+def plain_config(cfg: 'Config') -> 'Config':
+    """The same config without pathways (the deploy form; ``fix_weights`` needs a pathway)."""
+    from mmengine.config import Config
     backbone = cfg.model.get('backbone')
     if backbone is None or 'pathway' not in backbone:
         raise KeyError('the config has no model.backbone.pathway; is it an M2PT config?')
     plain = Config(cfg.to_dict(), filename=cfg.filename)
     plain.model.backbone.pathway = None
+    if plain.model.backbone.get('fix_weights'):
+        plain.model.backbone.fix_weights = False
     return plain
 
 
 def merge_checkpoint(config: str, checkpoint: str, out: Optional[str] = None,
                      out_config: Optional[str] = None, verify: bool = True) -> Tuple[str, str]:
     """Write the deploy checkpoint and the plain config; returns their paths."""
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, DefaultScope
+
+    from m2pt_mm.checkpoints import CheckpointError, load_checkpoint_file, unwrap_state_dict
+    from m2pt_mm.engine import deploy_path, write_deploy_checkpoint
+    from m2pt_mm.pathway import collect_scales, is_pathway_param, merge_state_dict
     obj = load_checkpoint_file(checkpoint)
     state_dict, _ = unwrap_state_dict(obj, checkpoint)
     if not any(is_pathway_param(k) for k in state_dict):
@@ -62,11 +70,19 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         'beside the deploy checkpoint)')
     parser.add_argument('--no-verify', action='store_true',
                         help='skip the strict load of the result into the plain model')
+    parser.add_argument('--force', action='store_true',
+                        help='allow --out / --out-config to overwrite the input checkpoint / '
+                        'config')
     args = parser.parse_args(argv)
+    require_file(parser, args.config, 'config')
+    require_file(parser, args.checkpoint, 'checkpoint')
+    inputs = (args.config, args.checkpoint)
+    check_output_file(parser, args.out, '--out', inputs, args.force, make_dirs=True)
+    check_output_file(parser, args.out_config, '--out-config', inputs, args.force)
     out, out_config = merge_checkpoint(args.config, args.checkpoint, args.out, args.out_config,
                                        verify=not args.no_verify)
     print(f'deploy checkpoint: {out}\nplain config: {out_config}')
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main, 'merge_pathway.py')

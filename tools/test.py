@@ -13,16 +13,14 @@ Examples:
 import argparse
 import json
 import numbers
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
-from mmengine.config import Config, ConfigDict
-from mmengine.evaluator import DumpResults
-from mmengine.runner import Runner
+# torch and the OpenMMLab stack are imported after the arguments are checked
+from m2pt_mm.utils.cli_checks import add_common_args, check_output_file, require_file, run_main
 
-import m2pt_mm.engine  # noqa: F401  safe loading allow-list, hooks
-from m2pt_mm.checkpoints import check_checkpoint_file
-from m2pt_mm.datasets.checks import check_dataset_files
-from m2pt_mm.engine.cli import add_common_args, load_config
+if TYPE_CHECKING:
+    from mmengine.config import Config
+    from mmengine.runner import Runner
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -42,10 +40,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation as mmpretrain's tools/test.py: the config's "
                         '`tta_model` wraps the model and `tta_pipeline` is the test pipeline')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    require_file(parser, args.config, 'config')
+    inputs = (args.config, args.checkpoint)
+    # before the evaluation runs, not after it
+    check_output_file(parser, args.metrics_out, '--metrics-out', inputs)
+    check_output_file(parser, args.dump, '--dump', inputs)
+    return args
 
 
-def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
+def enable_visualization(cfg: 'Config', args: argparse.Namespace) -> None:
     """Turn on the library's own visualisation hook (its name and options differ per library)."""
     scope = cfg.get('default_scope', 'mmpretrain')
     hook = cfg.default_hooks.get('visualization')
@@ -59,11 +63,16 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
             hook['test_out_dir'] = args.show_dir
 
 
-def build_test_runner(cfg: Config, checkpoint: str) -> Runner:
+def build_test_runner(cfg: 'Config', checkpoint: str) -> 'Runner':
     """The Runner whose ``test()`` evaluates ``checkpoint`` with ``cfg`` (also used by
     ``tools/demo.py``). The checkpoint file and the test data are checked first, and the
     checkpoint against the model when it is loaded (``CheckpointCheckHook``, strict), which
     mmengine alone would load with ``strict=False``."""
+    from mmengine.runner import Runner
+
+    import m2pt_mm.engine  # noqa: F401  safe, CRC-checked loading; hooks
+    from m2pt_mm.checkpoints import check_checkpoint_file
+    from m2pt_mm.datasets.checks import check_dataset_files
     check_checkpoint_file(checkpoint)
     cfg.load_from = checkpoint
     check_dataset_files(cfg, ('test_dataloader', ))
@@ -77,6 +86,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Evaluate as the command line says (``argv``: the arguments, default ``sys.argv[1:]``);
     returns the metrics."""
     args = parse_args(argv)
+    from mmengine.config import ConfigDict
+    from mmengine.evaluator import DumpResults
+
+    from m2pt_mm.engine.cli import load_config
     cfg = load_config(args.config, args)
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
@@ -100,4 +113,4 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main, 'test.py')

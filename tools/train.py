@@ -8,16 +8,14 @@ Examples:
 """
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
-from mmengine.config import Config
-from mmengine.runner import Runner
+# torch and the OpenMMLab stack are imported after the arguments are checked
+from m2pt_mm.utils.cli_checks import add_common_args, require_file, run_main
 
-import m2pt_mm.engine  # noqa: F401  safe resume allow-list, hooks, atomic checkpoint backend
-from m2pt_mm.checkpoints import check_checkpoint_file
-from m2pt_mm.datasets.checks import check_dataset_files
-from m2pt_mm.engine.cli import (add_common_args, allow_zero_aux_before_loading,
-                                find_resume_checkpoint, load_config)
+if TYPE_CHECKING:
+    from mmengine.config import Config
+    from mmengine.runner import Runner
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -31,10 +29,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual batch size / auto_scale_lr.base_batch_size')
     parser.add_argument('--no-validate', action='store_true', help='skip validation during training')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    require_file(parser, args.config, 'config')
+    return args
 
 
-def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+def merge_args(cfg: 'Config', args: argparse.Namespace) -> 'Config':
+    from m2pt_mm.checkpoints import check_checkpoint_file
+    from m2pt_mm.engine.cli import (allow_zero_aux_before_loading, check_resumable,
+                                    find_resume_checkpoint)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper == 'OptimWrapper':
@@ -62,6 +65,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif args.resume is not None:
         # refuse a missing or truncated file before anything is created or overwritten
         check_checkpoint_file(args.resume)
+        check_resumable(args.resume)
         cfg.resume, cfg.load_from = True, args.resume
         will_load = True
     if will_load:
@@ -69,10 +73,15 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Runner:
+def main(argv: Optional[Sequence[str]] = None) -> 'Runner':
     """Train as the command line says (``argv``: the arguments, default ``sys.argv[1:]``);
     returns the runner after training."""
     args = parse_args(argv)
+    from mmengine.runner import Runner
+
+    import m2pt_mm.engine  # noqa: F401  safe resume allow-list, hooks, atomic checkpoint backend
+    from m2pt_mm.datasets.checks import check_dataset_files
+    from m2pt_mm.engine.cli import load_config
     cfg = merge_args(load_config(args.config, args), args)
     check_dataset_files(cfg)  # a missing image or empty annotation list fails now, clearly
     if 'runner_type' in cfg:
@@ -85,4 +94,4 @@ def main(argv: Optional[Sequence[str]] = None) -> Runner:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main, 'train.py')

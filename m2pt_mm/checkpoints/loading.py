@@ -1,6 +1,9 @@
 """Safe reading of checkpoint files: ``weights_only=True``, clear errors, container unwrapping."""
+import io
 import os
+import os.path as osp
 import pickle
+import re
 import zipfile
 from collections import OrderedDict
 from typing import Any, Mapping, Tuple
@@ -21,31 +24,94 @@ class CheckpointError(RuntimeError):
 
 def _require_nonempty_file(path: str) -> str:
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if osp.isdir(path):
+        raise CheckpointError(f'{path!r} is a directory; expected a checkpoint file (.pth) in it')
+    if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path!r}')
-    if os.path.getsize(path) == 0:
+    if osp.getsize(path) == 0:
         raise CheckpointError(f'checkpoint file {path!r} is empty (0 bytes)')
     return path
 
 
-def load_checkpoint_file(path: str, map_location: str = 'cpu') -> Any:
-    """``torch.load(path, weights_only=True)`` with errors that name the file and the cause."""
+def _unpickler_detail(message: str) -> str:
+    """The line that matters of torch's multi-line, ANSI-coloured ``weights_only`` message."""
+    plain = re.sub(r'\x1b\[[0-9;]*m', '', message)
+    lines = [line.strip() for line in plain.split('WeightsUnpickler error:')[-1].splitlines()]
+    return next((line for line in lines if line), plain.strip().splitlines()[0])
+
+
+def verify_zip_records(data: bytes, path: str) -> None:
+    """Check the CRC-32 of every record of a torch zip checkpoint held in ``data``.
+
+    torch writes a CRC per record (``data.pkl``, each tensor's ``data/N``) but does not check it on
+    load, so flipped bytes inside a tensor load silently. Files in the legacy (non-zip) format
+    carry no checksum and cannot be checked.
+
+    Raises:
+        CheckpointError: a record whose bytes do not match its CRC (names the file and record), or
+            a zip that cannot be read.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise CheckpointError(f'{path!r} is not a complete checkpoint: {e}') from None
+    if bad is not None:
+        raise CheckpointError(f'{path!r} is damaged: record {bad!r} does not match its CRC-32 '
+                              '(bytes changed after it was written); use an intact copy')
+
+
+def load_checkpoint_file(path: str, map_location: Any = 'cpu') -> Any:
+    """``torch.load(path, weights_only=True)`` with errors that name the file and the cause.
+
+    The file is read once; a zip checkpoint's records are checked against their CRC-32 before
+    unpickling (:func:`verify_zip_records`).
+    """
     path = _require_nonempty_file(path)
     from .safe_globals import allow_mmengine_checkpoints
     allow_mmengine_checkpoints()  # mmengine training checkpoints, without leaving weights_only
+    with open(path, 'rb') as f:
+        data = f.read()
+    if data[:2] == b'PK':
+        verify_zip_records(data, path)
+    elif data[:1] != b'\x80':  # torch's legacy format is a pickle (protocol >= 2)
+        raise CheckpointError(f'{path!r} is not a torch checkpoint: neither torch\'s zip format '
+                              f'nor a pickle (it starts with {data[:8]!r})')
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        if 'weights_only' in str(e) or 'Weights only load failed' in str(e):
-            first_line = str(e).strip().splitlines()[0]
+        # torch words a refused global as "Unsupported global: GLOBAL x.y" or "unsupported
+        # GLOBAL x.y whose module x is blocked"
+        refused = re.search(r'GLOBAL ([\w.]+)', str(e))
+        if refused:
             raise CheckpointError(
-                f'refused to load {path!r}: it pickles Python objects other than tensors and plain '
-                f'containers, which could run code on load ({first_line}). If you trust the file, '
-                're-save just its state dict (a dict of tensors) and pass that file.') from None
-        raise CheckpointError(f'{path!r} is not a readable torch checkpoint: {e}') from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
-        raise CheckpointError(f'{path!r} is not a readable torch checkpoint (corrupt or truncated?): '
-                              f'{type(e).__name__}: {e}') from None
+                f'refused to load {path!r}: it pickles the global {refused.group(1)}, which is not '
+                'a tensor, plain container or allow-listed class and could run code on load. If '
+                'you trust the file, re-save just its state dict (a dict of tensors) and pass '
+                'that file.') from None
+        raise CheckpointError(f'{path!r} is not a torch checkpoint (corrupt, or another kind of '
+                              f'file?): {_unpickler_detail(str(e))}') from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
+            IndexError) as e:
+        # KeyError / IndexError: bytes that are not a pickle at all (e.g. an image or text file)
+        raise CheckpointError(f'{path!r} is not a torch checkpoint (corrupt, truncated, or another '
+                              f'kind of file?): {type(e).__name__}: {e}') from None
+
+
+def _mmengine_local_loader(filename: str, map_location: Any = None) -> Any:
+    return load_checkpoint_file(osp.expanduser(filename), map_location)
+
+
+def route_mmengine_loads() -> None:
+    """Send mmengine's loads of local files (``load_from``, ``--resume``, ``tools/test.py``)
+    through :func:`load_checkpoint_file` (idempotent).
+
+    mmengine 0.10.7's local loader is a bare ``torch.load``: no CRC check, and errors (a directory,
+    a refused global, a file that is no checkpoint) that do not name the file. Replacing the loader
+    registered for local paths (prefix ``''``) is mmengine's own extension point for this.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', loader=_mmengine_local_loader, force=True)
 
 
 def unwrap_state_dict(obj: Any, source: str = 'checkpoint') -> Tuple['OrderedDict[str, Tensor]', str]:

@@ -79,8 +79,8 @@ def read_checkpoint(source: Union[str, os.PathLike, Mapping[str, Tensor]],
 
     Raises:
         FileNotFoundError: no such file.
-        CheckpointError: unreadable, refused by ``weights_only``, not a state dict, unknown layout,
-            or blocks missing from the sequence.
+        CheckpointError: unreadable, damaged (CRC), refused by ``weights_only``, not a state
+            dict, non-finite values, unknown layout, or blocks missing from the sequence.
     """
     if isinstance(source, Mapping):
         label, obj = name or 'state dict', source
@@ -88,6 +88,7 @@ def read_checkpoint(source: Union[str, os.PathLike, Mapping[str, Tensor]],
         label = name or os.fspath(source)
         obj = load_checkpoint_file(source)
     state_dict, container = unwrap_state_dict(obj, label)
+    _check_finite(state_dict, f'{label}{container}')
     fmt = detect_format(state_dict)
     if fmt is None:
         known = ', '.join(f.name for f in FORMATS)
@@ -112,6 +113,15 @@ def read_checkpoint(source: Union[str, os.PathLike, Mapping[str, Tensor]],
     proj = ckpt.state_dict.get('layers.0.attn.proj.weight')
     ckpt.embed_dims = int(proj.shape[0]) if proj is not None else 0
     return ckpt
+
+
+def _check_finite(state_dict: Mapping[str, Tensor], label: str) -> None:
+    """Refuse NaN / Inf weights: W or W′ copied from them would make every loss NaN later."""
+    for key, value in state_dict.items():
+        if value.is_floating_point() and not bool(value.isfinite().all()):
+            count = int((~value.isfinite()).sum())
+            raise CheckpointError(f'{label}: key {key!r} holds {count} non-finite value(s) (NaN or '
+                                  f'Inf) of {value.numel()}; expected finite weights')
 
 
 def check_architecture(ckpt: ExternalCheckpoint, depth: int, embed_dims: int, role: str) -> None:

@@ -1,4 +1,4 @@
-"""The one place that makes mmengine checkpoints loadable with ``weights_only=True``.
+"""The one place that makes mmengine (and MAE) checkpoints loadable with ``weights_only=True``.
 
 :func:`m2pt_mm.checkpoints.load_checkpoint_file` registers it before every load; importing
 ``m2pt_mm.engine`` registers it for mmengine's own ``torch.load`` calls (``--resume``).
@@ -11,10 +11,13 @@ that mmengine's own training checkpoints contain are allow-listed (found with
 
 * ``HistoryBuffer`` (the message hub's scalar logs) and the numpy arrays / scalars in it, plus the
   classes of their numeric dtypes (rebuilt with BUILD, so the scanner does not list them);
+* ``argparse.Namespace``: MAE's own training checkpoints keep their command line as ``'args'``
+  (plain data; its values still have to pass the same allow-list);
 * ``builtins.getattr``, which pickle uses to refer to ``HistoryBuffer.min`` / ``max`` / ``mean`` /
   ``current``. The name is bound to :func:`_history_buffer_getattr`, which resolves only those
   statistics methods, not to ``getattr`` itself.
 """
+import argparse
 import pickle
 from typing import Any, List, Tuple
 
@@ -41,6 +44,7 @@ def mmengine_checkpoint_globals() -> List[Tuple[Any, str]]:
     """``(object, pickled name)`` pairs an mmengine training checkpoint needs to unpickle."""
     pairs = [(HistoryBuffer, 'mmengine.logging.history_buffer.HistoryBuffer'),
              (_history_buffer_getattr, 'builtins.getattr'),
+             (argparse.Namespace, 'argparse.Namespace'),
              (np.ndarray, 'numpy.ndarray'),
              (np.dtype, 'numpy.dtype')]
     for dtype in (np.float64, np.float32, np.float16, np.int64, np.int32, np.bool_):

@@ -5,8 +5,9 @@ its batch is loaded, maybe hours in.
 
 Covered: COCO-style datasets (the json and every image it lists) and mmpretrain's image-list
 datasets (``CustomDataset``, ``ImageNet`` and their subclasses: every ``img_path`` of the list, as
-the dataset itself resolves it). Images are checked to exist and to be non-empty readable files;
-decoding each one is the data loader's job.
+the dataset itself resolves it). Images are checked to exist, to be non-empty readable files and to
+start with the signature of an image format (one 12-byte read each); decoding each one fully (a
+file truncated after its header) is the data loader's job.
 """
 import json
 import os
@@ -31,8 +32,15 @@ def _datasets(cfg: Any) -> Iterator[Tuple[str, Dict[str, Any]]]:
             yield name, ds
 
 
+#: Leading bytes of the image formats OpenCV / Pillow decode (JPEG, PNG, GIF, BMP, TIFF, WebP,
+#: JPEG 2000, PNM); WebP's 'RIFF' header is followed by the size, then 'WEBP'.
+_IMAGE_SIGNATURES = (b'\xff\xd8\xff', b'\x89PNG\r\n\x1a\n', b'GIF87a', b'GIF89a', b'BM',
+                     b'II*\x00', b'MM\x00*', b'RIFF', b'\x00\x00\x00\x0cjP  ', b'\xffO\xffQ',
+                     b'P1', b'P2', b'P3', b'P4', b'P5', b'P6')
+
+
 def _bad_images(paths: List[str]) -> List[str]:
-    """The paths that are missing, empty or unreadable, each with the reason."""
+    """The paths that are missing, empty, unreadable or not an image file, each with the reason."""
     bad = []
     for path in paths:
         if not osp.isfile(path):
@@ -41,6 +49,11 @@ def _bad_images(paths: List[str]) -> List[str]:
             bad.append(f'{path} (empty)')
         elif not os.access(path, os.R_OK):
             bad.append(f'{path} (not readable)')
+        else:
+            with open(path, 'rb') as f:
+                head = f.read(12)
+            if not head.startswith(_IMAGE_SIGNATURES):
+                bad.append(f'{path} (not an image file: starts with {head[:8]!r})')
     return bad
 
 

@@ -11,9 +11,11 @@ from .distributed import CPUCompatibleDistributedDataParallel, setup_cpu_distrib
 from .hooks import *  # noqa: F401,F403
 from .loops import TaskGroupEpochBasedTrainLoop, group_schedule
 from .optimizers import *  # noqa: F401,F403
+from ..checkpoints import route_mmengine_loads
 from ..checkpoints.safe_globals import allow_mmengine_checkpoints, mmengine_checkpoint_globals
 
 allow_mmengine_checkpoints()
+route_mmengine_loads()  # CRC-checked, weights_only, errors naming the file
 
 __all__ = ['AtomicLocalBackend', 'save_atomic', 'deploy_path', 'write_deploy_checkpoint',
            'CPUCompatibleDistributedDataParallel', 'setup_cpu_distributed',

@@ -3,25 +3,41 @@ import argparse
 import os
 import os.path as osp
 import re
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
-from mmengine.config import Config, DictAction
+import torch
+from mmengine.config import Config
 
-from m2pt_mm.checkpoints import CheckpointError, check_checkpoint_file
+from m2pt_mm.checkpoints import CheckpointError, check_checkpoint_file, load_checkpoint_file
 from m2pt_mm.engine.distributed import setup_cpu_distributed
+from m2pt_mm.utils.cli_checks import add_common_args  # noqa: F401  (light: tools import it first)
+from m2pt_mm.utils.config_scope import register_config_scope
 
 #: What CheckpointHook names regular checkpoints (``best_*`` ones hold no optimiser state).
 _RESUMABLE = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
-from m2pt_mm.utils.config_scope import register_config_scope
+_MISSING = object()
 
 
-def add_common_args(parser: argparse.ArgumentParser) -> None:
-    """``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local_rank`` (as OpenMMLab tools)."""
-    parser.add_argument('--work-dir', help='directory for logs (and checkpoints)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. optim_wrapper.optimizer.lr=1e-3')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+def check_cfg_option_types(cfg: Config, options: Dict[str, Any]) -> None:
+    """Refuse a ``--cfg-options`` value whose type cannot replace the config's value (a word
+    where the config has a number or a bool: ``train_cfg.max_epochs=two``), naming the key."""
+    for key, value in options.items():
+        old: Any = cfg
+        for part in key.split('.'):
+            old = old.get(part, _MISSING) if isinstance(old, (dict, Config)) else _MISSING
+            if old is _MISSING:
+                break
+        if old is _MISSING or old is None or value is None:
+            continue  # a new key, or one the config leaves unset: the consumer checks it
+        if isinstance(old, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(old, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            continue
+        if not ok:
+            raise ValueError(f'--cfg-options {key}={value!r}: expected a value of type '
+                             f'{type(old).__name__} like the config\'s value {old!r}')
 
 
 def load_config(path: str, args: argparse.Namespace) -> Config:
@@ -30,6 +46,7 @@ def load_config(path: str, args: argparse.Namespace) -> Config:
     register_config_scope()  # a config of another project may inherit `m2pt_mm::...` bases
     cfg = Config.fromfile(path)
     if args.cfg_options is not None:
+        check_cfg_option_types(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
@@ -89,3 +106,23 @@ def find_resume_checkpoint(work_dir: str, warn: Callable[[str], None] = print) -
     raise CheckpointError(f'--resume: last_checkpoint names {named!r}, which cannot be used '
                           f'({problem}), and {work_dir} holds no other intact checkpoint (found: '
                           f'{[name for _, name in found] or "none"})')
+
+
+def check_resumable(path: str) -> None:
+    """Refuse to ``--resume`` from a file that holds weights only (a deploy checkpoint, an external
+    one): resuming needs the training state mmengine saved beside the weights.
+
+    A zip checkpoint is opened memory-mapped, so the tensors are not read; a legacy one is loaded.
+    """
+    try:
+        obj = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001  legacy format, or an error the full load words better
+        obj = load_checkpoint_file(path)
+    missing = [k for k in ('meta', 'state_dict', 'message_hub') if not (
+        isinstance(obj, dict) and k in obj)]
+    if missing:
+        kind = ('a merged deploy checkpoint' if isinstance(obj, dict)
+                and (obj.get('meta') or {}).get('deploy') else 'not a training checkpoint')
+        raise CheckpointError(
+            f'--resume {path!r}: {kind} (no {missing}); resume from a training checkpoint '
+            "(work_dir/epoch_N.pth), or start from these weights with --cfg-options load_from=...")

@@ -17,13 +17,8 @@ import os.path as osp
 import pprint
 from typing import List, Optional, Sequence
 
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmpretrain.registry import MODELS
-
-from m2pt_mm.checkpoints import load_checkpoint_file, unwrap_state_dict
-from m2pt_mm.engine import save_atomic
-from m2pt_mm.models.omnivec import export_single_modality
+# torch and the OpenMMLab stack are imported after the arguments are checked
+from m2pt_mm.utils.cli_checks import check_output_file, require_file, run_main
 
 
 def export_file(config: str, checkpoint: str, modality: str, out: str,
@@ -31,6 +26,13 @@ def export_file(config: str, checkpoint: str, modality: str, out: str,
                 out_type: str = 'cls_token') -> dict:
     """Build the config's OmniVec model, load ``checkpoint`` (``weights_only``, strict), export
     ``modality`` and write ``out``; returns the backbone config."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    from m2pt_mm.checkpoints import load_checkpoint_file, unwrap_state_dict
+    from m2pt_mm.engine import save_atomic
+    from m2pt_mm.models.omnivec import export_single_modality
     import m2pt_mm.datasets  # noqa: F401  registers what the config's model may name
     import m2pt_mm.models  # noqa: F401
     cfg = Config.fromfile(config)
@@ -59,7 +61,12 @@ def main(argv: Optional[List[str]] = None) -> None:
                         'configured size; point clouds need it, e.g. 1024 3)')
     parser.add_argument('--out-type', default='cls_token',
                         help="out_type of the exported backbone (default 'cls_token')")
+    parser.add_argument('--force', action='store_true', help='allow out to overwrite an input')
     args = parser.parse_args(argv)
+    require_file(parser, args.config, 'config')
+    require_file(parser, args.checkpoint, 'checkpoint')
+    check_output_file(parser, args.out, 'out', [args.config, args.checkpoint], args.force,
+                      make_dirs=True)
     backbone_cfg = export_file(args.config, args.checkpoint, args.modality, args.out, args.shape,
                                args.out_type)
     print(f'backbone config:\n{pprint.pformat(backbone_cfg, sort_dicts=False)}')
@@ -67,4 +74,4 @@ def main(argv: Optional[List[str]] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main, 'omnivec_export.py')

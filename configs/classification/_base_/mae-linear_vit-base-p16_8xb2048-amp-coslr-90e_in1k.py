@@ -19,14 +19,14 @@ _base_ = [
 # target W: MAE-pretrained ViT-B/16 (facebookresearch/mae `mae_pretrain_vit_base.pth`, read as is)
 mae_checkpoint = 'checkpoints/mae_pretrain_vit_base.pth'
 
+# The plain probe freezes the ViT with mmpretrain's frozen_stages=12 (inherited). An M2PT probe
+# adds, with its pathway, `m2pt_probe`: fix_weights freezes every backbone parameter but λ
+# (frozen_stages would freeze λ too); the head and neck are outside the backbone.
 model = dict(
     backbone=dict(
         type='M2PTVisionTransformer',
-        # fix_weights, not mmpretrain's frozen_stages=12: it freezes every backbone parameter
-        # but λ (the head and neck are outside the backbone)
-        frozen_stages=-1,
-        fix_weights=True,
         init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=mae_checkpoint)))
+m2pt_probe = dict(frozen_stages=-1, fix_weights=True)
 
 # MAE's script crops and resizes bicubically (mmpretrain's config: bilinear)
 transform_overrides = dict(RandomResizedCrop=dict(interpolation='bicubic'),

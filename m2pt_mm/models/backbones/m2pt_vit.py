@@ -1,6 +1,7 @@
 """The M2PT Vision Transformer: mmpretrain's ``VisionTransformer`` with Multimodal Pathways."""
 import inspect
 import math
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -70,6 +71,14 @@ def _pathway_configs(pathway: Union[None, dict, Sequence[dict]]) -> List[Dict[st
         cfg['layers'] = layers
         if cfg['order'] not in ORDERS:
             raise ValueError(f"pathway[{k}].order must be one of {ORDERS}, got {cfg['order']!r}")
+        # a string from --cfg-options (scale_init=abc) would otherwise fail deep in torch
+        if isinstance(cfg['scale_init'], bool) or not isinstance(cfg['scale_init'], (int, float)):
+            raise TypeError(f"pathway[{k}].scale_init must be a number (λ₀), got "
+                            f"{cfg['scale_init']!r}")
+        flags = ('allow_zero_aux', 'scale_trainable', 'aux_trainable', 'reparam_bias', 'recompute')
+        bad = [f'{name}={cfg[name]!r}' for name in flags if not isinstance(cfg[name], bool)]
+        if bad:
+            raise TypeError(f'pathway[{k}]: {", ".join(bad)}; expected True or False')
         out.append(cfg)
     return out
 
@@ -196,8 +205,9 @@ class M2PTVisionTransformer(VisionTransformer):
             ``scale_trainable``, ``aux_trainable``, ``reparam_bias``, ``recompute`` (rebuild
             ``W + λW′`` in backward: less memory, a little more time).
         fix_weights: The paper's *fix* setting: every backbone parameter is frozen except the
-            Cross-Modal Scales (the head, outside the backbone, still trains).
-        deploy: Build the merged (plain) form directly; ``pathway`` is then ignored.
+            Cross-Modal Scales (the head, outside the backbone, still trains). Needs a pathway
+            (a plain ViT freezes with ``frozen_stages=num_layers``).
+        deploy: Build the merged (plain) form directly; ``pathway`` is then ignored (warned).
         window_size: ViTDet's window attention: blocks not in ``global_attn_indexes`` attend
             within ``window_size`` × ``window_size`` windows of the token grid (padded to a
             multiple, as ViTDet). 0 (default): every block is global. Images only, no class token.
@@ -246,6 +256,17 @@ class M2PTVisionTransformer(VisionTransformer):
         self.deploy = deploy
         self.fix_weights = fix_weights
         self.pathway_cfgs = [] if deploy else _pathway_configs(pathway)
+        if fix_weights and not self.pathway_cfgs:
+            # only Cross-Modal Scales stay trainable: without a pathway, nothing in the backbone
+            raise ValueError(
+                f'fix_weights=True needs a pathway (it freezes all but the Cross-Modal Scales; '
+                f'with {"deploy=True" if deploy else "pathway=None"} that is the whole backbone). '
+                f'To freeze a plain ViT use frozen_stages={self.num_layers}; to evaluate a merged '
+                'checkpoint set fix_weights=False')
+        if deploy and pathway is not None:
+            warnings.warn('M2PTVisionTransformer(deploy=True) builds the merged plain ViT and '
+                          'ignores pathway (no aux_checkpoint is read, no W′ or λ is built); load '
+                          'a merged (*_deploy.pth) checkpoint into it', UserWarning)
         self._build_tokenizer(tokenizer or dict(type='ImageTokenizer'), img_size, patch_size,
                               in_channels, kwargs.get('pre_norm', False))
         # before the pathway: it wraps the linears the new attention took over
