@@ -40,6 +40,9 @@ def build_probe(config: Path, checkpoints: Dict[str, str]):
     model_cfg = copy.deepcopy(cfg.model)
     backbone = model_cfg.backbone
     backbone.update(arch=dict(TINY, num_layers=DEPTH), img_size=TINY_IMG, patch_size=TINY_PATCH)
+    if backbone.get('frozen_stages', -1) > 0:  # a plain probe freezes every block (12 of ViT-B)
+        assert backbone.frozen_stages == 12
+        backbone.frozen_stages = DEPTH
     if backbone.init_cfg is not None:
         backbone.init_cfg.checkpoint = checkpoints['target']
     if 'pathway' in backbone:
