@@ -6,7 +6,7 @@ import pickle
 import re
 import zipfile
 from collections import OrderedDict
-from typing import Any, Mapping, Tuple
+from typing import Any, Mapping, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -40,8 +40,9 @@ def _unpickler_detail(message: str) -> str:
     return next((line for line in lines if line), plain.strip().splitlines()[0])
 
 
-def verify_zip_records(data: bytes, path: str) -> None:
-    """Check the CRC-32 of every record of a torch zip checkpoint held in ``data``.
+def verify_zip_records(data: Union[bytes, str], path: str) -> None:
+    """Check the CRC-32 of every record of a torch zip checkpoint: its bytes ``data`` (read once
+    by the caller) or, given the path again, the file read record by record.
 
     torch writes a CRC per record (``data.pkl``, each tensor's ``data/N``) but does not check it on
     load, so flipped bytes inside a tensor load silently. Files in the legacy (non-zip) format
@@ -52,7 +53,7 @@ def verify_zip_records(data: bytes, path: str) -> None:
             a zip that cannot be read.
     """
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as zf:
             bad = zf.testzip()
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise CheckpointError(f'{path!r} is not a complete checkpoint: {e}') from None
@@ -141,14 +142,22 @@ def unwrap_state_dict(obj: Any, source: str = 'checkpoint') -> Tuple['OrderedDic
     return state_dict, container
 
 
-def check_checkpoint_file(path: str) -> None:
+def check_checkpoint_file(path: str, verify_crc: bool = False) -> None:
     """Cheaply refuse a missing, empty or truncated checkpoint before a run starts.
 
     torch's zip format keeps its directory at the end of the file, so a truncated file fails to
     open as a zip without reading the tensors. Files in the legacy (non-zip) format are fully
     loaded instead.
+
+    Args:
+        path: The checkpoint file.
+        verify_crc: Also read every record and check its CRC-32 (flipped bytes inside a tensor):
+            one read of the file.
     """
     path = _require_nonempty_file(path)
+    if zipfile.is_zipfile(path) and verify_crc:
+        verify_zip_records(path, path)
+        return
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as zf:

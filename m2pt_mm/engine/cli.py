@@ -88,7 +88,7 @@ def find_resume_checkpoint(work_dir: str, warn: Callable[[str], None] = print) -
     with open(pointer) as f:
         named = f.read().strip()
     try:
-        check_checkpoint_file(named)
+        check_checkpoint_file(named, verify_crc=True)  # one read: flipped bytes are damage too
         return named
     except (FileNotFoundError, CheckpointError) as e:
         problem = str(e)
@@ -97,7 +97,7 @@ def find_resume_checkpoint(work_dir: str, warn: Callable[[str], None] = print) -
     for _, name in reversed(found):
         path = osp.join(work_dir, name)
         try:
-            check_checkpoint_file(path)
+            check_checkpoint_file(path, verify_crc=True)
         except (FileNotFoundError, CheckpointError):
             continue
         warn(f'--resume: last_checkpoint names {named!r}, which cannot be used ({problem}); '

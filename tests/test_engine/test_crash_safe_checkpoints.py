@@ -121,3 +121,16 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(one_epoch, tmp_path):
     with pytest.raises(CheckpointError, match=r"no other intact checkpoint \(found: \['epoch_3.pth'\]"):
         find_resume_checkpoint(str(folder))
     assert find_resume_checkpoint(str(tmp_path / 'empty')) is None
+
+
+def test_resume_skips_a_checkpoint_with_flipped_bytes_for_the_newest_intact_one(one_epoch,
+                                                                               tmp_path):
+    from m2pt_mm.testing.bad_files import flip_tensor_byte
+    _, _, work, _ = one_epoch
+    for name in ('epoch_1.pth', 'epoch_2.pth'):
+        shutil.copy(work / 'epoch_1.pth', tmp_path / name)
+    record = flip_tensor_byte(tmp_path / 'epoch_2.pth')  # complete zip, one tensor changed
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
+    messages = []
+    assert find_resume_checkpoint(str(tmp_path), messages.append) == str(tmp_path / 'epoch_1.pth')
+    assert f'{record!r} does not match its CRC-32' in messages[0], messages
