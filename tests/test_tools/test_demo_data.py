@@ -23,7 +23,7 @@ from m2pt_mm.testing import spectrograms as spec_tool  # noqa: E402
 
 
 def _config(prefix: str) -> Path:
-    (path, ) = DEMO.glob(f'{prefix}*.py')
+    (path, ) = DEMO.glob(f'{prefix}_1xb64-coslr-*.py')  # the demo's 20-epoch classifiers
     return path
 
 
