@@ -1,4 +1,7 @@
-"""Tiny COCO / ADE20K digit scenes on disk and the tiny det/seg configs pointed at them."""
+"""Tiny COCO / ADE20K digit scenes on disk, the tiny det/seg configs pointed at them, and the
+evaluation of a checkpoint in one process or two."""
+import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -6,6 +9,7 @@ import torch
 from mmengine.config import Config
 
 from m2pt_mm.testing.digits import write_digit_scenes
+from tests.helpers import call_tool, cfg_options, run_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / 'configs' / 'demo'
@@ -51,3 +55,27 @@ def tiny_config(path: Path, scenes: Path, aux: str = None) -> Config:
     if aux is not None:
         cfg.merge_from_dict({'model.backbone.pathway.aux_checkpoint': aux})
     return cfg
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_dist(script: str, *args):
+    """``tools/dist_*.sh`` with 2 processes of 1 thread each (the machine has 2 cores)."""
+    return run_tool(script, *args, env=dict(PORT=str(_free_port()), OMP_NUM_THREADS='1'))
+
+
+def evaluate(config, ckpt, opts, out: Path) -> dict:
+    """``tools/test.py`` in-process; the metrics as ``--metrics-out`` writes them."""
+    call_tool('test', config, ckpt, '--work-dir', out.parent / out.stem, '--metrics-out', out,
+              *cfg_options(opts))
+    return json.loads(out.read_text())
+
+
+def evaluate_two_processes(config, ckpt, opts, out: Path) -> dict:
+    run_dist('dist_test.sh', config, ckpt, '2', '--work-dir', out.parent / out.stem,
+             '--metrics-out', out, *cfg_options(opts))
+    return json.loads(out.read_text())
