@@ -130,6 +130,21 @@ def test_resumed_run_equals_uninterrupted_run_with_a_worker_process(tiny_cls_con
     assert_resume_is_exact(tiny_cls_configs['data'], tmp_path, workers=1, by_epoch=by_epoch)
 
 
+@pytest.mark.slow  # two runs with a worker process: ~7 s
+def test_a_resume_with_persistent_workers_says_it_is_not_exact(tiny_cls_configs, tmp_path):
+    from mmengine.config import Config
+    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', tiny_cls_configs['data'], epochs=2,
+                                       workers=1))
+    cfg.train_dataloader.persistent_workers = True
+    train(cfg, tmp_path / 'work')
+    train(cfg, tmp_path / 'work', resume_from=tmp_path / 'work' / 'epoch_2.pth')
+    logs = sorted((tmp_path / 'work').glob('*/*.log'))
+    assert len(logs) == 2
+    warning = 'persistent_workers=True: the worker processes keep one random stream'
+    assert warning not in logs[0].read_text()  # not for a run from the start
+    assert warning in logs[1].read_text()
+
+
 def test_derived_seeds_differ_by_purpose_count_and_rank():
     seeds = {derived_seed(0, purpose, count, rank)
              for purpose in range(3) for count in range(50) for rank in range(4)}
