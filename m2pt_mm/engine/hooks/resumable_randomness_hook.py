@@ -67,8 +67,9 @@ class ResumableRandomnessHook(Hook):
 
     Nothing is stored in the checkpoint: the seeds follow from the run's seed (which mmengine
     keeps in the checkpoint's meta) and the epoch and iteration it resumes at. Persistent
-    workers keep one stream for the whole run, which a resume cannot continue: a resumed run
-    with ``persistent_workers=True`` warns that its augmentation differs.
+    workers would keep one stream for the whole run, which a resume cannot continue: they are
+    restarted each epoch (a few seconds an epoch for a large loader, the cost of
+    ``persistent_workers=False``).
     """
     # first of the hooks at each point, so that a hook that records the random state of a step
     # sees the reseeded one; the hooks after it draw the same in a resumed run as in the
@@ -87,16 +88,11 @@ class ResumableRandomnessHook(Hook):
         if hasattr(loop, 'dataloader_iterator'):  # IterBasedTrainLoop
             loop.dataloader_iterator = _ReseedingIterator(loop.dataloader_iterator, self._seed,
                                                           self._rank)
-        loader = loop.dataloader
-        if runner.iter > 0 and loader.num_workers > 0 and loader.persistent_workers:
-            runner.logger.warning(
-                'train_dataloader.persistent_workers=True: the worker processes keep one random '
-                'stream for the whole run, which a resume cannot continue, so the resumed run '
-                'augments differently from an uninterrupted one; set persistent_workers=False '
-                'for an exact resume')
 
     def before_train_epoch(self, runner) -> None:
-        self._seed_workers(runner.train_loop.dataloader, runner.epoch)
+        loader = runner.train_loop.dataloader
+        self._restart_persistent_workers(loader)
+        self._seed_workers(loader, runner.epoch)
         # the loop creates this epoch's iterator and fetches its first batch, `runner.iter`, next
         self._seed_next_batch(runner.iter)
 
@@ -110,6 +106,17 @@ class ResumableRandomnessHook(Hook):
 
     def _seed_next_batch(self, iteration: int) -> None:
         set_random_seed(derived_seed(self._seed, _DATA, iteration, self._rank))
+
+    @staticmethod
+    def _restart_persistent_workers(loader) -> None:
+        # Persistent workers keep their random streams from one epoch to the next, which a
+        # resumed run cannot continue: they start again each epoch, from that epoch's seed, as
+        # non-persistent ones do (the one use of torch's private DataLoader._iterator: setting
+        # it to None is how DataLoader.__iter__ makes new workers)
+        iterator = getattr(loader, '_iterator', None)
+        if loader.num_workers > 0 and loader.persistent_workers and iterator is not None:
+            iterator._shutdown_workers()
+            loader._iterator = None
 
     def _seed_workers(self, loader, epoch: int) -> None:
         if loader.num_workers == 0:
