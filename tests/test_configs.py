@@ -274,6 +274,14 @@ def test_the_name_fields_say_what_the_config_does(path):
             (dims, sorted(map(str, found)))
 
 
+@pytest.mark.parametrize('path', RUN_CONFIGS, ids=ids(RUN_CONFIGS))
+def test_every_run_resumes_exactly_and_stops_on_a_nan_loss(path):
+    # mmengine seeds once per process; the runtime bases add the hooks (tests/test_engine/
+    # test_exact_resume.py tests what they do)
+    types = [hook['type'] for hook in load(path).get('custom_hooks', [])]
+    assert {'ResumableRandomnessHook', 'FiniteLossHook'} <= set(types), types
+
+
 def test_no_config_sets_a_pathway_to_none_or_deletes_one():
     # bases are plain (no `pathway` key), so an M2PT child adds one without `_delete_`
     for base in ('_base_/models/m2pt_vit-base-p16.py', '_base_/models/m2pt_vit-tiny-p8.py',
