@@ -21,7 +21,12 @@
 #   no weighted sampler: that is the AS-2M recipe (submit_ft_mask_bal.sh --weight_sampler True);
 #   ft_as.sh (AS-20K) samples uniformly.
 # Differs: AudioMAE's token masking keeps the drawn time columns / frequency rows in the order
-# drawn, here in grid order (the blocks and the mean pooling do not see the order).
+# drawn, here in grid order (the blocks and the mean pooling do not see the order). AudioMAE's
+# `_roll_mag_aug` draws its shift as `np.random.randint(len(waveform))` of the (1, L) waveform
+# torchaudio loads, which is always 0: the official runs scale but never roll (checked in
+# dataset.py). RandomWaveformRoll does the intended uniform shift; drop it from train_pipeline to
+# match the official code. main_finetune_as.py builds a timm Mixup (alpha = --mixup) but
+# train_one_epoch never applies it: the dataset's mixup is the only one, and no label smoothing.
 _base_ = ['../../_base_/mmpretrain_runtime.py']  # + m2pt_mm imports and hooks
 
 # target W: AudioMAE's AudioSet-2M pretrained encoder (README "pre-trained ckpt" `pretrained.pth`,
