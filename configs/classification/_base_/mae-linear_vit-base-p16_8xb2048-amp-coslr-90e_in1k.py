@@ -28,7 +28,8 @@ model = dict(
         init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=mae_checkpoint)))
 m2pt_probe = dict(frozen_stages=-1, fix_weights=True)
 
-# MAE's script crops and resizes bicubically (mmpretrain's config: bilinear)
+# MAE's main_linprobe.py crops and resizes bicubically (interpolation=3; mmpretrain's config:
+# bilinear)
 transform_overrides = dict(RandomResizedCrop=dict(interpolation='bicubic'),
                            ResizeEdge=dict(interpolation='bicubic'))
 train_pipeline = [dict(t, **transform_overrides.get(t.type, {})) for t in _base_.train_pipeline]
