@@ -26,7 +26,9 @@ model = dict(
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    # ≈ the pixel mean, so the padding normalises to ≈0 like the training canvases' (ViTDet)
+    # ≈ the pixel mean, so the padding normalises to ≈0 like the training batches' (padded by
+    # BatchFixedSizePad after normalisation); mmdet's ViTDet project pads with 114 in both
+    # pipelines (projects/ViTDet/configs/lsj-100e_coco-instance.py)
     dict(type='Pad', size=image_size, pad_val=dict(img=(124, 116, 104))),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs',
