@@ -155,10 +155,10 @@ def check_checkpoint_file(path: str, verify_crc: bool = False) -> None:
             one read of the file.
     """
     path = _require_nonempty_file(path)
-    if zipfile.is_zipfile(path) and verify_crc:
-        verify_zip_records(path, path)
-        return
     if zipfile.is_zipfile(path):
+        if verify_crc:
+            verify_zip_records(path, path)
+            return
         try:
             with zipfile.ZipFile(path) as zf:
                 zf.infolist()

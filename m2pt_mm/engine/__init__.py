@@ -5,7 +5,7 @@ allow-list (registered on import).
 Hooks and the constructor live in mmengine's root registries, so mmpretrain, mmdet and mmseg
 configs all reach them by their plain names.
 """
-from .checkpoint_writing import (AtomicLocalBackend, deploy_path, save_atomic,
+from .checkpoint_writing import (AtomicLocalBackend, checkpoint_bytes, deploy_path, save_atomic,
                                  write_deploy_checkpoint)
 from .distributed import CPUCompatibleDistributedDataParallel, setup_cpu_distributed
 from .hooks import *  # noqa: F401,F403
@@ -17,7 +17,7 @@ from ..checkpoints.safe_globals import allow_mmengine_checkpoints, mmengine_chec
 allow_mmengine_checkpoints()
 route_mmengine_loads()  # CRC-checked, weights_only, errors naming the file
 
-__all__ = ['AtomicLocalBackend', 'save_atomic', 'deploy_path', 'write_deploy_checkpoint',
-           'CPUCompatibleDistributedDataParallel', 'setup_cpu_distributed',
-           'allow_mmengine_checkpoints', 'mmengine_checkpoint_globals',
+__all__ = ['AtomicLocalBackend', 'checkpoint_bytes', 'save_atomic', 'deploy_path',
+           'write_deploy_checkpoint', 'CPUCompatibleDistributedDataParallel',
+           'setup_cpu_distributed', 'allow_mmengine_checkpoints', 'mmengine_checkpoint_globals',
            'TaskGroupEpochBasedTrainLoop', 'group_schedule']

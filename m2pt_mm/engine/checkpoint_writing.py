@@ -63,11 +63,16 @@ class AtomicLocalBackend(LocalBackend):
         _atomic_write(obj.encode(encoding), filepath)
 
 
-def save_atomic(obj: Any, filepath: Union[str, Path]) -> None:
-    """``torch.save`` through a temporary file and an atomic rename."""
+def checkpoint_bytes(obj: Any) -> bytes:
+    """What ``torch.save(obj)`` writes, in memory (to hash it before naming the file)."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    _atomic_write(buffer.getvalue(), filepath)
+    return buffer.getvalue()
+
+
+def save_atomic(obj: Any, filepath: Union[str, Path]) -> None:
+    """``torch.save`` through a temporary file and an atomic rename."""
+    _atomic_write(checkpoint_bytes(obj), filepath)
 
 
 def deploy_path(checkpoint_path: str) -> str:

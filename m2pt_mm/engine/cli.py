@@ -1,4 +1,6 @@
-"""What tools/train.py and tools/test.py share: the common arguments and the config they set."""
+"""What tools/train.py and tools/test.py share once the stack is imported: the config they load
+(checked ``--cfg-options``) and the checkpoint ``--resume`` continues from. Their common arguments,
+checked before any import: :mod:`m2pt_mm.utils.cli_checks`."""
 import argparse
 import os
 import os.path as osp
@@ -10,7 +12,6 @@ from mmengine.config import Config
 
 from m2pt_mm.checkpoints import CheckpointError, check_checkpoint_file, load_checkpoint_file
 from m2pt_mm.engine.distributed import setup_cpu_distributed
-from m2pt_mm.utils.cli_checks import add_common_args  # noqa: F401  (light: tools import it first)
 from m2pt_mm.utils.config_scope import register_config_scope
 
 #: What CheckpointHook names regular checkpoints (``best_*`` ones hold no optimiser state).

@@ -16,14 +16,11 @@ classifier without pathway).
 """
 import argparse
 import hashlib
-import io
 import os.path as osp
 from typing import Any, Dict, Optional, Sequence
 
-import torch
-
 from m2pt_mm.checkpoints import load_checkpoint_file, unwrap_state_dict
-from m2pt_mm.engine import AtomicLocalBackend, deploy_path
+from m2pt_mm.engine import AtomicLocalBackend, checkpoint_bytes, deploy_path
 from m2pt_mm.pathway import is_pathway_param
 
 #: The meta entries a published checkpoint keeps: where in training it was taken, what it is.
@@ -50,9 +47,7 @@ def publish(in_file: str, out_dir: str, out_name: Optional[str] = None) -> str:
     published = dict(state_dict=state_dict,
                      meta=dict({k: meta[k] for k in PUBLISHED_META if k in meta},
                                published_from=osp.basename(in_file)))
-    buffer = io.BytesIO()
-    torch.save(published, buffer)
-    data = buffer.getvalue()
+    data = checkpoint_bytes(published)
     sha256 = hashlib.sha256(data).hexdigest()
     out = osp.join(out_dir, out_name or f'{osp.splitext(osp.basename(in_file))[0]}-'
                                         f'{sha256[:8]}.pth')
