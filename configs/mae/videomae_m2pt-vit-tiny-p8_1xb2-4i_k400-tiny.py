@@ -4,7 +4,7 @@
 # written by
 #   python tools/data/synth_modalities.py data/tiny --sets kinetics
 _base_ = [
-    './videomae_m2pt-vit-base-p16_64xb8-amp-coslr-800e_k400.py',
+    './videomae_m2pt-vit-base-p16_64xb32-amp-coslr-800e_k400.py',
     '../_base_/tiny_cpu_run.py',
 ]
 

@@ -1,10 +1,13 @@
 # Video aux/target pretraining, VideoMAE's Kinetics-400 ViT-B recipe (MCG-NJU/VideoMAE,
-# scripts/kinetics/videomae_vit_base_patch16_224_tubemasking_ratio_0.9_epoch_800): 16 frames
-# sampled every 4th, 224², 2 × 16 × 16 tubelets (8 × 14 × 14 = 1568 tokens), no class token,
-# fixed sin-cos positions; tube masking 0.9 (one spatial mask for all time steps); decoder 384
-# wide, 4 blocks, 6 heads; L2 loss on normalised tubelet pixels (normlize_target=True); AdamW
-# lr 1.5e-4 × 512 / 256, betas 0.9/0.95, wd 0.05; 40 warmup epochs then cosine, 800 epochs,
-# batch 64 GPUs × 8, no drop path.
+# scripts/kinetics/videomae_vit_base_patch16_224_tubemasking_ratio_0.9_epoch_800/pretrain.sh +
+# run_mae_pretraining.py defaults): 16 frames sampled every 4th, 224², 2 × 16 × 16 tubelets
+# (8 × 14 × 14 = 1568 tokens), no class token, fixed sin-cos positions; tube masking 0.9 (one
+# spatial mask for all time steps); decoder 384 wide, 4 blocks, 6 heads; L2 loss on normalised
+# tubelet pixels (normlize_target=True); batch 64 GPUs × 32 = 2048 (8 nodes × 8 GPUs,
+# --batch_size 32); AdamW betas 0.9/0.95, wd 0.05, no drop path; VideoMAE scales its base lr and
+# min lr by total batch / 256: lr 1.5e-4 × 2048 / 256 = 1.2e-3, min lr 1e-5 × 8 = 8e-5; 40
+# warm-up epochs from 0 (its cosine_scheduler starts the warm-up at 0, not at --warmup_lr), then
+# per-iteration cosine, 800 epochs (the script passes --epochs 801).
 # Deviation: VideoMAE crops with GroupMultiScaleCrop (scales 1, .875, .75, .66); here a random
 # 224 crop of the 256-short-side clip plus flip.
 _base_ = ['../_base_/mmpretrain_runtime.py']
@@ -36,7 +39,7 @@ train_pipeline = [
     dict(type='PackInputs', input_key='imgs'),
 ]
 train_dataloader = dict(
-    batch_size=8,
+    batch_size=32,
     num_workers=8,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -45,7 +48,7 @@ train_dataloader = dict(
                  ann_file='kinetics400_train_list_videos.txt', data_prefix='videos_train',
                  pipeline=train_pipeline))
 
-batch_size = 64 * 8
+batch_size = 64 * 32
 max_epochs = 800
 warmup_epochs = 40
 optim_wrapper = dict(
@@ -56,10 +59,12 @@ optim_wrapper = dict(
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.,
                        custom_keys={'mask_token': dict(decay_mult=0.)}))
 param_scheduler = [
+    # VideoMAE warms up from 0; mmengine's LinearLR needs a positive start factor
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=warmup_epochs,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=1e-5, by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
+         eta_min=1e-5 * batch_size / 256, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 default_hooks = dict(checkpoint=dict(interval=20, max_keep_ckpts=3))
