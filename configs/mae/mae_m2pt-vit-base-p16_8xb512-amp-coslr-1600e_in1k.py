@@ -13,6 +13,10 @@ model = dict(
     backbone=dict(_delete_=True, type='M2PTMAEViT', arch='base', img_size=224, patch_size=16,
                   mask_ratio=0.75))
 
+# mmengine tags dicts of another package's base with `_scope_`, and its Runner passes every key
+# of `collate_fn` but `type` to the function: default_collate(_scope_=...) is a TypeError
+train_dataloader = dict(collate_fn=dict(_delete_=True, type='default_collate'))
+
 # saves in a crash-safe order (new file, pointer, then rotation), each file written atomically
 default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook',
                                      backend_args=dict(backend='atomic_local')))

@@ -8,17 +8,32 @@ _base_ = [
     '../../_base_/m2pt_runtime.py',
 ]
 
+__reproduce_notes__ = [
+    "Patches are 16 × 16, as in MAE's ViT-B/16 weights and the official M2PT image code "
+    "(`vit_base_patch16`); the paper's text (§3.1) says S = 14 by default.",
+]
+
 # target W: MAE-pretrained ViT-B/16 (facebookresearch/mae `mae_pretrain_vit_base.pth`, read as is)
 mae_checkpoint = 'checkpoints/mae_pretrain_vit_base.pth'
 
 model = dict(
     backbone=dict(
-        type='M2PTVisionTransformer',
+        type='M2PTVisionTransformer',  # mmpretrain's ViT-B/16 arch: 16 × 16 patches, not S = 14
         init_cfg=dict(type='Pretrained', checkpoint=mae_checkpoint)))  # no pathway: the baseline
 
 optim_wrapper = dict(
     # mmpretrain's layer-decay constructor + λ without weight decay, W′/λ at their block's depth
-    constructor='PathwayLayerDecayOptimWrapperConstructor')
+    constructor='PathwayLayerDecayOptimWrapperConstructor',
+    # mmpretrain's MAE config inherits Swin's schedule, whose custom_keys name Swin-only
+    # parameters (.absolute_pos_embed, .relative_position_bias_table); our constructor refuses a
+    # key that matches no parameter, so the ViT's own four keys (MAE's) replace the merged set
+    paramwise_cfg=dict(custom_keys={
+        '_delete_': True,
+        '.ln': dict(decay_mult=0.0),
+        '.bias': dict(decay_mult=0.0),
+        '.cls_token': dict(decay_mult=0.0),
+        '.pos_embed': dict(decay_mult=0.0),
+    }))
 
 # saves in a crash-safe order (new file, pointer, then rotation), each file written atomically
 default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook',

@@ -16,6 +16,11 @@ _base_ = [
     '../../_base_/m2pt_runtime.py',
 ]
 
+__reproduce_notes__ = [
+    "Patches are 16 × 16, as in MAE's ViT-B/16 weights and the official M2PT image code "
+    "(`vit_base_patch16`); the paper's text (§3.1) says S = 14 by default.",
+]
+
 # target W: MAE-pretrained ViT-B/16 (facebookresearch/mae `mae_pretrain_vit_base.pth`, read as is)
 mae_checkpoint = 'checkpoints/mae_pretrain_vit_base.pth'
 
@@ -24,7 +29,7 @@ mae_checkpoint = 'checkpoints/mae_pretrain_vit_base.pth'
 # (frozen_stages would freeze λ too); the head and neck are outside the backbone.
 model = dict(
     backbone=dict(
-        type='M2PTVisionTransformer',
+        type='M2PTVisionTransformer',  # mmpretrain's ViT-B/16 arch: 16 × 16 patches, not S = 14
         init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=mae_checkpoint)))
 m2pt_probe = dict(frozen_stages=-1, fix_weights=True)
 

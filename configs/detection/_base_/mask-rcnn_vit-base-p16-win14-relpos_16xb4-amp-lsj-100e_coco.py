@@ -37,6 +37,10 @@ test_pipeline = [
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
+# no class token: the plain base's '.cls_token' key matches nothing (the constructor refuses it)
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'_delete_': True,
+                                                     '.pos_embed': dict(decay_mult=0.)}))
+
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=250),
     dict(type='MultiStepLR', begin=0, end=25, by_epoch=True, milestones=[22, 24], gamma=0.1),
