@@ -3,12 +3,19 @@
 # No pathway here (the plain/MAE baseline); M2PT configs add `pathway=dict(aux_checkpoint=...)`.
 _base_ = 'mmdet::_base_/models/mask-rcnn_r50_fpn.py'
 
+__reproduce_notes__ = [
+    "Patches are 16 × 16, as in MAE's ViT-B/16 weights and the official M2PT image code "
+    "(`vit_base_patch16`); the paper's text (§3.1) says S = 14 by default.",
+]
+
 model = dict(
     backbone=dict(
         _delete_=True,
         type='mmpretrain.M2PTVisionTransformer',
         arch='base',
         img_size=1024,  # LSJ crops; other (padded) sizes interpolate the position embedding
+        # 16 × 16 as MAE's ViT-B/16 weights and the official M2PT code; the paper's text says
+        # S = 14 (§3.1)
         patch_size=16,
         drop_path_rate=0.1,  # ViTDet ViT-B
         out_type='featmap',  # (B, 768, H/16, W/16) maps, the cls token dropped

@@ -11,6 +11,11 @@ _base_ = [
     '../../_base_/m2pt_runtime.py',
 ]
 
+__reproduce_notes__ = [
+    "Patches are 16 × 16, as in MAE's ViT-B/16 weights and the official M2PT image code "
+    "(`vit_base_patch16`); the paper's text (§3.1) says S = 14 by default.",
+]
+
 model = dict(
     # mmseg's EncoderDecoder hands `pretrained` to the backbone as a keyword; ours reads init_cfg
     pretrained=None,
@@ -19,6 +24,8 @@ model = dict(
         type='mmpretrain.M2PTVisionTransformer',
         arch='base',
         img_size=512,
+        # 16 × 16 as MAE's ViT-B/16 weights and the official M2PT code; the paper's text says
+        # S = 14 (§3.1)
         patch_size=16,
         drop_path_rate=0.1,
         out_type='featmap',
