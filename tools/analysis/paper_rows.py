@@ -21,13 +21,14 @@ Examples::
 import argparse
 import ast
 import os.path as osp
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-ROOT = Path(__file__).resolve().parents[2]
+from m2pt_mm.engine.chain import (ROOT, SOURCES, checkpoints_read, literal, load, render,
+                                  producer, reproduce_notes, run_test_configs, source_steps,
+                                  train_chain)
 
 
 class Cell(NamedTuple):
@@ -98,16 +99,6 @@ class Claim(NamedTuple):
     columns: Tuple[str, ...]
 
 
-def _literal(node: ast.AST):
-    """``ast.literal_eval`` that also reads ``dict(key=literal, ...)``, as configs write it."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'dict' \
-            and not node.args:
-        return {kw.arg: _literal(kw.value) for kw in node.keywords}
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(e) for e in node.elts]
-    return ast.literal_eval(node)
-
-
 def read_claims(config: Path) -> List[Claim]:
     """The ``__paper_rows__`` entries written in a config file itself (a dict or a list of dicts).
 
@@ -119,7 +110,7 @@ def read_claims(config: Path) -> List[Claim]:
         if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == '__paper_rows__' for t in node.targets):
             try:
-                value = _literal(node.value)
+                value = literal(node.value)
             except ValueError as error:
                 raise ValueError(f'{rel}: __paper_rows__ must be a literal dict(...) or list of '
                                  f'them ({error})') from None
@@ -164,115 +155,25 @@ def markdown_table(configs: Dict[Cell, List[str]]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-#: Where each checkpoint file the paper configs read comes from: a public file of another project
-#: or a run of this repository (then ``publish_model.py`` gives it the name the configs read).
-ORIGINS: Dict[str, str] = {
-    'checkpoints/mae_pretrain_vit_base.pth':
-        "MAE's public `mae_pretrain_vit_base.pth` (facebookresearch/mae), or this repository's "
-        '`configs/mae/mae_m2pt-vit-base-p16_8xb512-amp-coslr-1600e_in1k.py`',
-    'checkpoints/audiomae_pretrained.pth':
-        "AudioMAE's public `pretrained.pth` (facebookresearch/AudioMAE, AudioSet-2M), or "
-        '`configs/mae/audiomae_m2pt-vit-base-p16_64xb8-amp-coslr-33e_audioset-2m.py`',
-    'checkpoints/videomae_vit-base-p16_k400_pretrain.pth':
-        "VideoMAE's public ViT-B Kinetics-400 pretraining checkpoint (MCG-NJU/VideoMAE, "
-        'MODEL_ZOO.md), or `configs/mae/videomae_m2pt-vit-base-p16_64xb8-amp-coslr-800e_k400.py`',
-    'checkpoints/m2pt/point_vit-base-p16.pth':
-        "the M2PT zoo's point ViT-B/16 (AILab-CVC/M2PT README), or epoch 300 of "
-        '`configs/mae/pointmae_m2pt-vit-base-g64_1xb128-coslr-300e_shapenet55-1024.py`',
-    'checkpoints/m2pt/video_vit-base-p16.pth':
-        "the M2PT zoo's video ViT-B/16 (AILab-CVC/M2PT README), or, as the paper trained it, "
-        '`configs/mae/videomae_m2pt-vit-base-p16_64xb32-amp-coslr-800e_k700.py`',
-    'checkpoints/m2pt/audio_vit-base-p16.pth':
-        "the M2PT zoo's audio ViT-B/16 (AILab-CVC/M2PT README), or "
-        '`configs/mae/audiomae_m2pt-vit-base-p16_64xb8-amp-coslr-33e_audioset-2m.py`',
-}
-
-
-_POINT_MAE = 'configs/mae/pointmae_m2pt-vit-base-g64_1xb128-coslr-300e_shapenet55-1024.py'
-#: The files only a run of this repository makes: the config that trains it and the checkpoint of
-#: that run that ``publish_model.py`` publishes under the name the configs read.
-PRODUCERS: Dict[str, Tuple[str, str]] = {
-    # the public Point-MAE files are 384 wide; the paper's point models are 768 wide
-    'checkpoints/point-mae_vit-base_shapenet-pretrain.pth': (_POINT_MAE, 'epoch_300.pth'),
-    **{f'checkpoints/m2pt/pointmae_vit-base-g64_shapenet55-ep{epoch}.pth':
-       (_POINT_MAE, f'epoch_{epoch}.pth') for epoch in (20, 220, 300)},
-    'checkpoints/m2pt/m2pt_vit-base-p16-point_mae-pre_in1k_deploy.pth':
-        ('configs/classification/m2pt_vit-base-p16-point_mae-pre_8xb128-coslr-100e_in1k.py',
-         'epoch_100_deploy.pth'),
-    'checkpoints/m2pt/m2pt_vit-base-p16-point_scratch_in1k_deploy.pth':
-        ('configs/classification/m2pt_vit-base-p16-point_scratch_16xb64-300e_in1k.py',
-         'epoch_300_deploy.pth'),
-    'checkpoints/m2pt/vit-base-p16_scratch_in1k.pth':
-        ('configs/classification/vit-base-p16_scratch_16xb64-300e_in1k.py', 'epoch_300.pth'),
-}
-
-
 def origin(path: str) -> str:
     """Where a checkpoint file comes from, in a sentence with the commands that make it."""
-    if path in PRODUCERS:
-        config, checkpoint = PRODUCERS[path]
-        folder, name = osp.split(path)
-        return (f'this repository: train `{config}`, then `python tools/model_converters/'
-                f'publish_model.py work_dirs/{Path(config).stem}/{checkpoint} {folder} '
-                f'--out-name {name}`')
-    return ORIGINS.get(path, '**origin unknown**')
-
-
-def checkpoints_read(cfg) -> List[str]:
-    """Every checkpoint path a resolved config reads (model init, aux models, load_from)."""
-    found: List[str] = []
-
-    def walk(node, key=None):
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, k)
-        elif isinstance(node, (list, tuple)):
-            for v in node:
-                walk(v, key)
-        elif isinstance(node, str) and key in ('checkpoint', 'aux_checkpoint'):
-            found.append(node)
-
-    walk(cfg.model.to_dict())
-    if cfg.get('load_from'):
-        found.append(cfg.load_from)
-    return list(dict.fromkeys(found))
-
-
-def last_checkpoint(cfg) -> str:
-    if cfg.train_cfg.get('max_epochs'):
-        return f'epoch_{cfg.train_cfg.max_epochs}'
-    return f'iter_{cfg.train_cfg.max_iters}'
+    source = SOURCES.get(path)
+    if source is None:
+        config = producer(path)
+        if config is None:
+            return '**origin unknown**'
+        return f'the run of `{config}` (its rows above or below; train it first)'
+    made = ' → '.join(f'`{c}`' for c in render(source_steps(path)))
+    if source.public and made:
+        return f'{source.public}; or train it here: {made}'
+    return source.public or f'this repository: {made}'
 
 
 def config_steps(config: str) -> List[str]:
-    """The commands of one config, in order, with the files each reads and writes."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(str(ROOT / config))
-    work = f'work_dirs/{Path(config).stem}'
-    last = f'{work}/{last_checkpoint(cfg)}'
-    backbone = cfg.model.get('backbone', {})
-    merged = bool(backbone.get('pathway'))
-    steps = []
-    for path in checkpoints_read(cfg):
-        steps.append(f'reads `{path}`: {origin(path)}')
-    gpus = int(re.search(r'_(\d+)xb\d+', Path(config).stem)[1])
-    tta = ' --tta' if cfg.get('tta_model') else ''  # the paper's multi-view test (VideoMAE)
-    if gpus == 1:
-        steps.append(f'`python tools/train.py {config}`')
-    else:
-        steps.append(f'`bash tools/dist_train.sh {config} {gpus}`')
-
-    def test(checkpoint: str, extra: str = '') -> str:
-        if gpus == 1:
-            return f'`python tools/test.py {config} {checkpoint}{tta}{extra}`'
-        return f'`bash tools/dist_test.sh {config} {checkpoint} {gpus}{tta}{extra}`'
-
-    if merged:
-        steps.append(f'the merged plain ViT is written beside it: `{last}_deploy.pth`')
-        steps.append(test(f'{last}_deploy.pth', ' --cfg-options model.backbone.pathway=None'))
-    else:
-        steps.append(test(f'{last}.pth'))
-    return steps
+    """The commands of one config, in order, after the files it reads."""
+    cfg = load(config)
+    steps = [f'reads `{path}`: {origin(path)}' for path in checkpoints_read(cfg)]
+    return steps + [f'`{command}`' for command in render(train_chain(config, cfg))]
 
 
 def guide(configs: Dict[Cell, List[str]]) -> str:
@@ -285,8 +186,17 @@ def guide(configs: Dict[Cell, List[str]]) -> str:
            'No run of these full-size configs has been done in this repository (see the README',
            "'s Results); the paper's numbers are what a run should approach. The upstream projects",
            'do not state per-row training times we could check, so none are given.', '',
+           'Every command below is run, in this order, by `tests/test_config_runs.py` (its `slow`',
+           'set, `make test-all`) on a copy of its config changed in one documented way (ViT width',
+           '64, tiny data in the real formats, two iterations:',
+           '`m2pt_mm/testing/config_runs.py`), with the files the guide says to download made at',
+           'that width in their projects\' layouts: the commands run as printed. A checkpoint',
+           'name with `*` is a shell glob for the best checkpoint, whose epoch is known after the',
+           'run (the paper reports the best epoch there, as the upstream project does); an M2PT',
+           'run is tested with its merged plain ViT (`*_deploy.pth`, written by',
+           '`MergePathwayHook`) and the `--cfg-options` that drop the pathway.', '',
            '## Where each checkpoint comes from', '', '| file | origin |', '|---|---|']
-    out += [f'| `{path}` | {origin(path)} |' for path in [*ORIGINS, *PRODUCERS]]
+    out += [f'| `{path}` | {origin(path)} |' for path in SOURCES]
     out += ['', '## All rows', '', markdown_table(configs).rstrip('\n'), '']
     rows: Dict[Tuple[int, str, str], List[Cell]] = defaultdict(list)
     for cell in PAPER:
@@ -305,6 +215,9 @@ def guide(configs: Dict[Cell, List[str]]) -> str:
             columns = [cell.column for cell in cells if config in configs.get(cell, [])]
             out += [f'`{config}` ({", ".join(columns)}):', '']
             out += [f'{i}. {step}' for i, step in enumerate(config_steps(config), 1)] + ['']
+            notes = reproduce_notes(config)
+            if notes:
+                out += ['Notes:', ''] + [f'- {note}' for note in notes] + ['']
     return '\n'.join(out)
 
 
@@ -324,7 +237,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for error in errors:
         print(error, file=sys.stderr)
     print(f'{len(PAPER) - len(missing)} of {len(PAPER)} paper cells have a config')
-    return 1 if errors else 0
+    tested = set(run_test_configs())
+    runnable = [cell for cell in PAPER if cell in configs
+                and all(config in tested for config in configs[cell])]
+    print(f'{len(runnable)} of {len(PAPER)} paper cells runnable: tests/test_config_runs.py '
+          '(slow) runs the chain of each of their configs as docs/reproduce.md prints it')
+    return 1 if errors or len(runnable) < len(PAPER) else 0
 
 
 if __name__ == '__main__':
