@@ -1,6 +1,6 @@
 """Every config under configs/ parses, and every config with a model builds it under its own
-default scope: the tiny ones as they are, the full-size ones at a tiny width by default and as
-they are in the `slow` set. The configs without a model are an explicit list, so a new config
+default scope: the tiny ones as they are, the full-size ones as they are in the `slow` set (at a
+tiny width, with their whole runner, by tests/test_config_runs.py). The configs without a model are an explicit list, so a new config
 cannot slip through unbuilt. Names tell the truth (aux modality, amp, tiny); other projects
 inherit our configs as ``m2pt_mm::<path>``."""
 import argparse
@@ -34,10 +34,6 @@ INCOMPLETE_MODEL = ['omnivec/_base_/omnivec_vit-base-p16_multimodal.py',
 
 #: Auxiliary modalities, named as the last words of the module field (CONTRIBUTING.md).
 AUX = ('image', 'point', 'audio', 'video', 'spectrogram')
-
-#: The width a full-size config is built at in the default suite; depth stays, so that
-#: `out_indices` of det/seg backbones remain valid.
-TINY_WIDTH = dict(embed_dims=64, num_heads=4, feedforward_channels=128)
 
 
 def rel(path: Path) -> str:
@@ -107,19 +103,6 @@ def test_tiny_config_builds(path):
     assert isinstance(arch, dict) and arch.embed_dims <= 64, 'a "tiny" config is tiny'
     model = build(cfg)
     assert sum(p.numel() for p in model.parameters()) > 0
-    check_pathways(model, cfg)
-
-
-@pytest.mark.parametrize('path', FULL, ids=ids(FULL))
-def test_full_size_config_builds_at_tiny_width(path):
-    cfg = load(path)
-    arch = vit(cfg.model).arch
-    assert arch == 'base' or arch.embed_dims == 768, 'a config not named "tiny" is full-size'
-    model_cfg = copy.deepcopy(cfg.model)
-    vit(model_cfg).arch = dict(TINY_WIDTH, num_layers=12)  # ViT-B depth
-    model = build(cfg, model_cfg)
-    backbone = model.trunk if hasattr(model, 'trunk') else model.backbone
-    assert backbone.embed_dims == 64 and backbone.num_layers == 12
     check_pathways(model, cfg)
 
 
