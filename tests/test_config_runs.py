@@ -174,7 +174,8 @@ def chains(tmp_path_factory, run_data):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('config', run_test_configs())
+# explicit ids: pytest names a long string parameter `configN` instead
+@pytest.mark.parametrize('config', run_test_configs(), ids=run_test_configs())
 def test_config_chain_runs_as_the_guide_prints_it(config, chains, capsys):
     cfg = load(config)
     steps = train_chain(config, cfg)

@@ -109,6 +109,20 @@ def test_mae_checkpoint_loads_with_fresh_rel_pos_and_layer_scale(target_mae_file
     assert_close(model.pos_embed, encoder['pos_embed'][:, 1:])
 
 
+def test_mae_checkpoint_on_a_larger_grid_drops_the_class_row_then_resizes(target_mae_file):
+    # ViTDet's 1024² input with MAE's 224² table (1 + 14²): mmpretrain drops the class token's
+    # row only when the grids are equal, and then fails to read 1 + 4² rows as a square grid
+    path, encoder = target_mae_file
+    model = M2PTVisionTransformer(arch=dict(TINY), img_size=64, patch_size=8, out_type='featmap',
+                                  with_cls_token=False, window_size=2, global_attn_indexes=(3, ),
+                                  use_rel_pos=True, init_cfg=dict(type='Pretrained', checkpoint=path))
+    model.init_weights()
+    table = encoder['pos_embed'][:, 1:].reshape(1, 4, 4, -1).permute(0, 3, 1, 2)
+    expected = torch.nn.functional.interpolate(table, size=(8, 8), mode='bicubic',
+                                               align_corners=False)
+    assert_close(model.pos_embed, expected.flatten(2).transpose(1, 2))
+
+
 @pytest.mark.parametrize('options, message', [
     (dict(window_size=2, with_cls_token=True, out_type='raw'), 'with_cls_token=False'),
     (dict(window_size=2, global_attn_indexes=(2, )), r'global_attn_indexes \[2\] out of range'),

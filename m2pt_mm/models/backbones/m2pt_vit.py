@@ -83,6 +83,10 @@ def _pathway_configs(pathway: Union[None, dict, Sequence[dict]]) -> List[Dict[st
     return out
 
 
+def _is_square(n: int) -> bool:
+    return n > 0 and math.isqrt(n) ** 2 == n
+
+
 def _given_out_indices(kwargs: Dict[str, Any]) -> List[int]:
     """The ``out_indices`` as the config gave them (mmpretrain's default is the last block)."""
     indices = kwargs.get('out_indices', -1)
@@ -355,6 +359,11 @@ class M2PTVisionTransformer(VisionTransformer):
             return  # positions come from the tokenizer: a stray table is an unexpected key
         grid_for_length = getattr(self.patch_embed, 'grid_for_length', None)
         if grid_for_length is None:
+            length = state_dict[name].shape[1]
+            if not self.with_cls_token and not _is_square(length) and _is_square(length - 1):
+                # a table made with a class token (MAE's 1 + 14²) for a model without one on
+                # another grid (ViTDet at 1024²): mmpretrain drops the row only on equal grids
+                state_dict[name] = state_dict[name][:, 1:]
             return super()._prepare_pos_embed(state_dict, prefix, *args, **kwargs)
         if not self.with_cls_token and state_dict[name].shape[1] == self.pos_embed.shape[1] + 1:
             state_dict[name] = state_dict[name][:, 1:]  # the class token's row, as mmpretrain
