@@ -78,7 +78,7 @@ class Step(NamedTuple):
                          *args[positional:]])
 
 
-def zoo(name: str, path: str) -> str:
+def _zoo(name: str, path: str) -> str:
     return (f"the M2PT zoo's {name} (AILab-CVC/M2PT README, ViT-B/16 weights): download it and "
             f'save it as `{path}`')
 
@@ -96,12 +96,12 @@ SOURCES: Dict[str, Source] = {
         "VideoMAE's public ViT-B Kinetics-400 pretraining checkpoint (MCG-NJU/VideoMAE, "
         'MODEL_ZOO.md)', 'configs/mae/videomae_m2pt-vit-base-p16_64xb32-amp-coslr-800e_k400.py'),
     'checkpoints/m2pt/point_vit-base-p16.pth': Source(
-        zoo('point model', 'checkpoints/m2pt/point_vit-base-p16.pth'), _POINT_MAE),
+        _zoo('point model', 'checkpoints/m2pt/point_vit-base-p16.pth'), _POINT_MAE),
     'checkpoints/m2pt/video_vit-base-p16.pth': Source(
-        zoo('video model', 'checkpoints/m2pt/video_vit-base-p16.pth'),
+        _zoo('video model', 'checkpoints/m2pt/video_vit-base-p16.pth'),
         'configs/mae/videomae_m2pt-vit-base-p16_64xb32-amp-coslr-800e_k700.py'),
     'checkpoints/m2pt/audio_vit-base-p16.pth': Source(
-        zoo('audio model', 'checkpoints/m2pt/audio_vit-base-p16.pth'), _AUDIO_MAE),
+        _zoo('audio model', 'checkpoints/m2pt/audio_vit-base-p16.pth'), _AUDIO_MAE),
     # the public Point-MAE files are 384 wide; the paper's point models are 768 wide
     'checkpoints/point-mae_vit-base_shapenet-pretrain.pth': Source(None, _POINT_MAE),
     **{f'checkpoints/m2pt/pointmae_vit-base-g64_shapenet55-ep{epoch}.pth':
