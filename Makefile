@@ -25,7 +25,7 @@ test-all: $(STAMP)
 	$(PYTEST) $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(PY) tools/demo.py
+	$(PY) tools/analysis/study.py studies/demo_digits.py
 
 clean-venv:
 	rm -rf $(VENV)

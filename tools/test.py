@@ -64,8 +64,7 @@ def enable_visualization(cfg: 'Config', args: argparse.Namespace) -> None:
 
 
 def build_test_runner(cfg: 'Config', checkpoint: str) -> 'Runner':
-    """The Runner whose ``test()`` evaluates ``checkpoint`` with ``cfg`` (also used by
-    ``tools/demo.py``). The checkpoint file and the test data are checked first, and the
+    """The Runner whose ``test()`` evaluates ``checkpoint`` with ``cfg``. The checkpoint file and the test data are checked first, and the
     checkpoint against the model when it is loaded (``CheckpointCheckHook``, strict), which
     mmengine alone would load with ``strict=False``."""
     from mmengine.runner import Runner

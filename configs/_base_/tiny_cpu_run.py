@@ -17,7 +17,7 @@ tiny_dataloader = dict(num_workers=0, persistent_workers=False)
 tiny_hooks = dict(
     logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=1, save_best=None))
 
-# CPU runs repeat exactly for a seed (tools/demo.py gives each run one thread); deterministic=True
+# CPU runs repeat exactly for a seed (the study runner gives each run one thread); deterministic=True
 # would also force deterministic kernels, which on GPU need CUBLAS_WORKSPACE_CONFIG
 tiny_randomness = dict(seed=0, deterministic=False)
 

@@ -1,6 +1,6 @@
-# OmniVec stage 1 of tools/analysis/compare_strategies.py: masked pretraining of one shared trunk
-# on the spectrograms of `make demo` (modality audio) and the digit images (modality image)
-# jointly, on the budget of the demo's spectrogram MAE, the auxiliary model of the M2PT side
+# OmniVec stage 1 of the evidence study (studies/m2pt_digits.py): masked pretraining of one
+# shared trunk on the spectrograms of `make demo` (modality audio) and the digit images (modality
+# image) jointly, on the budget of the demo's spectrogram MAE, the auxiliary model of the M2PT side
 # (configs/demo/mae_vit-tiny-p8_1xb64-coslr-20e_spectrogram-32x32.py, inherited here): its tiny
 # blocks (4 × 64), optimiser, schedule, batch size 64, mask ratio 0.75 (the paper's 0.9 would
 # leave int(16 · 0.1) = 1 visible token of the 16 patches of a 32×32 input), a 2-block decoder of

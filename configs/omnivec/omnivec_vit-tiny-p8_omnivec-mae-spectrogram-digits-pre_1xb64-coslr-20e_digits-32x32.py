@@ -1,6 +1,6 @@
-# OmniVec stage 2 of tools/analysis/compare_strategies.py: fine-tuning digit classification from
-# the jointly pretrained network (omnivec-mae_vit-tiny-p8_1xb64-coslr-20e_spectrogram-digits-
-# 32x32.py, through load_from): its image encoder, meta tokens, image projection and trunk, and a
+# OmniVec stage 2 of the evidence study (studies/m2pt_digits.py): fine-tuning digit
+# classification from the jointly pretrained network (omnivec-mae_vit-tiny-p8_1xb64-coslr-20e_
+# spectrogram-digits-32x32.py, through load_from): its image encoder, meta tokens, image projection and trunk, and a
 # fresh head. Everything else is the plain baseline's, inherited
 # (configs/demo/vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py): data, pipelines (random
 # shifts), sampler, normalisation, AdamW recipe, schedule, epochs, seed, and the head (mmpretrain's
@@ -15,7 +15,7 @@
 #   randomness.seed=S                                               the training seed
 _base_ = ['../demo/vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py']
 
-load_from = 'work_dirs/compare/omnivec_pretrain_full/epoch_20.pth'
+load_from = 'work_dirs/study/runs/stage/omnivec_mix/full/seed0/epoch_20.pth'
 
 model = dict(
     _delete_=True,

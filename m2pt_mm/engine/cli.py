@@ -5,7 +5,8 @@ import argparse
 import os
 import os.path as osp
 import re
-from typing import Any, Callable, Dict, List, Optional
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 import torch
 from mmengine.config import Config
@@ -13,6 +14,9 @@ from mmengine.config import Config
 from m2pt_mm.checkpoints import CheckpointError, check_checkpoint_file, load_checkpoint_file
 from m2pt_mm.engine.distributed import setup_cpu_distributed
 from m2pt_mm.utils.config_scope import register_config_scope
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
 
 #: What CheckpointHook names regular checkpoints (``best_*`` ones hold no optimiser state).
 _RESUMABLE = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
@@ -127,3 +131,72 @@ def check_resumable(path: str) -> None:
         raise CheckpointError(
             f'--resume {path!r}: {kind} (no {missing}); resume from a training checkpoint '
             "(work_dir/epoch_N.pth), or start from these weights with --cfg-options load_from=...")
+
+
+def train_args(config: str, work_dir: Optional[str] = None,
+               cfg_options: Optional[Dict[str, Any]] = None, **flags: Any) -> argparse.Namespace:
+    """The namespace ``tools/train.py CONFIG --work-dir DIR --cfg-options ...`` parses to, for
+    callers in Python (the study runner): ``flags`` are its other options by their ``dest``
+    (``resume``, ``amp``, ``auto_scale_lr``, ``no_validate``, ``launcher``)."""
+    unknown = set(flags) - {'resume', 'amp', 'auto_scale_lr', 'no_validate', 'launcher'}
+    if unknown:
+        raise TypeError(f'train_args: unknown option(s) {sorted(unknown)}')
+    return argparse.Namespace(
+        config=config, work_dir=work_dir, cfg_options=dict(cfg_options or {}) or None,
+        launcher=flags.get('launcher', 'none'), local_rank=0, resume=flags.get('resume'),
+        amp=flags.get('amp', False), auto_scale_lr=flags.get('auto_scale_lr', False),
+        no_validate=flags.get('no_validate', False))
+
+
+def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply ``tools/train.py``'s own options (``--amp``, ``--auto-scale-lr``, ``--no-validate``,
+    ``--resume``) to ``cfg``."""
+    if args.amp:
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper == 'OptimWrapper':
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        elif wrapper != 'AmpOptimWrapper':
+            raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper or AmpOptimWrapper, '
+                             f'got {wrapper}')
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise KeyError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
+        cfg.auto_scale_lr.enable = True
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    will_load = cfg.get('load_from') is not None
+    if args.resume == 'auto':
+        checkpoint = find_resume_checkpoint(cfg.work_dir, warn=lambda m: print(m, file=sys.stderr))
+        if checkpoint is None:
+            print(f'--resume: {cfg.work_dir} has no last_checkpoint; nothing to resume, training '
+                  'starts from the beginning', file=sys.stderr)
+            cfg.resume, cfg.load_from = False, None
+        else:
+            cfg.resume, cfg.load_from = True, checkpoint
+            will_load = True
+    elif args.resume is not None:
+        # refuse a missing or truncated file before anything is created or overwritten
+        check_checkpoint_file(args.resume)
+        check_resumable(args.resume)
+        cfg.resume, cfg.load_from = True, args.resume
+        will_load = True
+    if will_load:
+        allow_zero_aux_before_loading(cfg)
+    return cfg
+
+
+def build_train_runner(args: argparse.Namespace) -> 'Runner':
+    """The Runner ``tools/train.py`` trains with: the config with the common arguments and the
+    training options applied, its dataset files checked, built by ``runner_type`` or
+    ``Runner.from_cfg``."""
+    from mmengine.runner import Runner
+
+    import m2pt_mm.engine  # noqa: F401  safe resume allow-list, hooks, atomic checkpoint backend
+    from m2pt_mm.datasets.checks import check_dataset_files
+    cfg = merge_train_args(load_config(args.config, args), args)
+    check_dataset_files(cfg)  # a missing image or empty annotation list fails now, clearly
+    if 'runner_type' in cfg:
+        from mmengine.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)

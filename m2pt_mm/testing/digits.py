@@ -6,7 +6,7 @@ Each 8×8 scan (values 0..16) is scaled to 0..255, upscaled (bicubic) to ``size`
 as an RGB PNG. The split is stratified and fixed by ``seed`` (a numpy ``default_rng``, so it does
 not depend on the scikit-learn version)::
 
-    OUT/train/<class>/<index>.png    OUT/val/<class>/<index>.png
+    OUT/train/<class>/<index>.png    OUT/val/<class>/<index>.png   (OUT/test/..., with test_size)
     OUT/meta/train.txt               OUT/meta/val.txt      lines "<class>/<index>.png <label>",
                                                            relative to train/ or val/ (ImageNet's)
     OUT/classes.txt                  one class name per line ('0' .. '9'), line i = label i
@@ -60,8 +60,13 @@ def upscale(scan: np.ndarray, size: int) -> Image.Image:
 
 
 def write_digits_imagenet(out_dir: str, size: int = 32, val_size: int = DEFAULT_VAL_SIZE,
-                          seed: int = 0) -> Dict[str, int]:
+                          seed: int = 0, test_size: int = 0) -> Dict[str, int]:
     """Write the digits in ImageNet folder format under ``out_dir`` (see the module docstring).
+
+    Args:
+        test_size: With a positive value, a third stratified split ``test/`` and
+            ``meta/test.txt`` is held out of the training images (the val split is the same as
+            without it).
 
     Returns:
         The number of images written per split, e.g. ``{'train': 1437, 'val': 360}``.
@@ -72,6 +77,9 @@ def write_digits_imagenet(out_dir: str, size: int = 32, val_size: int = DEFAULT_
                            f'got {len(images)}')
     class_names = [str(c) for c in range(int(labels.max()) + 1)]
     splits = dict(zip(('train', 'val'), stratified_split(labels, val_size, seed)))
+    if test_size:
+        rest, held = stratified_split(labels[splits['train']], test_size, seed + 1)
+        splits['train'], splits['test'] = splits['train'][rest], splits['train'][held]
     os.makedirs(os.path.join(out_dir, 'meta'), exist_ok=True)
     with open(os.path.join(out_dir, 'classes.txt'), 'w') as f:
         f.write(''.join(f'{name}\n' for name in class_names))
@@ -246,3 +254,20 @@ def write_digit_scenes(out_dir: str, num_train: int = 64, num_val: int = 16, see
         counts[f'{split}_images'] = num
         counts[f'{split}_instances'] = len(annotations)
     return counts
+
+
+def write_train_subset(digits_dir: str, fraction: float, seed: int = 0) -> Tuple[str, int]:
+    """Write a stratified ``fraction`` of ``meta/train.txt`` to ``meta/train-<pct>pct.txt`` (fixed
+    by ``seed``, at least one image per class); return that file (relative to ``digits_dir``) and
+    its number of images."""
+    if not 0 < fraction < 1:
+        raise ValueError(f'fraction must be in (0, 1), got {fraction}')
+    with open(os.path.join(digits_dir, 'meta', 'train.txt')) as f:
+        lines = f.read().splitlines()
+    labels = [int(line.rsplit(' ', 1)[1]) for line in lines]
+    count = max(len(set(labels)), round(fraction * len(lines)))
+    _, keep = stratified_split(labels, count, seed)
+    ann_file = f'meta/train-{round(fraction * 100)}pct.txt'
+    with open(os.path.join(digits_dir, ann_file), 'w') as f:
+        f.write(''.join(lines[i] + '\n' for i in keep))
+    return ann_file, len(keep)

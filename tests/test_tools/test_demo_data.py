@@ -1,6 +1,5 @@
 """The demo's data tools write the real on-disk formats that mmpretrain's datasets and the demo
 configs read: the digits as an ImageNet folder, the spectrograms as a flat image folder."""
-import importlib.util
 from collections import Counter
 from pathlib import Path
 
@@ -155,55 +154,3 @@ def test_mae_config_reads_the_spectrogram_folder(spec_dir):
     assert dataset[0]['inputs'].shape == (1, 32, 32)  # one-channel spectrogram image
     direct = CustomDataset(data_root=str(spec_dir), with_label=False)
     assert len(direct) == 24 and 'gt_label' not in direct.get_data_info(0)
-
-
-# ------------------------------------------------------------------------------- pipeline
-def test_demo_pipeline_tiny(digits_dir, spec_dir, tmp_path):
-    """The demo's stages on a few images, 1 epoch each, in this process: MAE on the spectrogram
-    folder writes an mmengine checkpoint; the M2PT config reads its blocks as W′; training moves
-    λ and writes the deploy file; the deploy file in the plain config gives the same logits."""
-    from mmengine.runner import Runner
-    from mmpretrain.registry import MODELS
-
-    from m2pt_mm.pathway import collect_scales
-    demo = _load_demo()
-
-    mae = Config.fromfile(str(_config('mae_vit-tiny-p8')))
-    mae.merge_from_dict({'train_dataloader.dataset.data_root': str(spec_dir),
-                         'train_dataloader.batch_size': 12, 'work_dir': str(tmp_path / 'mae'),
-                         **demo.schedule_options(1, classifier=False)})
-    Runner.from_cfg(mae).train()
-    aux_ckpt = str(tmp_path / 'mae' / 'epoch_1.pth')
-    aux_state = demo.load_state_dict(aux_ckpt)
-    assert 'neck.decoder_pred.weight' in aux_state  # a real MAE training checkpoint
-
-    m2pt_cfg = str(_config('m2pt_vit-tiny-p8-spectrogram_scratch').relative_to(ROOT))
-    options = {**demo.data_options(str(digits_dir)), **demo.schedule_options(1, classifier=True),
-               'train_dataloader.dataset.indices': 128, 'val_dataloader.dataset.indices': 60,
-               'test_dataloader.dataset.indices': 60,
-               'model.backbone.pathway.aux_checkpoint': aux_ckpt}
-    cfg = Config.fromfile(str(ROOT / m2pt_cfg))
-    cfg.merge_from_dict(options)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    torch.testing.assert_close(model.backbone.layers[2].ffn.layers[1].aux_weight,
-                               aux_state['backbone.layers.2.ffn.layers.1.weight'])
-
-    cfg.work_dir = str(tmp_path / 'm2pt')
-    Runner.from_cfg(cfg).train()
-    ckpt = str(tmp_path / 'm2pt' / 'epoch_1.pth')
-    scales = [r.value for r in collect_scales(demo.load_state_dict(ckpt))]
-    assert len(scales) == 16 and any(v != 0 for v in scales)
-    deploy = demo.ensure_deploy(ckpt)
-    assert deploy.endswith('epoch_1_deploy.pth')
-    top1, logits = demo.evaluate(m2pt_cfg, ckpt, options)
-    top1_deploy, logits_deploy = demo.evaluate(m2pt_cfg, deploy, options, plain=True)
-    assert logits.shape == (60, 10) and top1 == top1_deploy
-    torch.testing.assert_close(logits_deploy, logits, rtol=0, atol=1e-5)
-
-
-def _load_demo():
-    spec = importlib.util.spec_from_file_location('demo', ROOT / 'tools' / 'demo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
