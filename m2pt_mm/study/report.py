@@ -7,7 +7,7 @@ import os
 import os.path as osp
 import platform
 import subprocess
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 from m2pt_mm.study.spec import Study
 from m2pt_mm.study.stats import paired, summarize, verdict

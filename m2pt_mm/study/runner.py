@@ -18,7 +18,6 @@ import os.path as osp
 import shutil
 import signal
 import statistics
-import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -241,11 +240,10 @@ def _write_initial_checkpoint(run: Run) -> str:
     import torch
     from mmengine.registry import init_default_scope
     from mmengine.runner import set_random_seed
-
-    from m2pt_mm.engine.cli import load_config, train_args
     from mmpretrain.registry import MODELS
 
     import m2pt_mm.models  # noqa: F401  registers the models
+    from m2pt_mm.engine.cli import load_config, train_args
     cfg = load_config(run.config, train_args(run.config, run.work_dir, run.options))
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     set_random_seed(run.seed)

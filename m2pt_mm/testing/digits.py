@@ -225,7 +225,8 @@ def write_digit_scenes(out_dir: str, num_train: int = 64, num_val: int = 16, see
         coco_img_dir = os.path.join(out_dir, 'coco', split)
         ade_img_dir = os.path.join(out_dir, 'ade', 'images', ade_split)
         ade_ann_dir = os.path.join(out_dir, 'ade', 'annotations', ade_split)
-        for d in (coco_img_dir, ade_img_dir, ade_ann_dir, os.path.join(out_dir, 'coco', 'annotations')):
+        coco_ann_dir = os.path.join(out_dir, 'coco', 'annotations')
+        for d in (coco_img_dir, ade_img_dir, ade_ann_dir, coco_ann_dir):
             os.makedirs(d, exist_ok=True)
         images, annotations = [], []
         for i in range(num):
@@ -249,7 +250,7 @@ def write_digit_scenes(out_dir: str, num_train: int = 64, num_val: int = 16, see
             Image.fromarray(label_map).save(os.path.join(ade_ann_dir, ade_name + '.png'))
         categories = [dict(id=d + 1, name=name, supercategory='digit')
                       for d, name in enumerate(CLASSES)]
-        with open(os.path.join(out_dir, 'coco', 'annotations', f'instances_{split}.json'), 'w') as f:
+        with open(os.path.join(coco_ann_dir, f'instances_{split}.json'), 'w') as f:
             json.dump(dict(images=images, annotations=annotations, categories=categories), f)
         counts[f'{split}_images'] = num
         counts[f'{split}_instances'] = len(annotations)

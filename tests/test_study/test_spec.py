@@ -1,6 +1,5 @@
 """A study file's mistakes are refused, each in one line naming the entry and field, before any
 run starts; the shipped study files are valid."""
-import sys
 import textwrap
 from pathlib import Path
 
@@ -55,7 +54,7 @@ def test_cli_names_the_mistake_before_any_run(tmp_path):
     result = run_tool('analysis/study.py', path, check=False)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        f"study.py: error: arms 'a': unknown field(s) ['optoins']; expected some of "
+        "study.py: error: arms 'a': unknown field(s) ['optoins']; expected some of "
         "['config', 'label', 'name', 'options', 'role', 'tune', 'tune_as']")
     assert not (tmp_path / 'work').exists()  # nothing written, nothing run
 
