@@ -92,3 +92,18 @@ def test_quick_overlay_merges_named_entries():
     base = dict(arms=[dict(name='a', options={'x': 1, 'y': 2}), dict(name='b')], seeds=[0, 1])
     out = deep_merge(base, dict(arms=[dict(name='a', options={'y': 3})], seeds=[0]))
     assert out == dict(arms=[dict(name='a', options={'x': 1, 'y': 3}), dict(name='b')], seeds=[0])
+
+
+def test_make_demo_is_a_slice_of_the_study():
+    """`make demo`'s study file: two arms of the evidence study, its spectrogram MAE (one seed),
+    all training images, seeds 0-2, the configs' own learning rates."""
+    demo = load_study(str(ROOT / 'studies/demo_digits.py'), root=str(ROOT))
+    study = load_study(str(ROOT / 'studies/m2pt_digits.py'), root=str(ROOT))
+    assert [a.name for a in demo.arms] == ['baseline', 'm2pt_spectrograms']
+    for arm in demo.arms:
+        assert arm.options == study.arm(arm.name).options and arm.tune == ()
+    assert [s.name for s in demo.stages] == ['mae_spectrograms']
+    assert [r.name for r in demo.regimes] == ['full'] and demo.final_seeds == {'full': [0, 1, 2]}
+    planner = Planner(demo, '/nonexistent')
+    assert len(planner.stages()) == 1 and planner.tuning({}) == []
+    assert demo.comparisons == [('m2pt_spectrograms', 'baseline')]
