@@ -10,7 +10,7 @@ import subprocess
 from typing import Any, Dict, List, Optional
 
 from m2pt_mm.study.spec import Study
-from m2pt_mm.study.stats import paired, summarize, verdict
+from m2pt_mm.study.stats import holm, paired, summarize, verdict
 
 
 def _finals(study: Study, records: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, List]]:
@@ -66,12 +66,15 @@ def analyse(study: Study, outcome: Dict[str, Any]) -> Dict[str, Any]:
                 params=runs[0]['params'], deploy_params=runs[0]['deploy_params'],
                 final_abs_lambda=({b: sum(x[b] for x in lam) / len(lam) for b in lam[0]}
                                   if lam else None))
+        family = []
         for a, b in study.comparisons:
             ta, tb = arms[a][regime]['test'], arms[b][regime]['test']
             result = paired(ta, tb)
-            comparisons.append(dict(regime=regime, a=a, b=b, **result.as_dict(),
-                                    verdict=verdict(result, study.arm(a).label,
-                                                    study.arm(b).label)))
+            family.append(dict(regime=regime, a=a, b=b, **result.as_dict(),
+                               verdict=verdict(result, study.arm(a).label, study.arm(b).label)))
+        for row, p_holm in zip(family, holm([row['p'] for row in family])):
+            row['p_holm'] = p_holm
+        comparisons += family
     return dict(arms=arms, comparisons=comparisons)
 
 
@@ -101,10 +104,10 @@ def format_tables(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
                 f'{_num(sum(a["val"]) / len(a["val"]))} | {hp} | {a["wall_s"]:.0f} | '
                 f'{a["params"]:,} → {a["deploy_params"]:,} |')
         lines += ['', f'Paired differences (same seeds, test {metric}, points; Student-t 95 % '
-                  'interval over seeds, two-sided paired t-test, not corrected for the number '
-                  'of comparisons):', '',
-                  '| comparison | mean | 95 % CI | p | better / worse seeds | verdict |',
-                  '|---|---|---|---|---|---|']
+                  'interval over seeds, two-sided paired t-test; p Holm: adjusted over this '
+                  'regime\'s comparisons):', '',
+                  '| comparison | mean | 95 % CI | p | p Holm | better / worse seeds | verdict |',
+                  '|---|---|---|---|---|---|---|']
         for c in analysis['comparisons']:
             if c['regime'] != regime.name:
                 continue
@@ -112,6 +115,7 @@ def format_tables(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
             lines.append(f'| {study.arm(c["a"]).label} − {study.arm(c["b"]).label} | '
                          f'{s["mean"]:+.2f} | {_num(s["ci_low"], "+.2f")} … '
                          f'{_num(s["ci_high"], "+.2f")} | {_num(c["p"], ".3g")} | '
+                         f'{_num(c["p_holm"], ".3g")} | '
                          f'{c["wins"]} / {c["losses"]} | {c["verdict"]} |')
         lines.append('')
     if outcome['grid']:

@@ -3,7 +3,7 @@
 Intervals are Student-t 95 % intervals over seeds (``n - 1`` degrees of freedom); a comparison
 pairs the two arms' runs of the same seed and tests the mean paired difference with a paired
 t-test (two-sided, ``scipy.stats.ttest_rel``). A comparison claims an effect only when its
-interval excludes 0.
+interval excludes 0. Over a family of comparisons, :func:`holm` adjusts the p-values.
 """
 import math
 from dataclasses import asdict, dataclass
@@ -68,6 +68,19 @@ def paired(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENC
         result = _scipy.ttest_rel(a, b)
         t, p = float(result.statistic), float(result.pvalue)
     return Paired(diffs, summary, t, p, sum(d > 0 for d in diffs), sum(d < 0 for d in diffs))
+
+
+def holm(pvalues: Sequence[float]) -> List[float]:
+    """Holm's step-down adjustment of a family of p-values (NaN stays NaN and does not count):
+    the i-th smallest of m is multiplied by m - i, then made non-decreasing, capped at 1."""
+    order = sorted((p, i) for i, p in enumerate(pvalues) if not math.isnan(p))
+    m = len(order)
+    adjusted = [math.nan] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
 
 
 def verdict(result: Paired, a: str, b: str, unit: str = 'points') -> str:

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from m2pt_mm.study.stats import paired, summarize, verdict
+from m2pt_mm.study.stats import holm, paired, summarize, verdict
 
 
 def test_summary_of_four_values():
@@ -53,3 +53,10 @@ def test_verdicts():
     assert 'no detectable effect' in text and 'n = 5' in text
     # t(0.975, 4) = 2.77645; sd sqrt(10 / 4) → half-width 2.77645 · 1.58114 / sqrt(5) = 1.96324
     assert mixed.summary.ci_high == pytest.approx(1.96324, abs=1e-5)
+
+
+def test_holm_adjustment():
+    # sorted 0.01, 0.03, 0.04 → × 3, 2, 1 = 0.03, 0.06, 0.04 → non-decreasing 0.03, 0.06, 0.06
+    adjusted = holm([0.01, 0.04, 0.03, math.nan])
+    assert adjusted[:3] == pytest.approx([0.03, 0.06, 0.06]) and math.isnan(adjusted[3])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
