@@ -128,6 +128,9 @@ def format_tables(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
             lines.append(f'| {row["arm"]} | {row["regime"]} | ' + ' | '.join(cells) + ' | '
                          + ' '.join(_num(v, '.1f') for v in row['val'])
                          + f' | {_num(row["mean"])} | {"**yes**" if row["chosen"] else ""} |')
+        untuned = [r.name for r in study.regimes if r.name not in study.tune_on]
+        if untuned:
+            lines += ['', f'Regimes {untuned} take the point chosen on `{study.tune_on[0]}`.']
         reused = [a for a in study.arms if a.tune_as]
         if reused:
             lines += ['', 'Reusing another arm\'s choice: ' + '; '.join(

@@ -18,6 +18,7 @@ import os.path as osp
 import shutil
 import signal
 import statistics
+import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from m2pt_mm.study.spec import _REF, Study
 
 RESULT = 'result.json'
+
+
+class StudyLockedError(RuntimeError):
+    """The study's folder is in use by another study process."""
+
 SEED_KEY = 'randomness.seed'  # every run's training seed (mmengine's randomness)
 
 
@@ -162,10 +168,10 @@ class Planner:
         for arm in self.study.arms:
             if not self.tuned(arm.name):
                 continue
-            for regime in self.study.regimes:
+            for regime in self.study.tune_on:
                 for hparams in self.grid(arm.name):
                     for index, seed in enumerate(self.study.tune_seeds):
-                        runs.append(self._arm_run('tune', arm.name, regime.name, seed, index,
+                        runs.append(self._arm_run('tune', arm.name, regime, seed, index,
                                                   hparams, stage_results))
         return runs
 
@@ -175,7 +181,9 @@ class Planner:
         for arm in self.study.arms:
             source = arm.tune_as or arm.name
             for regime in self.study.regimes:
-                hparams = chosen.get((source, regime.name), self.grid(source)[0])
+                tuned_on = regime.name if regime.name in self.study.tune_on else \
+                    self.study.tune_on[0]
+                hparams = chosen.get((source, tuned_on), self.grid(source)[0])
                 for index, seed in enumerate(self.study.final_seeds[regime.name]):
                     runs.append(self._arm_run('final', arm.name, regime.name, seed, index,
                                               hparams, stage_results))
@@ -190,35 +198,45 @@ def choose(study: Study, planner: Planner, results: Dict[str, Dict[str, Any]]
     for arm in study.arms:
         if not planner.tuned(arm.name):
             continue
-        for regime in study.regimes:
+        for regime in study.tune_on:
             best, best_score = None, -math.inf
             for hparams in planner.grid(arm.name):
                 scores = []
                 for seed in study.tune_seeds:
-                    r = results.get(f'tune/{arm.name}/{regime.name}/{hparam_tag(hparams)}/'
+                    r = results.get(f'tune/{arm.name}/{regime}/{hparam_tag(hparams)}/'
                                     f'seed{seed}')
                     scores.append(r['metrics']['val'] if r and r['status'] == 'ok' else math.nan)
                 ok = all(not math.isnan(s) for s in scores)
                 mean = statistics.mean(scores) if ok else math.nan
-                rows.append(dict(arm=arm.name, regime=regime.name, hparams=hparams, val=scores,
+                rows.append(dict(arm=arm.name, regime=regime, hparams=hparams, val=scores,
                                  mean=mean))
                 if ok and mean > best_score:
                     best, best_score = hparams, mean
             for row in rows:
-                if row['arm'] == arm.name and row['regime'] == regime.name:
+                if row['arm'] == arm.name and row['regime'] == regime:
                     row['chosen'] = row['hparams'] == best
-            chosen[(arm.name, regime.name)] = best if best is not None else planner.grid(
+            chosen[(arm.name, regime)] = best if best is not None else planner.grid(
                 arm.name)[0]
     return chosen, rows
 
 
 # ------------------------------------------------------------------------------- worker side
+def _die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when the study process dies, however it dies, so that
+    no run outlives it and a rerun never meets a run still writing into its folder."""
+    if sys.platform.startswith('linux'):
+        import ctypes
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def _worker_init(threads: int) -> None:
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the study's to handle
+    from m2pt_mm.utils.cli_checks import filter_library_warnings  # before torch and mmengine
+    filter_library_warnings()
     import torch
     torch.set_num_threads(threads)
-    from m2pt_mm.utils.cli_checks import filter_library_warnings
-    filter_library_warnings()
 
 
 def _pick(metrics: Dict[str, float], metric: str) -> float:
@@ -397,10 +415,37 @@ def run_phase(name: str, runs: Sequence[Run], work: str, jobs: int, metric: str,
     return results
 
 
+@contextlib.contextmanager
+def study_lock(work: str):
+    """Hold ``work/study.lock`` (an exclusive ``flock``, released when the process ends however
+    it ends): two studies in one folder would clear each other's unfinished runs."""
+    import fcntl
+    path = osp.join(work, 'study.lock')
+    with open(path, 'a+') as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            owner = f.read().strip() or '?'
+            raise StudyLockedError(f'{work} is in use by another study (process {owner}, '
+                                   f'{path}); wait for it or stop it') from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
+
+
 def run_study(study: Study, work: str, log: Callable[[str], None] = print) -> Dict[str, Any]:
-    """Every phase of ``study`` in ``work``; returns the records and the tuning outcome."""
-    from m2pt_mm.study.data import prepare_data
+    """Every phase of ``study`` in ``work`` (locked for the duration); returns the records and
+    the tuning outcome."""
     os.makedirs(work, exist_ok=True)
+    with study_lock(work):
+        return _run_study(study, work, log)
+
+
+def _run_study(study: Study, work: str, log: Callable[[str], None]) -> Dict[str, Any]:
+    from m2pt_mm.study.data import prepare_data
     data = prepare_data(study.data, osp.join(work, 'data'), log)
     planner = Planner(study, work)
     stage_runs = planner.stages()

@@ -13,6 +13,8 @@ Sections (``studies/m2pt_digits.py`` is the worked example)::
     regimes    = [dict(name, train_list, options)]       # '{train_list}' in options is this
     seeds      = dict(final=[...] or {regime: [...]}, tune=[...], pretrain=[...])
     tuning     = [dict(name, key, values)]               # grid dimensions, chosen on val
+    tune_on    = ['full']                  # regimes tuned (default all); the others take the
+                                           # first one's choice
     stages     = [dict(name, config, options, init_only=False)]   # pretraining runs
     arms       = [dict(name, config, options, tune=(dims), tune_as=None, label, role)]
     baseline   = 'baseline'                              # comparisons default to arm − baseline
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 SECTIONS = {'work_dir', 'jobs', 'metric', 'data', 'values', 'options', 'regimes', 'seeds', 'tuning',
-            'stages', 'arms', 'baseline', 'comparisons', 'quick', 'description'}
+            'tune_on', 'stages', 'arms', 'baseline', 'comparisons', 'quick', 'description'}
 ARM_FIELDS = {'name', 'config', 'options', 'tune', 'tune_as', 'label', 'role'}
 STAGE_FIELDS = {'name', 'config', 'options', 'init_only'}
 REGIME_FIELDS = {'name', 'train_list', 'options', 'label'}
@@ -100,6 +102,7 @@ class Study:
     comparisons: List[Tuple[str, str]]
     values: Dict[str, Any] = field(default_factory=dict)
     options: Dict[str, Any] = field(default_factory=dict)
+    tune_on: List[str] = field(default_factory=list)
     description: List[str] = field(default_factory=list)
     root: str = '.'  # what config paths are relative to
 
@@ -299,9 +302,13 @@ def load_study(path: str, quick: bool = False, root: str = '.') -> Study:
     reserved = {'data', 'train_list'} & set(values)
     if reserved:
         raise StudyError(f'values: {sorted(reserved)} are set by the study runner')
+    tune_on = list(raw.get('tune_on') or regime_names)
+    unknown = [r for r in tune_on if r not in regime_names]
+    if unknown or not tune_on:
+        raise StudyError(f'tune_on: {unknown or tune_on} must name regimes of {regime_names}')
     return Study(path, raw['work_dir'], jobs, raw.get('metric', 'accuracy/top1'), data, regimes,
                  final, tune_seeds, pretrain_seeds, tuning, stages, arms, baseline, comparisons,
-                 values, raw.get('options', {}),
+                 values, raw.get('options', {}), tune_on,
                  [description] if isinstance(description, str) else list(description),
                  osp.abspath(root))
 

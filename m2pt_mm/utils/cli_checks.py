@@ -12,7 +12,11 @@ import sys
 import warnings
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-from mmengine.config import DictAction
+# mmengine imports pkg_resources, which warns on import; a tool (and every process it starts)
+# imports this module first, so the filter is set before that import
+warnings.filterwarnings('ignore', message=r'pkg_resources is deprecated', category=UserWarning)
+
+from mmengine.config import DictAction  # noqa: E402
 
 #: Set to 1 to get the traceback of an error the tools would report in one line.
 TRACEBACK_ENV = 'M2PT_TRACEBACK'

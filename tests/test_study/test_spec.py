@@ -78,6 +78,8 @@ def test_the_evidence_study_plan():
     assert len(stages) == 30  # 7 stages × 3 seeds, 3 of them once per regime
     assert len(planner.grid('baseline')) == 3 and len(planner.grid('m2pt_random')) == 9
     assert not planner.tuned('m2pt_spectrograms_ep5')  # reuses m2pt_spectrograms' choice
+    assert study.tune_on == ['full'] and len(planner.tuning({r.id: dict(
+        status='ok', checkpoint='x.pth') for r in stages})) == 3 * 3 * 5 + 9 * 3 * 5
     assert study.final_seeds == dict(full=[0, 1, 2, 3, 4], pct10=list(range(10)))
     mae_digits = [r for r in stages if r.name == 'mae_digits']
     assert {r.options['train_dataloader.dataset.ann_file'] for r in mae_digits} == {

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,32 @@ def test_quick_study_runs_every_arm(quick_study):
     assert stdout.count('final/') >= 24  # one progress line per run
 
 
+def _children(pid: int) -> list:
+    """The PIDs whose parent is ``pid`` (Linux ``/proc``)."""
+    out = []
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_a_second_study_in_the_same_folder_is_refused(tmp_path, capsys):
+    from m2pt_mm.study.runner import study_lock
+    with study_lock(str(tmp_path)):
+        result = subprocess.run([sys.executable, 'tools/analysis/study.py', STUDY, '--quick',
+                                 '--work-dir', str(tmp_path)], cwd=ROOT, capture_output=True,
+                                text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f'study.py: error: {tmp_path} is in use by another study (process {os.getpid()}, '
+        f'{tmp_path}/study.lock); wait for it or stop it')
+    assert not (tmp_path / 'runs').exists()
+
+
 def _start(args, cwd=ROOT):
     return subprocess.Popen([sys.executable, 'tools/analysis/study.py', *map(str, args)], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -87,11 +114,16 @@ def test_killed_study_continues_where_it_stopped(tmp_path, capsys, quick_study):
     for line in proc.stdout:
         lines.append(line)
         if '] final/baseline/full/seed0:' in line:  # one final run done, the next one started
-            os.killpg(proc.pid, signal.SIGKILL)
+            workers = _children(proc.pid)
+            os.kill(proc.pid, signal.SIGKILL)  # the study process only, as the OOM killer would
             break
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, ''.join(lines)
-    assert not (killed / 'results.md').exists()
+    assert workers and not (killed / 'results.md').exists()
+    deadline = time.time() + 10
+    while any(Path(f'/proc/{pid}').exists() for pid in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f'/proc/{pid}').exists()]  # they died with it
 
     capsys.readouterr()
     call_tool('analysis/study', *args, '--work-dir', killed)
