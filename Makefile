@@ -10,18 +10,24 @@ PYTEST_ARGS ?=
 # count, which the bit-exact resume tests compare across processes).
 PYTEST_WORKERS ?= 2
 PYTEST := OMP_NUM_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+# `make test` and `make test-all` lint first (ruff: 100 columns, pyflakes, import order; settings
+# in pyproject.toml) and fail on any finding; `make lint` runs the lint alone.
+LINT_PATHS := m2pt_mm tools tests configs studies
 
-.PHONY: install test test-all demo clean-venv
+.PHONY: install lint test test-all demo clean-venv
 
 $(STAMP): requirements/*.txt setup.py tools/install/bootstrap.sh tools/install/build_mmcv.sh
 	VENV=$(VENV) bash tools/install/bootstrap.sh
 
 install: $(STAMP)
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(PY) -m ruff check $(LINT_PATHS)
+
+test: $(STAMP) lint
 	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
-test-all: $(STAMP)
+test-all: $(STAMP) lint
 	$(PYTEST) $(PYTEST_ARGS)
 
 demo: $(STAMP)

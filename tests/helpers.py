@@ -109,7 +109,8 @@ def assert_deploy_is_merge(train_ckpt: Any, deploy_ckpt: Any,
 
 
 TINY_CLS_CONFIG = """
-_base_ = ['{root}/configs/_base_/models/m2pt_vit-tiny-p8.py', '{root}/configs/_base_/mmpretrain_runtime.py']
+_base_ = ['{root}/configs/_base_/models/m2pt_vit-tiny-p8.py',
+          '{root}/configs/_base_/mmpretrain_runtime.py']
 model = dict(backbone=dict(pathway={pathway}), head=dict(num_classes=2))
 data_preprocessor = dict(num_classes=2, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)
 pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
@@ -128,7 +129,8 @@ optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
                      constructor='PathwayLayerDecayOptimWrapperConstructor',
                      paramwise_cfg=dict(layer_decay_rate=0.65,
                                         custom_keys={{'.cls_token': dict(decay_mult=0.0)}}))
-param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, T_max=3, convert_to_iter_based=True)]
+param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, T_max=3,
+                        convert_to_iter_based=True)]
 train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()

@@ -17,8 +17,18 @@ from mmengine.runner import Runner
 import m2pt_mm.engine  # noqa: F401  hooks, constructor, atomic backend
 import m2pt_mm.models  # noqa: F401  registers the backbone and the tokenizers
 from m2pt_mm.engine import deploy_path
-from m2pt_mm.engine.chain import (PUBLISH, TEST, TRAIN, CheckpointRef, checkpoints_read, load,
-                                  producer, run_test_configs, train_chain, work_dir)
+from m2pt_mm.engine.chain import (
+    PUBLISH,
+    TEST,
+    TRAIN,
+    CheckpointRef,
+    checkpoints_read,
+    load,
+    producer,
+    run_test_configs,
+    train_chain,
+    work_dir,
+)
 from m2pt_mm.testing.config_runs import shrink_config, write_run_checkpoints, write_run_data
 from tests.helpers import call_tool
 

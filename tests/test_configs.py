@@ -1,8 +1,8 @@
 """Every config under configs/ parses, and every config with a model builds it under its own
 default scope: the tiny ones as they are, the full-size ones as they are in the `slow` set (at a
-tiny width, with their whole runner, by tests/test_config_runs.py). The configs without a model are an explicit list, so a new config
-cannot slip through unbuilt. Names tell the truth (aux modality, amp, tiny); other projects
-inherit our configs as ``m2pt_mm::<path>``."""
+tiny width, with their whole runner, by tests/test_config_runs.py). The configs without a model
+are an explicit list, so a new config cannot slip through unbuilt. Names tell the truth (aux
+modality, amp, tiny); other projects inherit our configs as ``m2pt_mm::<path>``."""
 import argparse
 import copy
 import functools

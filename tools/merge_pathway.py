@@ -57,14 +57,16 @@ def merge_checkpoint(config: str, checkpoint: str, out: Optional[str] = None,
                             merged_from=osp.basename(checkpoint))
     cfg.dump(out_config)
     values = [r.value for r in scales]
-    print(f'merged {len(scales)} Cross-Modal Scales (λ in [{min(values):+.4f}, {max(values):+.4f}])')
+    print(f'merged {len(scales)} Cross-Modal Scales '
+          f'(λ in [{min(values):+.4f}, {max(values):+.4f}])')
     return out, out_config
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description='Merge M2PT pathways into a deploy checkpoint')
     parser.add_argument('config', help='the M2PT config the checkpoint was trained with')
-    parser.add_argument('checkpoint', help='training checkpoint (with aux_weight / cross_modal_scale)')
+    parser.add_argument('checkpoint',
+                        help='training checkpoint (with aux_weight / cross_modal_scale)')
     parser.add_argument('--out', help='deploy checkpoint (default: <checkpoint stem>_deploy.pth)')
     parser.add_argument('--out-config', help='plain config (default: <config stem>_deploy.py '
                         'beside the deploy checkpoint)')

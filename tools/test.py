@@ -64,9 +64,9 @@ def enable_visualization(cfg: 'Config', args: argparse.Namespace) -> None:
 
 
 def build_test_runner(cfg: 'Config', checkpoint: str) -> 'Runner':
-    """The Runner whose ``test()`` evaluates ``checkpoint`` with ``cfg``. The checkpoint file and the test data are checked first, and the
-    checkpoint against the model when it is loaded (``CheckpointCheckHook``, strict), which
-    mmengine alone would load with ``strict=False``."""
+    """The Runner whose ``test()`` evaluates ``checkpoint`` with ``cfg``. The checkpoint file and
+    the test data are checked first, and the checkpoint against the model when it is loaded
+    (``CheckpointCheckHook``, strict), which mmengine alone would load with ``strict=False``."""
     from mmengine.runner import Runner
 
     import m2pt_mm.engine  # noqa: F401  safe, CRC-checked loading; hooks

@@ -25,8 +25,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the lr by the actual batch size / auto_scale_lr.base_batch_size')
-    parser.add_argument('--no-validate', action='store_true', help='skip validation during training')
+                        help='scale the lr by the actual batch size / '
+                        'auto_scale_lr.base_batch_size')
+    parser.add_argument('--no-validate', action='store_true',
+                        help='skip validation during training')
     args = parser.parse_args(argv)
     require_file(parser, args.config, 'config')
     return args

@@ -17,8 +17,9 @@ tiny_dataloader = dict(num_workers=0, persistent_workers=False)
 tiny_hooks = dict(
     logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=1, save_best=None))
 
-# CPU runs repeat exactly for a seed (the study runner gives each run one thread); deterministic=True
-# would also force deterministic kernels, which on GPU need CUBLAS_WORKSPACE_CONFIG
+# CPU runs repeat exactly for a seed (the study runner gives each run one thread);
+# deterministic=True would also force deterministic kernels, which on GPU need
+# CUBLAS_WORKSPACE_CONFIG
 tiny_randomness = dict(seed=0, deterministic=False)
 
 # The blocks of every tiny ViT (`arch=dict(_delete_=True, **_base_.tiny_arch)`): 4 × 64, 4 heads,

@@ -7,4 +7,5 @@ aux_checkpoint = 'checkpoints/m2pt/point_vit-base-p16.pth'
 model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
 
 # the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
-__paper_rows__ = dict(table=3, setting='from-scratch', row='M2PT-Point', columns=['AudioSet-2k top-1'])
+__paper_rows__ = dict(table=3, setting='from-scratch', row='M2PT-Point',
+                      columns=['AudioSet-2k top-1'])

@@ -12,4 +12,5 @@ aux_checkpoint = 'checkpoints/m2pt/pointmae_vit-base-g64_shapenet55-ep220.pth'
 model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
 
 # the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
-__paper_rows__ = dict(table=6, setting='ablation', row='normal order, aux pretrained 220 epochs', columns=['top-1'])
+__paper_rows__ = dict(table=6, setting='ablation', row='normal order, aux pretrained 220 epochs',
+                      columns=['top-1'])

@@ -20,4 +20,5 @@ m2pt_classifier = 'checkpoints/m2pt/m2pt_vit-base-p16-point_mae-pre_in1k_deploy.
 model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=m2pt_classifier)))
 
 # the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
-__paper_rows__ = dict(table=1, setting='pretrained', row='M2PT-Point', columns=['AP box', 'AP mask'])
+__paper_rows__ = dict(table=1, setting='pretrained', row='M2PT-Point',
+                      columns=['AP box', 'AP mask'])

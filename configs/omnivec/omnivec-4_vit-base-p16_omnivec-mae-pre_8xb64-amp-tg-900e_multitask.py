@@ -12,8 +12,8 @@
 # - mixing: every simple batch draws from the six simple sources in equal proportions (§3.2: "we
 #   propose mixing samples from all datasets for a particular task"; the proportions are not in
 #   the paper); dense batches are ShapeNetPart.
-# - heads (§4 "Task Heads"): a linear classification head per task on the Omni embedding; Point-MAE's
-#   part-segmentation head (the paper: the head of [61]) on blocks 4, 8, 12.
+# - heads (§4 "Task Heads"): a linear classification head per task on the Omni embedding;
+#   Point-MAE's part-segmentation head (the paper: the head of [61]) on blocks 4, 8, 12.
 # - optimiser: AdamW lr 5e-4 x batch / 1024, wd 0.05, 5 warmup epochs, cosine, per epoch (the
 #   groups' epochs differ in length, so no iteration-based schedule) — an assumption: the paper
 #   gives none.

@@ -11,7 +11,8 @@ max_epochs = 100
 warmup_epochs = 5
 batch_size = 64  # per GPU, the base's train_dataloader.batch_size
 world_size = 8
-load_from = 'work_dirs/omnivec-4_vit-base-p16_omnivec-mae-pre_8xb64-amp-tg-900e_multitask/epoch_900.pth'
+load_from = ('work_dirs/omnivec-4_vit-base-p16_omnivec-mae-pre_8xb64-amp-tg-900e_multitask/'
+             'epoch_900.pth')
 
 model = dict(
     encoders=dict(_delete_=True, image={{_base_.model.encoders.image}}),

@@ -1,7 +1,7 @@
 # OmniVec stage 2 of the evidence study (studies/m2pt_digits.py): fine-tuning digit
 # classification from the jointly pretrained network (omnivec-mae_vit-tiny-p8_1xb64-coslr-20e_
-# spectrogram-digits-32x32.py, through load_from): its image encoder, meta tokens, image projection and trunk, and a
-# fresh head. Everything else is the plain baseline's, inherited
+# spectrogram-digits-32x32.py, through load_from): its image encoder, meta tokens, image projection
+# and trunk, and a fresh head. Everything else is the plain baseline's, inherited
 # (configs/demo/vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py): data, pipelines (random
 # shifts), sampler, normalisation, AdamW recipe, schedule, epochs, seed, and the head (mmpretrain's
 # VisionTransformerClsHead on the trunk's class token after its final norm, starting at zero).

@@ -8,4 +8,5 @@ aux_checkpoint = 'checkpoints/m2pt/audio_vit-base-p16.pth'
 model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
 
 # the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
-__paper_rows__ = dict(table=2, setting='pretrained', row='M2PT-Audio', columns=['ShapeNetPart mIoU_C', 'ShapeNetPart mIoU_I'])
+__paper_rows__ = dict(table=2, setting='pretrained', row='M2PT-Audio',
+                      columns=['ShapeNetPart mIoU_C', 'ShapeNetPart mIoU_I'])

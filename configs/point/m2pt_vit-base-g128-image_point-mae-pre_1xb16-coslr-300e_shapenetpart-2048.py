@@ -8,4 +8,5 @@ aux_checkpoint = 'checkpoints/mae_pretrain_vit_base.pth'
 model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
 
 # the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
-__paper_rows__ = dict(table=2, setting='pretrained', row='M2PT-Image', columns=['ShapeNetPart mIoU_C', 'ShapeNetPart mIoU_I'])
+__paper_rows__ = dict(table=2, setting='pretrained', row='M2PT-Image',
+                      columns=['ShapeNetPart mIoU_C', 'ShapeNetPart mIoU_I'])

@@ -7,4 +7,5 @@ aux_checkpoint = 'checkpoints/m2pt/video_vit-base-p16.pth'
 model = dict(backbone=dict(pathway=dict(aux_checkpoint=aux_checkpoint)))
 
 # the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
-__paper_rows__ = dict(table=2, setting='from-scratch', row='M2PT-Video', columns=['ShapeNetPart mIoU_C', 'ShapeNetPart mIoU_I'])
+__paper_rows__ = dict(table=2, setting='from-scratch', row='M2PT-Video',
+                      columns=['ShapeNetPart mIoU_C', 'ShapeNetPart mIoU_I'])

@@ -11,4 +11,5 @@ point_mae_checkpoint = 'checkpoints/point-mae_vit-base_shapenet-pretrain.pth'
 model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=point_mae_checkpoint)))
 
 # the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
-__paper_rows__ = dict(table=2, setting='pretrained', row='Point-MAE', columns=['ShapeNetPart mIoU_C', 'ShapeNetPart mIoU_I'])
+__paper_rows__ = dict(table=2, setting='pretrained', row='Point-MAE',
+                      columns=['ShapeNetPart mIoU_C', 'ShapeNetPart mIoU_I'])

@@ -4,4 +4,5 @@
 _base_ = ['./_base_/partseg_vit-base-g128_1xb16-coslr-300e_shapenetpart-2048.py']
 
 # the paper's row this config reproduces (tools/analysis/paper_rows.py, docs/reproduce.md)
-__paper_rows__ = dict(table=2, setting='from-scratch', row='N/A', columns=['ShapeNetPart mIoU_C', 'ShapeNetPart mIoU_I'])
+__paper_rows__ = dict(table=2, setting='from-scratch', row='N/A',
+                      columns=['ShapeNetPart mIoU_C', 'ShapeNetPart mIoU_I'])

@@ -1,8 +1,23 @@
 """Reading external checkpoints safely (``weights_only=True``), detecting and converting layouts."""
-from .formats import (BLOCK_LINEARS, FORMATS, CheckpointFormat, Converted, UnsupportedFormatError,
-                      convert_mmpretrain, convert_timm, detect_format, register_format)
-from .loading import (CheckpointError, check_checkpoint_file, load_checkpoint_file,
-                      route_mmengine_loads, unwrap_state_dict, verify_zip_records)
+from .formats import (
+    BLOCK_LINEARS,
+    FORMATS,
+    CheckpointFormat,
+    Converted,
+    UnsupportedFormatError,
+    convert_mmpretrain,
+    convert_timm,
+    detect_format,
+    register_format,
+)
+from .loading import (
+    CheckpointError,
+    check_checkpoint_file,
+    load_checkpoint_file,
+    route_mmengine_loads,
+    unwrap_state_dict,
+    verify_zip_records,
+)
 from .reader import ExternalCheckpoint, check_architecture, read_checkpoint
 
 __all__ = [

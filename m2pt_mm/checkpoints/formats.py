@@ -3,8 +3,9 @@
 Every converter maps a foreign state dict to the names of this toolbox's backbone, which are the
 names of mmpretrain's ``VisionTransformer`` (``layers.{i}.attn.qkv``, ``layers.{i}.ffn.layers.0.0``,
 ...; the README's checkpoint table lists the public files). A converter returns a
-:class:`Converted`: the renamed tensors, where each came from, and which keys were dropped on purpose (decoders,
-heads), so that no key is lost silently. New layouts slot in with :func:`register_format`.
+:class:`Converted`: the renamed tensors, where each came from, and which keys were dropped on
+purpose (decoders, heads), so that no key is lost silently. New layouts slot in with
+:func:`register_format`.
 """
 import re
 from collections import OrderedDict
@@ -95,7 +96,8 @@ def convert_mmpretrain(sd: Mapping[str, Tensor]) -> Converted:
     dropped: List[str] = []
     if any(k.startswith('backbone.') for k in sd):
         dropped = [k for k in sd if not k.startswith('backbone.')]
-        sd = OrderedDict((k[len('backbone.'):], v) for k, v in sd.items() if k.startswith('backbone.'))
+        sd = OrderedDict((k[len('backbone.'):], v) for k, v in sd.items()
+                         if k.startswith('backbone.'))
     sd = _merge_pathway_keys(sd, notes)
     return Converted(OrderedDict(sd), {k: k for k in sd}, dropped, notes)
 
@@ -128,7 +130,8 @@ def detect_timm(sd: Mapping[str, Tensor]) -> Optional[str]:
     if any(is_pathway_param(k) for k in sd):
         return f'm2pt-{kind}'
     if 'mask_token' in sd or any(k.startswith('decoder') for k in sd):
-        return f'{kind}-mae-pretrain-with-decoder' if kind == 'timm' else f'{kind}-pretrain-with-decoder'
+        return (f'{kind}-mae-pretrain-with-decoder' if kind == 'timm'
+                else f'{kind}-pretrain-with-decoder')
     if 'fc_norm.weight' in sd and 'norm.weight' not in sd:
         return f'{kind}-finetuned'
     if 'norm.weight' in sd and not any(k.startswith('head.') for k in sd):
@@ -154,10 +157,12 @@ def convert_timm(sd: Mapping[str, Tensor]) -> Converted:
 
 # ---------------------------------------------------------------- Point-MAE
 #: Point-MAE block layers → backbone names (its qkv has no bias: only the weight exists).
-_POINT_MAE_BLOCK = re.compile(r'^blocks\.blocks\.(\d+)\.(norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)'
-                              r'\.(weight|bias)$')
+_POINT_MAE_BLOCK = re.compile(
+    r'^blocks\.blocks\.(\d+)\.(norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)'
+    r'\.(weight|bias)$')
 #: The tokenizer: mini-PointNet group encoder and the MLP position embedding on the centres.
-_POINT_MAE_TOKENIZER = re.compile(r'^(encoder\.(first|second)_conv\.\d+\.[a-z_]+|pos_embed\.[02]\.(weight|bias))$')
+_POINT_MAE_TOKENIZER = re.compile(
+    r'^(encoder\.(first|second)_conv\.\d+\.[a-z_]+|pos_embed\.[02]\.(weight|bias))$')
 _POINT_MAE_TOP = {'norm.weight': 'ln1.weight', 'norm.bias': 'ln1.bias', 'cls_token': 'cls_token',
                   'cls_pos': 'cls_pos'}
 #: The MAE decoder and reconstruction head (pretraining), classification and part-segmentation
@@ -289,7 +294,8 @@ register_format('mmpretrain', detect_mmpretrain, convert_mmpretrain)
 register_format('point-mae', detect_point_mae, convert_point_mae)
 register_format('videomae', detect_videomae, convert_videomae)
 register_format('mmseg', detect_mmseg_vit, _unsupported(
-    'mmseg ViT', 'mmseg fuses q/k/v into nn.MultiheadAttention; convert the timm/MAE source instead'))
+    'mmseg ViT',
+    'mmseg fuses q/k/v into nn.MultiheadAttention; convert the timm/MAE source instead'))
 register_format('vitdet', detect_vitdet, _unsupported(
     'mmdet ViTDet', 'its relative-position attention has no counterpart in a plain ViT'))
 register_format('timm', detect_timm, convert_timm)

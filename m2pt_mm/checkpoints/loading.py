@@ -12,7 +12,8 @@ import torch
 from torch import Tensor
 
 #: Containers that checkpoints of the supported codebases wrap their state dict in, in the order
-#: they are tried (mmengine 'state_dict'; MAE/timm 'model'; DeepSpeed 'module'; Point-MAE 'base_model').
+#: they are tried (mmengine 'state_dict'; MAE/timm 'model'; DeepSpeed 'module'; Point-MAE
+#: 'base_model').
 CONTAINER_KEYS = ('state_dict', 'model', 'module', 'base_model')
 #: Prefixes stripped when every key carries them (DataParallel, torch.compile).
 WRAPPER_PREFIXES = ('module.', '_orig_mod.')
@@ -115,7 +116,8 @@ def route_mmengine_loads() -> None:
     CheckpointLoader.register_scheme(prefixes='', loader=_mmengine_local_loader, force=True)
 
 
-def unwrap_state_dict(obj: Any, source: str = 'checkpoint') -> Tuple['OrderedDict[str, Tensor]', str]:
+def unwrap_state_dict(obj: Any,
+                      source: str = 'checkpoint') -> Tuple['OrderedDict[str, Tensor]', str]:
     """Find the state dict inside a loaded checkpoint.
 
     Returns:
@@ -133,8 +135,8 @@ def unwrap_state_dict(obj: Any, source: str = 'checkpoint') -> Tuple['OrderedDic
                               f'found {type(obj).__name__}')
     bad = [k for k, v in obj.items() if not isinstance(v, Tensor)]
     if bad:
-        raise CheckpointError(f'{source}{container}: expected a dict of tensors, but key {bad[0]!r} '
-                              f'holds a {type(obj[bad[0]]).__name__}')
+        raise CheckpointError(f'{source}{container}: expected a dict of tensors, but key '
+                              f'{bad[0]!r} holds a {type(obj[bad[0]]).__name__}')
     state_dict = OrderedDict(obj)
     for prefix in WRAPPER_PREFIXES:
         if all(k.startswith(prefix) for k in state_dict):

@@ -49,8 +49,8 @@ class ExternalCheckpoint:
             for alias, path in layers.items():
                 key = f'layers.{i}.{path}.weight'
                 if key not in self.state_dict:
-                    raise KeyError(f'{self.source} ({self.format}): block {i} has no {alias!r} weight '
-                                   f'(expected key {key!r}{self._hint(key)})')
+                    raise KeyError(f'{self.source} ({self.format}): block {i} has no '
+                                   f'{alias!r} weight (expected key {key!r}{self._hint(key)})')
                 entry[f'{alias}.weight'] = self.state_dict[key]
                 bias = self.state_dict.get(f'layers.{i}.{path}.bias')
                 if with_bias and bias is not None:
@@ -60,13 +60,15 @@ class ExternalCheckpoint:
 
     def _hint(self, key: str) -> str:
         i = int(_BLOCK_KEY.match(key).group(1))
-        example = next((old for new, old in self.source_keys.items() if new.startswith('layers.0.')), None)
+        example = next((old for new, old in self.source_keys.items()
+                        if new.startswith('layers.0.')), None)
         return f'; block 0 has e.g. {example!r} in the file' if example and i != 0 else ''
 
     def summary(self) -> str:
         text = f'{self.source}: {self.format}, {self.depth} blocks × {self.embed_dims} dims'
         if self.dropped:
-            text += f', dropped {len(self.dropped)} keys ({", ".join(self.dropped[:3])}{", ..." if len(self.dropped) > 3 else ""})'
+            text += (f', dropped {len(self.dropped)} keys ({", ".join(self.dropped[:3])}'
+                     f'{", ..." if len(self.dropped) > 3 else ""})')
         return text + ''.join(f'; {n}' for n in self.notes)
 
 

@@ -4,7 +4,8 @@
 ``m2pt_mm.engine`` registers it for mmengine's own ``torch.load`` calls (``--resume``).
 
 mmengine 0.10.7 calls ``torch.load`` without ``weights_only``; torch >= 2.6 defaults it to True,
-so ``Runner(resume=True)`` stops at ``Unsupported global: mmengine.logging.history_buffer.HistoryBuffer``.
+so ``Runner(resume=True)`` stops at
+``Unsupported global: mmengine.logging.history_buffer.HistoryBuffer``.
 Turning ``weights_only`` off would let any checkpoint run code on load. Instead, exactly the globals
 that mmengine's own training checkpoints contain are allow-listed (found with
 ``torch.serialization.get_unsafe_globals_in_checkpoint`` on a real checkpoint):

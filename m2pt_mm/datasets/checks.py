@@ -112,8 +112,9 @@ def check_image_list_files(dataset_cfg: Dict[str, Any], scope: str = 'mmpretrain
     return len(samples)
 
 
-def check_dataset_files(cfg: Any, dataloaders: Tuple[str, ...] = ('train_dataloader', 'val_dataloader',
-                                                                  'test_dataloader')) -> None:
+def check_dataset_files(cfg: Any,
+                        dataloaders: Tuple[str, ...] = ('train_dataloader', 'val_dataloader',
+                                                        'test_dataloader')) -> None:
     """Check the local COCO and image-list datasets of ``cfg``'s ``dataloaders``
     (:func:`check_coco_files`, :func:`check_image_list_files`)."""
     for name, ds in _datasets(cfg):
@@ -122,7 +123,8 @@ def check_dataset_files(cfg: Any, dataloaders: Tuple[str, ...] = ('train_dataloa
         if name not in dataloaders or '://' in root or ds.get('backend_args'):
             continue  # remote storage: the library's file backend reports what is missing
         if 'Coco' in kind and ds.get('ann_file'):
-            ann_file = ds['ann_file'] if osp.isabs(ds['ann_file']) else osp.join(root, ds['ann_file'])
+            ann_file = (ds['ann_file'] if osp.isabs(ds['ann_file'])
+                        else osp.join(root, ds['ann_file']))
             img_dir = osp.join(root, (ds.get('data_prefix') or {}).get('img', ''))
             check_coco_files(ann_file, img_dir)
         elif kind.split('.')[-1] in _IMAGE_LIST_TYPES:

@@ -5,14 +5,19 @@ allow-list (registered on import).
 Hooks and the constructor live in mmengine's root registries, so mmpretrain, mmdet and mmseg
 configs all reach them by their plain names.
 """
-from .checkpoint_writing import (AtomicLocalBackend, checkpoint_bytes, deploy_path, save_atomic,
-                                 write_deploy_checkpoint)
+from ..checkpoints import route_mmengine_loads
+from ..checkpoints.safe_globals import allow_mmengine_checkpoints, mmengine_checkpoint_globals
+from .checkpoint_writing import (
+    AtomicLocalBackend,
+    checkpoint_bytes,
+    deploy_path,
+    save_atomic,
+    write_deploy_checkpoint,
+)
 from .distributed import CPUCompatibleDistributedDataParallel, setup_cpu_distributed
 from .hooks import *  # noqa: F401,F403
 from .loops import TaskGroupEpochBasedTrainLoop, group_schedule
 from .optimizers import *  # noqa: F401,F403
-from ..checkpoints import route_mmengine_loads
-from ..checkpoints.safe_globals import allow_mmengine_checkpoints, mmengine_checkpoint_globals
 
 allow_mmengine_checkpoints()
 route_mmengine_loads()  # CRC-checked, weights_only, errors naming the file

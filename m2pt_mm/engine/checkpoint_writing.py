@@ -52,8 +52,9 @@ def atomic_write_text(text: str, filepath: Union[str, Path]) -> None:
 class AtomicLocalBackend(LocalBackend):
     """mmengine's local file backend, writing through a temporary file and a rename.
 
-    Use it for checkpoints with ``default_hooks.checkpoint.backend_args=dict(backend='atomic_local')``
-    (set in ``configs/_base_/mmpretrain_runtime.py``).
+    Use it for checkpoints with
+    ``default_hooks.checkpoint.backend_args=dict(backend='atomic_local')`` (set in
+    ``configs/_base_/mmpretrain_runtime.py``).
     """
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:

@@ -34,7 +34,8 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     """
     if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
         return False
-    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]
+    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+               if k not in os.environ]
     if missing:
         raise RuntimeError(f'--launcher pytorch needs torchrun (tools/dist_train.sh, '
                            f'tools/dist_test.sh): environment variables {missing} are not set')

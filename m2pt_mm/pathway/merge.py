@@ -2,10 +2,11 @@
 
 Dtype policy (the only one in the toolbox): the sum is accumulated in float32 (float64 stays
 float64) from the stored parameters — the fp32 master weights when training under AMP — in the
-order ``k = 0, 1, ...``, and cast once to the dtype of ``W``. A merged fp32 weight is therefore exactly ``W + λW′``; bf16 or
-fp16 parameters are rounded once, not once per term. Layers (forward, eval cache, deploy, fuse)
-and checkpoints (:func:`merge_state_dict`) all call :func:`merge_reparam`, so a deploy checkpoint
-written from a state dict equals a model merged in memory, bit for bit.
+order ``k = 0, 1, ...``, and cast once to the dtype of ``W``. A merged fp32 weight is therefore
+exactly ``W + λW′``; bf16 or fp16 parameters are rounded once, not once per term. Layers
+(forward, eval cache, deploy, fuse) and checkpoints (:func:`merge_state_dict`) all call
+:func:`merge_reparam`, so a deploy checkpoint written from a state dict equals a model merged in
+memory, bit for bit.
 """
 import re
 from collections import OrderedDict
@@ -79,7 +80,8 @@ def merge_state_dict(state_dict: Mapping[str, Tensor]) -> 'OrderedDict[str, Tens
                     raise KeyError(f'{key} has no matching {aux_key!r} in the state dict')
                 continue
             if f'{prefix}.{target}' not in state_dict:
-                raise KeyError(f'{aux_key} has no matching {prefix + "." + target!r} in the state dict')
+                raise KeyError(f'{aux_key} has no matching {prefix + "." + target!r} in the '
+                               'state dict')
             branches.setdefault(prefix, {}).setdefault(target, []).append((k, aux_key, key))
     merged = OrderedDict((k, v) for k, v in state_dict.items() if not is_pathway_param(k))
     for prefix, targets in branches.items():

@@ -89,7 +89,8 @@ def _aux_blocks(aux: AuxSource, blocks: str, items: List[Tuple[str, str]],
                 name = f'{blocks}.{j}.{path}'
                 if f'{name}.weight' not in aux:
                     raise KeyError(f'{aux_name}: missing key {name + ".weight"!r}')
-                entry[key] = (f'{aux_name} {name}.weight', aux[f'{name}.weight'], aux.get(f'{name}.bias'))
+                entry[key] = (f'{aux_name} {name}.weight', aux[f'{name}.weight'],
+                              aux.get(f'{name}.bias'))
             out.append(entry)
         return out
     out = []
@@ -223,7 +224,8 @@ def merge_pathways(model: nn.Module, inplace: bool = False) -> nn.Module:
         model = copy.deepcopy(model)
     if isinstance(model, CrossModalReparamLinear):
         return model.fuse()
-    for name, layer in [(n, m) for n, m in model.named_modules() if isinstance(m, CrossModalReparamLinear)]:
+    for name, layer in [(n, m) for n, m in model.named_modules()
+                        if isinstance(m, CrossModalReparamLinear)]:
         parent_path, _, attr = name.rpartition('.')
         setattr(model.get_submodule(parent_path) if parent_path else model, attr, layer.fuse())
     return model
@@ -239,7 +241,8 @@ class ScaleRecord:
     value: float
 
 
-_LAYER_ALIAS = {path: alias for table in (TIMM_LAYERS, MMPRETRAIN_LAYERS) for alias, path in table.items()}
+_LAYER_ALIAS = {path: alias for table in (TIMM_LAYERS, MMPRETRAIN_LAYERS)
+                for alias, path in table.items()}
 
 
 def collect_scales(source: Union[nn.Module, Mapping[str, Tensor]]) -> List[ScaleRecord]:
@@ -271,8 +274,8 @@ def format_scale_table(records: Sequence[ScaleRecord], precision: int = 4) -> st
     blocks = sorted({r.block for r in records}, key=lambda b: -1 if b is None else b)
     values = {(r.block, r.layer, r.aux): r.value for r in records}
     header = ['block'] + [layer if num_aux == 1 else f'{layer}[{k}]' for layer, k in columns]
-    rows = [[str(b)] + [f'{values[(b, layer, k)]:+.{precision}f}' if (b, layer, k) in values else '-'
-                        for layer, k in columns] for b in blocks]
+    rows = [[str(b)] + [f'{values[(b, layer, k)]:+.{precision}f}' if (b, layer, k) in values
+                        else '-' for layer, k in columns] for b in blocks]
     widths = [max(len(row[c]) for row in [header] + rows) for c in range(len(header))]
     fmt = lambda row: '  '.join(cell.rjust(w) for cell, w in zip(row, widths))  # noqa: E731
     return '\n'.join([fmt(header), fmt(['-' * w for w in widths])] + [fmt(r) for r in rows])

@@ -3,8 +3,8 @@
 ``y = x (W + Σₖ λₖ W′ₖ)ᵀ + b``. Plain autograd keeps the merged weight ``W + Σ λ W′`` of every layer
 alive from forward to backward (``F.linear`` saves it to compute ``dx``): one extra weight-sized
 tensor per layer. :func:`merged_linear_recompute` saves only the tensors that already exist
-(``x``, ``W``, ``W′ₖ``, ``λₖ``) and builds the merged weight again in backward, when ``dx`` needs it.
-That trades one ``W + Σ λ W′`` pass for a weight-sized tensor per layer.
+(``x``, ``W``, ``W′ₖ``, ``λₖ``) and builds the merged weight again in backward, when ``dx``
+needs it. That trades one ``W + Σ λ W′`` pass for a weight-sized tensor per layer.
 
 Gradients, with ``G = g_flatᵀ x_flat`` the gradient of the merged weight:
     dx = g (W + Σ λ W′),  dW = G,  dW′ₖ = λₖ G,  dλₖ = Σ G ⊙ W′ₖ,  db = Σ g.
@@ -22,8 +22,8 @@ from .merge import merge_reparam
 class MergedLinearRecompute(torch.autograd.Function):
     """``F.linear(x, W + Σₖ λₖ W′ₖ, b)`` that recomputes the merged weight in backward.
 
-    The inputs after ``bias`` are the ``K`` auxiliary weights followed by their ``K`` scales, so that
-    autograd sees each one as its own input. Use :func:`merged_linear_recompute` rather than
+    The inputs after ``bias`` are the ``K`` auxiliary weights followed by their ``K`` scales, so
+    that autograd sees each one as its own input. Use :func:`merged_linear_recompute` rather than
     ``apply``.
     """
 

@@ -4,16 +4,16 @@
 auxiliary model ``k`` and ``λₖ`` its learnable Cross-Modal Scale. After training the sum is merged
 into a plain ``nn.Linear``, so inference costs what a plain layer costs.
 
-Every merge of the layer — forward, eval-mode cache, :meth:`~CrossModalReparamLinear.switch_to_deploy`
-and :meth:`~CrossModalReparamLinear.fuse` — is :func:`.merge.merge_reparam` (its docstring has the
-dtype policy).
+Every merge of the layer — forward, eval-mode cache,
+:meth:`~CrossModalReparamLinear.switch_to_deploy` and :meth:`~CrossModalReparamLinear.fuse` — is
+:func:`.merge.merge_reparam` (its docstring has the dtype policy).
 
 Parameter names follow the official implementation so its checkpoints map 1:1: the first auxiliary
 model uses ``aux_weight`` / ``cross_modal_scale`` (/ ``aux_bias``), further ones add the suffix
 ``_{k}`` (``aux_weight_1``, ``cross_modal_scale_1``, ...).
 """
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -64,7 +64,8 @@ class CrossModalReparamLinear(nn.Linear):
         self.set_weight_trainable(weight_trainable)
 
     @classmethod
-    def from_linear(cls, linear: nn.Linear, weight_trainable: bool = True) -> 'CrossModalReparamLinear':
+    def from_linear(cls, linear: nn.Linear,
+                    weight_trainable: bool = True) -> 'CrossModalReparamLinear':
         """Wrap an existing ``nn.Linear``, taking over its weight and bias tensors."""
         layer = cls(linear.in_features, linear.out_features, bias=linear.bias is not None,
                     weight_trainable=weight_trainable, device=linear.weight.device,
@@ -104,7 +105,8 @@ class CrossModalReparamLinear(nn.Linear):
         if not math.isfinite(scale_init):
             raise ValueError(f'scale_init must be a finite number, got {scale_init}')
         if reparam_bias and self.bias is None:
-            raise ValueError('reparam_bias=True needs a target linear with a bias; this layer has none')
+            raise ValueError('reparam_bias=True needs a target linear with a bias; this layer '
+                             'has none')
         shape = (self.out_features, self.in_features)
         if aux_weight is not None and tuple(aux_weight.shape) != shape:
             raise ValueError(f'aux weight has shape {tuple(aux_weight.shape)}, expected {shape} '
@@ -114,7 +116,8 @@ class CrossModalReparamLinear(nn.Linear):
                              f'expected ({self.out_features},)')
         k = self.num_aux
         like = dict(device=self.weight.device, dtype=self.weight.dtype)
-        weight = torch.zeros(shape, **like) if aux_weight is None else aux_weight.detach().to(**like).clone()
+        weight = (torch.zeros(shape, **like) if aux_weight is None
+                  else aux_weight.detach().to(**like).clone())
         self.register_parameter(aux_param_name('aux_weight', k),
                                 nn.Parameter(weight, requires_grad=aux_trainable))
         self.register_parameter(aux_param_name('cross_modal_scale', k),
@@ -142,7 +145,8 @@ class CrossModalReparamLinear(nn.Linear):
     def merged_weight_and_bias(self) -> Tuple[Tensor, Optional[Tensor]]:
         """``(W + Σ λₖ W′ₖ, b + Σ λₖ b′ₖ)`` by :func:`merge_reparam`, differentiable."""
         scales = [self.scale_at(k) for k in range(self.num_aux)]
-        weight = merge_reparam(self.weight, [self.aux_weight_at(k) for k in range(self.num_aux)], scales)
+        weight = merge_reparam(self.weight, [self.aux_weight_at(k) for k in range(self.num_aux)],
+                               scales)
         return weight, self.merged_bias()
 
     def merged_bias(self) -> Optional[Tensor]:

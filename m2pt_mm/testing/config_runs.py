@@ -269,6 +269,7 @@ def write_run_checkpoints(root: PathLike) -> Dict[str, str]:
     import torch
 
     from m2pt_mm.engine.chain import SOURCES
+
     from . import checkpoint_layouts as layouts
     from .tiny import mae_checkpoint, timm_state_dict
     dims, mlp = TINY_WIDTH['embed_dims'], TINY_WIDTH['feedforward_channels']

@@ -1,7 +1,7 @@
 """Write tiny synthetic datasets in the real on-disk formats of AudioSet, ESC-50, Kinetics-400,
 ModelNet40, ShapeNetPart, PartNet, ShapeNet-55 and SUN RGB-D-style RGB-D lists (wav, mp4, txt and
-npy point files, json splits, h5, 16-bit depth PNGs), and the GLUE-style text set of :mod:`.text`, for tests, tiny
-training runs and CPU demos.
+npy point files, json splits, h5, 16-bit depth PNGs), and the GLUE-style text set of :mod:`.text`,
+for tests, tiny training runs and CPU demos.
 
 Command line: ``python tools/data/synth_modalities.py OUT [--sets audioset shapenetpart ...]``.
 

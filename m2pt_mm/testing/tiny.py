@@ -20,15 +20,16 @@ def timm_vit(depth: int = TINY['num_layers'], dims: int = TINY['embed_dims'], se
     import timm.models.vision_transformer as tvit
     torch.manual_seed(seed)
     args = dict(img_size=TINY_IMG, patch_size=TINY_PATCH, embed_dim=dims, depth=depth,
-                num_heads=TINY['num_heads'], mlp_ratio=TINY['feedforward_channels'] / TINY['embed_dims'],
-                num_classes=10)
+                num_heads=TINY['num_heads'],
+                mlp_ratio=TINY['feedforward_channels'] / TINY['embed_dims'], num_classes=10)
     args.update(kwargs)
     return tvit.VisionTransformer(**args)
 
 
 def timm_state_dict(seed: int = 0, **kwargs: Any) -> Dict[str, torch.Tensor]:
     """timm / M2PT-zoo aux layout: a bare timm state dict, head included."""
-    return OrderedDict((k, v.clone()) for k, v in timm_vit(seed=seed, **kwargs).state_dict().items())
+    return OrderedDict((k, v.clone())
+                       for k, v in timm_vit(seed=seed, **kwargs).state_dict().items())
 
 
 def mae_checkpoint(seed: int = 0, with_decoder: bool = False, **kwargs: Any) -> dict:
@@ -57,15 +58,16 @@ def set_scales(model: torch.nn.Module, value: Union[float, Callable[[str], float
 
 
 def tiny_backbone_cfg(**overrides: Any) -> dict:
-    """Config of an ``M2PTVisionTransformer`` of the tiny shape (no drop path), plus ``overrides``."""
+    """Config of an ``M2PTVisionTransformer`` of the tiny shape (no drop path), plus
+    ``overrides``."""
     cfg = dict(type='M2PTVisionTransformer', arch=copy.deepcopy(TINY), img_size=TINY_IMG,
                patch_size=TINY_PATCH, drop_path_rate=0.)
     cfg.update(overrides)
     return cfg
 
 
-def write_image_folder(root: Union[str, Path], num_per_class: Sequence[int] = (8, 4), size: int = 32,
-                       seed: int = 0) -> Path:
+def write_image_folder(root: Union[str, Path], num_per_class: Sequence[int] = (8, 4),
+                       size: int = 32, seed: int = 0) -> Path:
     """A 2-class ImageNet-style folder (train/<class>/*.png, val/<class>/*.png): horizontal vs.
     vertical stripes with noise, learnable in a few iterations."""
     import numpy as np
@@ -87,8 +89,9 @@ def write_image_folder(root: Union[str, Path], num_per_class: Sequence[int] = (8
 
 def pathway_stand_ins(model: torch.nn.Module, aux_std: float = 0.02, scale: float = 0.01) -> int:
     """Stand-ins for an aux model's W′ and a trained λ: every pathway's W′ ← N(0, ``aux_std``²)
-    (the std of a ViT's linear weights) and λ ← ``scale``; returns the number of reparam linears. Timings do not depend on the values, but a nonzero λW′ makes the pathway
-    change the outputs (and gives λ a gradient), as after loading an aux model."""
+    (the std of a ViT's linear weights) and λ ← ``scale``; returns the number of reparam linears.
+    Timings do not depend on the values, but a nonzero λW′ makes the pathway change the outputs
+    (and gives λ a gradient), as after loading an aux model."""
     layers = [m for m in model.modules() if isinstance(m, CrossModalReparamLinear)]
     with torch.no_grad():
         for layer in layers:

@@ -136,6 +136,7 @@ def test_unmixed_clips_carry_their_one_hot_score_and_batches_stack(audioset):
 
 def test_esc50_mixup_trains_the_softmax_head_on_the_mixed_label_vector(tmp_path):
     from mmpretrain.models import LinearClsHead
+
     from m2pt_mm.testing.modalities import write_esc50
     info = write_esc50(tmp_path / 'esc50', num_classes=3, sample_rate=16000)  # no resampling
     dataset = DATASETS.build(dict(type='ESC50Dataset', pipeline=pipeline(1.0), **info['train']))

@@ -14,10 +14,17 @@ from mmpretrain.registry import MODELS
 from torch.testing import assert_close
 
 import m2pt_mm.models  # noqa: F401
-from m2pt_mm.datasets.transforms.video import (PyAVDecode, PyAVInit, SampleFrames, VideoCrop,
-                                               VideoNormalize, VideoRandAugment,
-                                               VideoRandomErasing, VideoRandomResizedCrop,
-                                               VideoSelectClip)
+from m2pt_mm.datasets.transforms.video import (
+    PyAVDecode,
+    PyAVInit,
+    SampleFrames,
+    VideoCrop,
+    VideoNormalize,
+    VideoRandAugment,
+    VideoRandomErasing,
+    VideoRandomResizedCrop,
+    VideoSelectClip,
+)
 from m2pt_mm.testing.modalities import write_kinetics
 from tests.helpers import call_tool
 from tests.test_audio_video.test_audio_video_models import TINY_VIDEO

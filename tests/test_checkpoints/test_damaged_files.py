@@ -9,8 +9,11 @@ from torch.testing import assert_close
 
 import m2pt_mm.engine  # noqa: F401  routes mmengine's local loads through ours
 from m2pt_mm.checkpoints import CheckpointError, load_checkpoint_file, read_checkpoint
-from m2pt_mm.testing.bad_files import (flip_tensor_byte, write_code_carrying_checkpoint,
-                                       write_mae_training_checkpoint)
+from m2pt_mm.testing.bad_files import (
+    flip_tensor_byte,
+    write_code_carrying_checkpoint,
+    write_mae_training_checkpoint,
+)
 from m2pt_mm.testing.tiny import mae_checkpoint, timm_state_dict
 
 

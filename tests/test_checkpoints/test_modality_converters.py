@@ -12,13 +12,22 @@ from mmpretrain.registry import MODELS
 from torch.testing import assert_close
 
 import m2pt_mm.models  # noqa: F401  registers the backbone and the tokenizers
-from m2pt_mm.checkpoints import (CheckpointError, UnsupportedFormatError, detect_format,
-                                 read_checkpoint)
+from m2pt_mm.checkpoints import (
+    CheckpointError,
+    UnsupportedFormatError,
+    detect_format,
+    read_checkpoint,
+)
 from m2pt_mm.checkpoints.formats import convert_point_mae, convert_videomae
 from m2pt_mm.pathway import MMPRETRAIN_LAYERS
-from m2pt_mm.testing.checkpoint_layouts import (audiomae_finetuned, audiomae_pretrain,
-                                                 point_mae_finetuned, point_mae_pretrain,
-                                                 videomae_finetuned, videomae_pretrain)
+from m2pt_mm.testing.checkpoint_layouts import (
+    audiomae_finetuned,
+    audiomae_pretrain,
+    point_mae_finetuned,
+    point_mae_pretrain,
+    videomae_finetuned,
+    videomae_pretrain,
+)
 from m2pt_mm.testing.tiny import set_scales
 
 C, DEPTH, HEADS, MLP = 32, 4, 2, 64
@@ -81,7 +90,8 @@ def ref_point_tokens(points, sd, prefix):
     f = conv_bn_relu_conv(groups.reshape(B * G, K, 3).transpose(2, 1), 'first_conv')
     f = torch.cat([f.max(dim=2, keepdim=True)[0].expand(-1, -1, K), f], dim=1)
     tokens = conv_bn_relu_conv(f, 'second_conv').max(dim=2)[0].reshape(B, G, -1)
-    pos = F.linear(F.gelu(F.linear(centers, sd[f'{prefix}pos_embed.0.weight'], sd[f'{prefix}pos_embed.0.bias'])),
+    pos = F.linear(F.gelu(F.linear(centers, sd[f'{prefix}pos_embed.0.weight'],
+                                   sd[f'{prefix}pos_embed.0.bias'])),
                    sd[f'{prefix}pos_embed.2.weight'], sd[f'{prefix}pos_embed.2.bias'])
     return tokens, pos, centers
 
@@ -129,7 +139,8 @@ def test_audiomae_pretrain_converts_and_matches_reference(tmp_path):
     path = save(tmp_path, ckpt, 'pretrained.pth')
     converted = read_checkpoint(path)
     assert converted.format == 'timm/audiomae-pretrain-with-decoder'
-    assert {'mask_token', 'decoder_blocks.0.attn.tau', 'decoder_pred.weight'} <= set(converted.dropped)
+    assert ({'mask_token', 'decoder_blocks.0.attn.tau', 'decoder_pred.weight'}
+            <= set(converted.dropped))
 
     model = build(AUDIO, init=path, out_type='raw', out_indices=[0, 1, 2, 3])
     x = torch.randn(2, 1, FRAMES, MELS)
@@ -163,7 +174,8 @@ def test_audiomae_finetuned_mean_pooling_with_fc_norm(tmp_path):
                      tokens.flatten(2).transpose(1, 2) + sd['pos_embed'][:, 1:]], dim=1)
     for i in range(DEPTH):
         ref = ref_block(ref, sd, f'blocks.{i}.', 1e-6, sd[f'blocks.{i}.attn.qkv.bias'])
-    ref = F.layer_norm(ref[:, 1:].mean(dim=1), (C, ), sd['fc_norm.weight'], sd['fc_norm.bias'], 1e-6)
+    ref = F.layer_norm(ref[:, 1:].mean(dim=1), (C, ), sd['fc_norm.weight'], sd['fc_norm.bias'],
+                       1e-6)
     with torch.no_grad():
         assert_close(model(x)[0], ref, rtol=1e-4, atol=1e-5)
 
@@ -176,7 +188,8 @@ def test_audiomae_position_table_resized_on_its_non_square_grid(tmp_path):
     path = save(tmp_path, ckpt, 'pretrained.pth')
     model = build(dict(AUDIO, num_frames=FRAMES // 2), init=path)
     src = table[:, 1:].reshape(1, FRAMES // PATCH, MELS // PATCH, C).permute(0, 3, 1, 2)
-    dst = F.interpolate(src, size=(FRAMES // 2 // PATCH, MELS // PATCH), mode='bicubic', align_corners=False)
+    dst = F.interpolate(src, size=(FRAMES // 2 // PATCH, MELS // PATCH), mode='bicubic',
+                        align_corners=False)
     expected = torch.cat([table[:, :1], dst.flatten(2).transpose(1, 2)], dim=1)
     assert_close(model.pos_embed.detach(), expected)
 
@@ -187,7 +200,8 @@ def test_point_mae_pretrain_conversion_names_and_drops():
     out = convert_point_mae(sd)
     assert detect_format(sd).name == 'point-mae'
     assert len(out.state_dict) + len(out.dropped) == len(sd)  # nothing lost silently
-    assert out.source_keys['layers.2.attn.qkv.weight'] == 'MAE_encoder.blocks.blocks.2.attn.qkv.weight'
+    assert (out.source_keys['layers.2.attn.qkv.weight']
+            == 'MAE_encoder.blocks.blocks.2.attn.qkv.weight')
     assert 'layers.2.attn.qkv.bias' not in out.state_dict
     assert out.source_keys['patch_embed.encoder.second_conv.1.running_var'] == \
         'MAE_encoder.encoder.second_conv.1.running_var'
@@ -213,7 +227,8 @@ def test_point_mae_pretrain_matches_reference_segmentation_features(tmp_path, da
     x, refs = tokens, []
     for i in range(DEPTH):
         x = ref_block(x + pos, sd, f'MAE_encoder.blocks.blocks.{i}.', 1e-5, None)
-        refs.append(F.layer_norm(x, (C, ), sd['MAE_encoder.norm.weight'], sd['MAE_encoder.norm.bias'], 1e-5))
+        refs.append(F.layer_norm(x, (C, ), sd['MAE_encoder.norm.weight'],
+                                 sd['MAE_encoder.norm.bias'], 1e-5))
     with torch.no_grad():
         got_tokens, got_centers = model.patch_embed(points)
         outs, grid = model.forward_with_grid(points)
@@ -252,7 +267,8 @@ def test_point_mae_pretrain_leaves_a_fresh_class_token(tmp_path):
     path = save(tmp_path, point_mae_pretrain(), 'pretrain.pth')
     model = build(POINT, init=path, out_type='cls_max', **POINT_KW)
     sd = point_mae_pretrain()['base_model']
-    assert_close(model.layers[1].attn.qkv.weight.detach(), sd['MAE_encoder.blocks.blocks.1.attn.qkv.weight'])
+    assert_close(model.layers[1].attn.qkv.weight.detach(),
+                 sd['MAE_encoder.blocks.blocks.1.attn.qkv.weight'])
     assert model.cls_pos.abs().sum() > 0  # truncated-normal init, as Point-MAE's fine-tuning
 
 
@@ -261,7 +277,8 @@ def test_videomae_conversion_fuses_q_and_v_bias():
     sd = videomae_finetuned()['module']
     out = convert_videomae(sd)
     for i in range(DEPTH):
-        expected = torch.cat([sd[f'blocks.{i}.attn.q_bias'], torch.zeros(C), sd[f'blocks.{i}.attn.v_bias']])
+        expected = torch.cat([sd[f'blocks.{i}.attn.q_bias'], torch.zeros(C),
+                              sd[f'blocks.{i}.attn.v_bias']])
         assert_close(out.state_dict[f'layers.{i}.attn.qkv.bias'], expected)
     assert out.dropped == ['head.weight', 'head.bias']
     assert out.source_keys['ln2.weight'] == 'fc_norm.weight'
@@ -280,12 +297,14 @@ def test_videomae_matches_reference(tmp_path, variant):
     if variant == 'pretrain':
         assert {'mask_token', 'encoder_to_decoder.weight', 'decoder.head.weight',
                 'decoder.blocks.0.attn.q_bias'} <= set(converted.dropped)
-        kwargs = dict(with_cls_token=False, out_type='raw')  # pretraining: encoder.norm on all tokens
+        # pretraining: encoder.norm on all tokens
+        kwargs = dict(with_cls_token=False, out_type='raw')
     else:
         kwargs = VIDEO_KW
     model = build(VIDEO, init=path, **kwargs)
     clip = torch.randn(2, 3, *CLIP)
-    tokens = F.conv3d(clip, sd[f'{prefix}patch_embed.proj.weight'], sd[f'{prefix}patch_embed.proj.bias'],
+    tokens = F.conv3d(clip, sd[f'{prefix}patch_embed.proj.weight'],
+                      sd[f'{prefix}patch_embed.proj.bias'],
                       stride=(2, PATCH, PATCH)).flatten(2).transpose(1, 2)
     x = tokens + videomae_sinusoid(tokens.shape[1], C)
     for i in range(DEPTH):
@@ -323,7 +342,8 @@ def test_aux_of_another_modality_takes_block_weights_only(tmp_path, case):
     for i in range(DEPTH):
         for alias, mm_path in MMPRETRAIN_LAYERS.items():
             layer = model.layers[i].get_submodule(mm_path)
-            assert_close(layer.aux_weight.detach(), raw[f'{prefix}{DEPTH - 1 - i}.{TIMM_PATHS[alias]}.weight'])
+            assert_close(layer.aux_weight.detach(),
+                         raw[f'{prefix}{DEPTH - 1 - i}.{TIMM_PATHS[alias]}.weight'])
 
 
 def test_modality_pathway_merges_into_a_plain_model(tmp_path):
@@ -347,39 +367,43 @@ def test_wider_point_mae_is_a_target_of_its_width_but_not_an_aux_of_a_narrower_m
     wide = point_mae_pretrain(dims=48, mlp=96)
     path = save(tmp_path, wide, 'point_mae_48.pth')
     target = build(POINT, init=path, with_cls_token=False, out_type='featmap', **POINT_KW,
-                   arch=dict(embed_dims=48, num_layers=DEPTH, num_heads=HEADS, feedforward_channels=96))
+                   arch=dict(embed_dims=48, num_layers=DEPTH, num_heads=HEADS,
+                             feedforward_channels=96))
     assert_close(target.layers[0].ffn.layers[1].weight.detach(),
                  wide['base_model']['MAE_encoder.blocks.blocks.0.mlp.fc2.weight'])
     with pytest.raises(CheckpointError, match=r'pathway\[0\] aux checkpoint .*point_mae_48\.pth '
-                                              r'\(point-mae/pretrain\) has 4 blocks of width 48, but the '
-                                              r'backbone has 4 blocks of width 32'):
+                                              r'\(point-mae/pretrain\) has 4 blocks of width 48, '
+                                              r'but the backbone has 4 blocks of width 32'):
         build(POINT, pathway=dict(aux_checkpoint=str(path)), **POINT_KW)
 
 
 def test_aux_with_other_block_shapes_is_refused(tmp_path):
     path = save(tmp_path, point_mae_pretrain(mlp=96), 'point_mae_mlp96.pth')
-    with pytest.raises(ValueError, match=r'shape mismatch: aux checkpoint .*point_mae_mlp96\.pth block 0 '
-                                         r'fc1\.weight has shape \(96, 32\), but target '
+    with pytest.raises(ValueError, match=r'shape mismatch: aux checkpoint .*point_mae_mlp96\.pth '
+                                         r'block 0 fc1\.weight has shape \(96, 32\), but target '
                                          r'layers\.0\.ffn\.layers\.0\.0\.weight has \(64, 32\)'):
         build(AUDIO, pathway=dict(aux_checkpoint=str(path)))
 
 
 def test_point_mae_target_into_an_image_tokenizer_is_named(tmp_path):
     path = save(tmp_path, point_mae_pretrain(), 'pretrain.pth')
-    with pytest.raises(CheckpointError, match=r"pretrain\.pth \(point-mae/pretrain\) does not fit.*"
-                                              r"missing \['pos_embed', 'patch_embed\.projection\.weight'"):
+    with pytest.raises(CheckpointError,
+                       match=r"pretrain\.pth \(point-mae/pretrain\) does not fit.*"
+                             r"missing \['pos_embed', 'patch_embed\.projection\.weight'"):
         build(dict(type='ImageTokenizer'), init=path, img_size=32, **POINT_KW)
 
 
 def test_unknown_keys_are_not_dropped_silently():
     sd = point_mae_pretrain()['base_model']
     sd['MAE_encoder.blocks.blocks.0.attn.rel_pos.weight'] = torch.zeros(3)
-    with pytest.raises(UnsupportedFormatError, match=r"Point-MAE checkpoint has keys this converter does not know: "
-                                        r"\['MAE_encoder\.blocks\.blocks\.0\.attn\.rel_pos\.weight'\]"):
+    with pytest.raises(UnsupportedFormatError,
+                       match=r"Point-MAE checkpoint has keys this converter does not know: "
+                             r"\['MAE_encoder\.blocks\.blocks\.0\.attn\.rel_pos\.weight'\]"):
         convert_point_mae(sd)
     sd = videomae_finetuned()['module']
     sd['blocks.0.attn.k_bias'] = torch.zeros(C)
-    with pytest.raises(UnsupportedFormatError, match=r"VideoMAE checkpoint has keys .*'blocks\.0\.attn\.k_bias'"):
+    with pytest.raises(UnsupportedFormatError,
+                       match=r"VideoMAE checkpoint has keys .*'blocks\.0\.attn\.k_bias'"):
         convert_videomae(sd)
 
 
@@ -387,6 +411,6 @@ def test_videomae_half_of_the_qv_bias_is_an_error(tmp_path):
     sd = videomae_finetuned()['module']
     del sd['blocks.2.attn.v_bias']
     torch.save(sd, tmp_path / 'half.pth')
-    with pytest.raises(CheckpointError, match=r"half\.pth: .*block 2 has \['q_bias'\] but needs both "
-                                              r"attn\.q_bias and attn\.v_bias"):
+    with pytest.raises(CheckpointError, match=r"half\.pth: .*block 2 has \['q_bias'\] but needs "
+                                              r"both attn\.q_bias and attn\.v_bias"):
         read_checkpoint(tmp_path / 'half.pth')

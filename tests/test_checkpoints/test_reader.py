@@ -5,8 +5,13 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from m2pt_mm.checkpoints import (CheckpointError, check_architecture, convert_timm, detect_format,
-                                 read_checkpoint)
+from m2pt_mm.checkpoints import (
+    CheckpointError,
+    check_architecture,
+    convert_timm,
+    detect_format,
+    read_checkpoint,
+)
 from m2pt_mm.pathway import MMPRETRAIN_LAYERS, attach_pathway
 from m2pt_mm.testing.tiny import mae_checkpoint, timm_state_dict, timm_vit
 
@@ -39,7 +44,8 @@ def test_mae_file_block_by_block(target_mae_file):
     assert 'mask_token' in ckpt.dropped and 'decoder_pred.weight' in ckpt.dropped
     assert "state dict found under ['model']" in ckpt.notes
     # tokenizer and norms are renamed to the backbone's names, not lost
-    assert_close(ckpt.state_dict['patch_embed.projection.weight'], encoder['patch_embed.proj.weight'])
+    assert_close(ckpt.state_dict['patch_embed.projection.weight'],
+                 encoder['patch_embed.proj.weight'])
     assert_close(ckpt.state_dict['ln1.weight'], encoder['norm.weight'])
     assert ckpt.source_keys['layers.1.ffn.layers.0.0.weight'] == 'blocks.1.mlp.fc1.weight'
 
@@ -137,18 +143,22 @@ def test_pickle_carrying_code_is_refused_and_not_run(tmp_path):
 
 def test_non_tensor_values_are_refused(tmp_path):
     torch.save({'blocks.0.attn.qkv.weight': [1, 2, 3]}, tmp_path / 'x.pth')
-    with pytest.raises(CheckpointError, match=r"expected a dict of tensors.*'blocks\.0\.attn\.qkv\.weight'"):
+    with pytest.raises(CheckpointError,
+                       match=r"expected a dict of tensors.*'blocks\.0\.attn\.qkv\.weight'"):
         read_checkpoint(tmp_path / 'x.pth')
 
 
 def test_unknown_format(tmp_path):
-    torch.save({'conv1.weight': torch.zeros(3, 3), 'fc.weight': torch.zeros(2, 2)}, tmp_path / 'r.pth')
-    with pytest.raises(CheckpointError, match=r"r\.pth: unknown checkpoint layout.*'conv1\.weight'"):
+    torch.save({'conv1.weight': torch.zeros(3, 3), 'fc.weight': torch.zeros(2, 2)},
+               tmp_path / 'r.pth')
+    with pytest.raises(CheckpointError,
+                       match=r"r\.pth: unknown checkpoint layout.*'conv1\.weight'"):
         read_checkpoint(tmp_path / 'r.pth')
 
 
 def test_recognised_but_unsupported_format_is_named(tmp_path):
-    sd = {'blocks.0.attn.rel_pos_h': torch.zeros(27, 16), 'blocks.0.attn.qkv.weight': torch.zeros(96, 32)}
+    sd = {'blocks.0.attn.rel_pos_h': torch.zeros(27, 16),
+          'blocks.0.attn.qkv.weight': torch.zeros(96, 32)}
     torch.save({'model': sd}, tmp_path / 'vitdet.pth')
     with pytest.raises(CheckpointError, match=r'vitdet\.pth: recognised a mmdet ViTDet checkpoint'):
         read_checkpoint(tmp_path / 'vitdet.pth')

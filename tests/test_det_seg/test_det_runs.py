@@ -4,17 +4,25 @@ AP is above its untrained one. One-process runs are in-process (``call_tool``); 
 runs as a real process. (UperNet: test_seg_runs.py; two files, so the two workers of the suite
 run them side by side.)"""
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
 import m2pt_mm.engine  # noqa: F401  safe-globals allow-list for reading training checkpoints
-from m2pt_mm.testing.digits import write_digit_scenes
-from tests.helpers import (call_tool, cfg_options, record_start_options, start_of_training,
-                           state_dict_of)
-from tests.test_det_seg.conftest import (DET, DET_M2PT, data_options, evaluate,
-                                        evaluate_two_processes)
+from tests.helpers import (
+    call_tool,
+    cfg_options,
+    record_start_options,
+    start_of_training,
+    state_dict_of,
+)
+from tests.test_det_seg.conftest import (
+    DET,
+    DET_M2PT,
+    data_options,
+    evaluate,
+    evaluate_two_processes,
+)
 
 DET_METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')
 
@@ -39,16 +47,6 @@ DET_TRAINING = {
     # 0.03; without: 0.22)
     'train_dataloader.dataset.pipeline.2.ratio_range': (1.0, 1.0),
 }
-
-
-@pytest.fixture(scope='module')
-def det_scenes(tmp_path_factory) -> Path:
-    """Scenes a tiny detector learns from scratch in a few steps: one large digit 0 (64–96 px on
-    canvases of about 128²) per scene, 4 for training and 4 for validation."""
-    out = tmp_path_factory.mktemp('det_scenes')
-    write_digit_scenes(str(out), num_train=4, num_val=4, seed=0, max_digits=1,
-                       side_range=(64, 96), digits=(0, ))
-    return out
 
 
 @pytest.fixture(scope='module')

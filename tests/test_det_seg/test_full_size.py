@@ -14,10 +14,13 @@ import m2pt_mm.models  # noqa: F401
 from tests.helpers import ROOT, load_tool
 
 _STEP = load_tool('analysis/full_size_step')
-build_model, cpu_config, synthetic_batch = _STEP.build_model, _STEP.cpu_config, _STEP.synthetic_batch
+build_model, cpu_config, synthetic_batch = (_STEP.build_model, _STEP.cpu_config,
+                                            _STEP.synthetic_batch)
 
-DET = ROOT / 'configs/detection/mask-rcnn_m2pt-vit-base-p16-point_mae-pre_16xb4-amp-lsj-100e_coco.py'
-SEG = ROOT / 'configs/segmentation/upernet_m2pt-vit-base-p16-point_mae-pre_8xb2-amp-160k_ade20k-512x512.py'
+DET = ROOT / ('configs/detection/'
+              'mask-rcnn_m2pt-vit-base-p16-point_mae-pre_16xb4-amp-lsj-100e_coco.py')
+SEG = ROOT / ('configs/segmentation/'
+              'upernet_m2pt-vit-base-p16-point_mae-pre_8xb2-amp-160k_ade20k-512x512.py')
 
 
 @pytest.mark.slow

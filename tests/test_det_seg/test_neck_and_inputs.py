@@ -9,7 +9,10 @@ from mmpretrain.registry import MODELS
 
 import m2pt_mm.models  # noqa: F401
 from m2pt_mm.datasets.checks import check_coco_files, check_dataset_files
-from m2pt_mm.engine.hooks.checkpoint_check_hook import CheckpointMismatchError, check_state_dict_fits
+from m2pt_mm.engine.hooks.checkpoint_check_hook import (
+    CheckpointMismatchError,
+    check_state_dict_fits,
+)
 from m2pt_mm.testing.tiny import tiny_backbone_cfg
 from tests.test_det_seg.conftest import DET, tiny_config
 
@@ -67,9 +70,9 @@ def test_classifier_checkpoint_given_to_a_detector_names_the_missing_parts():
     classifier_keys = ['backbone.cls_token', 'backbone.layers.0.attn.qkv.weight',
                        'head.layers.head.weight']
     with pytest.raises(CheckpointMismatchError,
-                       match=r"cls\.pth does not fit the model: it has no \['neck\.', 'roi_head\.', "
-                             r"'rpn_head\.'\] keys at all and \['head\.'\] keys the model does not "
-                             r"have .*init_cfg"):
+                       match=r"cls\.pth does not fit the model: it has no \['neck\.', "
+                             r"'roi_head\.', 'rpn_head\.'\] keys at all and \['head\.'\] keys the "
+                             r"model does not have .*init_cfg"):
         check_state_dict_fits(detector_keys, classifier_keys, 'cls.pth')
 
 

@@ -6,8 +6,14 @@ import torch
 
 import m2pt_mm.engine  # noqa: F401  safe-globals allow-list for reading training checkpoints
 from tests.helpers import call_tool, cfg_options
-from tests.test_det_seg.conftest import (SEG, SEG_M2PT, data_options, evaluate,
-                                        evaluate_two_processes, run_dist)
+from tests.test_det_seg.conftest import (
+    SEG,
+    SEG_M2PT,
+    data_options,
+    evaluate,
+    evaluate_two_processes,
+    run_dist,
+)
 
 
 @pytest.fixture(scope='module')

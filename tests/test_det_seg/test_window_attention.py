@@ -115,7 +115,8 @@ def test_mae_checkpoint_on_a_larger_grid_drops_the_class_row_then_resizes(target
     path, encoder = target_mae_file
     model = M2PTVisionTransformer(arch=dict(TINY), img_size=64, patch_size=8, out_type='featmap',
                                   with_cls_token=False, window_size=2, global_attn_indexes=(3, ),
-                                  use_rel_pos=True, init_cfg=dict(type='Pretrained', checkpoint=path))
+                                  use_rel_pos=True,
+                                  init_cfg=dict(type='Pretrained', checkpoint=path))
     model.init_weights()
     table = encoder['pos_embed'][:, 1:].reshape(1, 4, 4, -1).permute(0, 3, 1, 2)
     expected = torch.nn.functional.interpolate(table, size=(8, 8), mode='bicubic',

@@ -10,10 +10,9 @@ from torch.testing import assert_close
 from m2pt_mm.models.backbones.m2pt_vit import WindowRelPosAttention
 from m2pt_mm.testing.tiny import pathway_stand_ins
 from tests.helpers import call_tool, cfg_options
-from tests.test_det_seg.conftest import DEMO, data_options, tiny_config
+from tests.test_det_seg.conftest import DEMO, data_options, evaluate, tiny_config
+from tests.test_det_seg.test_det_runs import DET_METRICS, DET_STEPS, DET_TRAINING
 from tests.test_det_seg.test_det_seg_models import _build, _outputs, _predict
-from tests.test_det_seg.test_det_runs import (DET_METRICS, DET_STEPS, DET_TRAINING,  # noqa
-                                                  det_scenes, evaluate)
 
 DET_WIN = DEMO / 'mask-rcnn_m2pt-vit-tiny-p8-spectrogram-win5-relpos_scratch_1xb4-6e_digits-coco.py'
 PLAIN = {'model.backbone.pathway': None}

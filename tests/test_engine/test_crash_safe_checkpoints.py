@@ -10,8 +10,11 @@ import torch
 from m2pt_mm.checkpoints import CheckpointError, check_checkpoint_file
 from m2pt_mm.engine import checkpoint_writing
 from m2pt_mm.engine.cli import find_resume_checkpoint
-from m2pt_mm.engine.hooks import CrashSafeCheckpointHook, crash_safe_checkpoint_hook
-from m2pt_mm.engine.hooks import merge_pathway_hook
+from m2pt_mm.engine.hooks import (
+    CrashSafeCheckpointHook,
+    crash_safe_checkpoint_hook,
+    merge_pathway_hook,
+)
 from tests.helpers import call_tool, state_dict_of
 
 
@@ -118,7 +121,8 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(one_epoch, tmp_path):
     assert find_resume_checkpoint(str(folder), warn=messages.append) == str(folder / 'epoch_1.pth')
     assert 'epoch_4.pth' in messages[0] and 'newest intact checkpoint' in messages[0]
     (folder / 'epoch_1.pth').unlink()
-    with pytest.raises(CheckpointError, match=r"no other intact checkpoint \(found: \['epoch_3.pth'\]"):
+    with pytest.raises(CheckpointError,
+                       match=r"no other intact checkpoint \(found: \['epoch_3.pth'\]"):
         find_resume_checkpoint(str(folder))
     assert find_resume_checkpoint(str(tmp_path / 'empty')) is None
 

@@ -110,5 +110,6 @@ def test_checkpoint_using_getattr_beyond_history_buffer_is_refused(tmp_path):
         def __reduce__(self):
             return (getattr, (np.ndarray, 'tofile'))
     torch.save({'x': Evil()}, tmp_path / 'evil.pth')
-    with pytest.raises(pickle.UnpicklingError, match=r"refused getattr\(<class 'numpy.ndarray'>, 'tofile'\)"):
+    with pytest.raises(pickle.UnpicklingError,
+                       match=r"refused getattr\(<class 'numpy.ndarray'>, 'tofile'\)"):
         torch.load(tmp_path / 'evil.pth', weights_only=True)

@@ -18,7 +18,7 @@ from torch.testing import assert_close
 
 from m2pt_mm.checkpoints import CheckpointError
 from m2pt_mm.engine.hooks import CheckpointMismatchError
-from tests.helpers import (ROOT, assert_deploy_is_merge, call_tool, run_tool, state_dict_of)
+from tests.helpers import ROOT, assert_deploy_is_merge, call_tool, run_tool, state_dict_of
 
 
 def accuracy_of(config, ckpt, tmp_path, name):
@@ -76,13 +76,15 @@ def test_command_line_sigkill_resume_merge_and_test(trained_classifier, tmp_path
     last = work / 'last_checkpoint'
     # kill once the runner points resume at epoch 1: the next save (epoch 2) may be under way
     while not (last.exists() and last.read_text().strip().endswith('epoch_1.pth')):
-        assert proc.poll() is None and time.time() < deadline, 'training ended before epoch 1 was saved'
+        assert proc.poll() is None and time.time() < deadline, \
+            'training ended before epoch 1 was saved'
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     result = run_tool('train.py', trained_classifier['m2pt'], '--work-dir', work, '--resume')
     assert re.search(r'resumed epoch: [12]', result.stdout + result.stderr)
-    a, b = state_dict_of(trained_classifier['work'] / 'epoch_3.pth'), state_dict_of(work / 'epoch_3.pth')
+    a, b = (state_dict_of(trained_classifier['work'] / 'epoch_3.pth'),
+            state_dict_of(work / 'epoch_3.pth'))
     for k in a:
         assert_close(b[k], a[k], rtol=0, atol=0, msg=k)
 
@@ -92,7 +94,8 @@ def test_command_line_sigkill_resume_merge_and_test(trained_classifier, tmp_path
     assert 'merged 16 Cross-Modal Scales' in result.stdout
     plain_cfg = tmp_path / 'm2pt_deploy.py'  # written beside the output
     metrics = tmp_path / 'metrics.json'
-    run_tool('test.py', plain_cfg, merged, '--work-dir', tmp_path / 'test', '--metrics-out', metrics)
+    run_tool('test.py', plain_cfg, merged, '--work-dir', tmp_path / 'test', '--metrics-out',
+             metrics)
     expected = accuracy_of(trained_classifier['m2pt'], work / 'epoch_3.pth', tmp_path, 'unmerged')
     assert json.loads(metrics.read_text())['accuracy/top1'] == expected
 
@@ -100,19 +103,23 @@ def test_command_line_sigkill_resume_merge_and_test(trained_classifier, tmp_path
 def test_scale_logger_writes_lambda_scalars_and_tensorboard_events(trained_classifier):
     work = trained_classifier['work']
     run_dir = next(p for p in work.iterdir() if p.is_dir() and (p / 'vis_data').exists())
-    lines = [json.loads(line) for line in (run_dir / 'vis_data' / 'scalars.json').read_text().splitlines()]
+    lines = [json.loads(line)
+             for line in (run_dir / 'vis_data' / 'scalars.json').read_text().splitlines()]
     logged = [line for line in lines if 'lambda/abs_mean' in line]
-    assert logged and {'lambda/block0_mean', 'lambda/fc1_mean', 'lambda/block3_max'} <= set(logged[-1])
+    assert logged and ({'lambda/block0_mean', 'lambda/fc1_mean', 'lambda/block3_max'}
+                       <= set(logged[-1]))
     last = state_dict_of(work / 'epoch_3.pth')
-    block3 = [v.item() for k, v in last.items() if k.startswith('backbone.layers.3.') and k.endswith('scale')]
+    block3 = [v.item() for k, v in last.items()
+              if k.startswith('backbone.layers.3.') and k.endswith('scale')]
     assert logged[-1]['lambda/block3_max'] == pytest.approx(max(block3), abs=1e-6)
     assert list((run_dir / 'vis_data').rglob('events.out.tfevents.*'))
 
 
-def test_merge_pathway_tool_output_loads_strictly_into_plain_config(trained_classifier, tmp_path, capsys):
+def test_merge_pathway_tool_output_loads_strictly_into_plain_config(trained_classifier, tmp_path,
+                                                                     capsys):
     out = tmp_path / 'merged.pth'
-    call_tool('merge_pathway', trained_classifier['m2pt'], trained_classifier['work'] / 'epoch_3.pth',
-              '--out', out)
+    call_tool('merge_pathway', trained_classifier['m2pt'],
+              trained_classifier['work'] / 'epoch_3.pth', '--out', out)
     assert 'merged 16 Cross-Modal Scales' in capsys.readouterr().out
     plain_cfg = tmp_path / 'm2pt_deploy.py'
     assert plain_cfg.exists()
@@ -139,13 +146,14 @@ def test_scales_heatmap_tool(trained_classifier, tmp_path, capsys):
 # ---------------------------------------------------------------- bad input
 def test_deploy_checkpoint_with_pathway_config_says_which_to_use(trained_classifier, tmp_path):
     with pytest.raises(CheckpointMismatchError, match='is a merged \\(deploy\\) checkpoint') as err:
-        call_tool('test', trained_classifier['m2pt'], trained_classifier['work'] / 'epoch_3_deploy.pth',
-                  '--work-dir', tmp_path)
+        call_tool('test', trained_classifier['m2pt'],
+                  trained_classifier['work'] / 'epoch_3_deploy.pth', '--work-dir', tmp_path)
     assert 'pathway=None' in str(err.value)
 
 
 def test_unmerged_checkpoint_with_plain_config_says_which_to_use(trained_classifier, tmp_path):
-    with pytest.raises(CheckpointMismatchError, match='is an unmerged M2PT training checkpoint') as err:
+    with pytest.raises(CheckpointMismatchError,
+                       match='is an unmerged M2PT training checkpoint') as err:
         call_tool('test', trained_classifier['plain'], trained_classifier['work'] / 'epoch_3.pth',
                   '--work-dir', tmp_path)
     assert 'tools/merge_pathway.py' in str(err.value)

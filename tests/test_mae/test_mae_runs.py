@@ -9,8 +9,14 @@ import m2pt_mm.models  # noqa: F401  registers
 from m2pt_mm.checkpoints import read_checkpoint
 from m2pt_mm.pathway import MMPRETRAIN_LAYERS
 from m2pt_mm.testing.modalities import write_audioset, write_kinetics, write_shapenet55
-from tests.helpers import (ROOT, call_tool, cfg_options, first_step_loss, record_start_options,
-                           start_of_training)
+from tests.helpers import (
+    ROOT,
+    call_tool,
+    cfg_options,
+    first_step_loss,
+    record_start_options,
+    start_of_training,
+)
 
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 

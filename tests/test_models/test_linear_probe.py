@@ -20,7 +20,8 @@ from tests.helpers import ROOT
 
 ROWS = sorted((ROOT / 'configs/classification').glob('*_8xb2048-amp-linear-coslr-90e_in1k.py'))
 #: one row per kind: the video and audio rows differ from the point one only in the aux file
-STEPPED = [p for p in ROWS if p.name.startswith(('vit-base-p16_mae-pre', 'm2pt_vit-base-p16-point'))]
+STEPPED = [p for p in ROWS
+           if p.name.startswith(('vit-base-p16_mae-pre', 'm2pt_vit-base-p16-point'))]
 DEPTH, NUM_CLASSES = 2, 3
 
 

@@ -11,8 +11,14 @@ from torch.testing import assert_close
 import m2pt_mm.models  # noqa: F401  registers M2PTVisionTransformer
 from m2pt_mm.checkpoints import CheckpointError
 from m2pt_mm.pathway import MMPRETRAIN_LAYERS, CrossModalReparamLinear, is_pathway_param
-from m2pt_mm.testing.tiny import (TINY, TINY_IMG, TINY_PATCH, set_scales, timm_state_dict,
-                                  tiny_backbone_cfg)
+from m2pt_mm.testing.tiny import (
+    TINY,
+    TINY_IMG,
+    TINY_PATCH,
+    set_scales,
+    timm_state_dict,
+    tiny_backbone_cfg,
+)
 
 TIMM_PATHS = {'qkv': 'attn.qkv', 'proj': 'attn.proj', 'fc1': 'mlp.fc1', 'fc2': 'mlp.fc2'}
 
@@ -55,7 +61,8 @@ def test_pretrained_target_from_mae_file(target_mae_file, aux_timm_file):
     path, encoder = target_mae_file
     model = build(pathway=dict(aux_checkpoint=aux_timm_file[0]),
                   init_cfg=dict(type='Pretrained', checkpoint=path))
-    assert_close(model.layers[2].ffn.layers[0][0].weight.detach(), encoder['blocks.2.mlp.fc1.weight'])
+    assert_close(model.layers[2].ffn.layers[0][0].weight.detach(),
+                 encoder['blocks.2.mlp.fc1.weight'])
     assert_close(model.patch_embed.projection.weight.detach(), encoder['patch_embed.proj.weight'])
     assert_close(model.pos_embed.detach(), encoder['pos_embed'])
     assert_close(model.ln1.weight.detach(), encoder['norm.weight'])
@@ -67,7 +74,8 @@ def test_pretrained_target_from_mae_file(target_mae_file, aux_timm_file):
 def test_mae_finetune_layout_keeps_fresh_pooling_norm(target_mae_file):
     model = build(init_cfg=dict(type='Pretrained', checkpoint=target_mae_file[0]), final_norm=False,
                   out_type='avg_featmap')
-    assert_close(model.layers[0].attn.qkv.weight.detach(), target_mae_file[1]['blocks.0.attn.qkv.weight'])
+    assert_close(model.layers[0].attn.qkv.weight.detach(),
+                 target_mae_file[1]['blocks.0.attn.qkv.weight'])
     assert model(images())[0].shape == (2, 32)
 
 
@@ -146,7 +154,8 @@ def test_frozen_aux_and_scale_get_no_gradient(aux_timm_file):
 def test_settings_freeze_exactly_what_they_claim(aux_timm_file, target_mae_file):
     aux = dict(aux_checkpoint=aux_timm_file[0])
     plain_params = sum(p.numel() for p in stock_vit().parameters())
-    aux_params = sum(p.numel() for n, p in build(pathway=aux).named_parameters() if 'aux_weight' in n)
+    aux_params = sum(p.numel() for n, p in build(pathway=aux).named_parameters()
+                     if 'aux_weight' in n)
     scales = 4 * 4  # blocks × layers
     # pretrained (target from MAE) and from-scratch: everything trains
     for init_cfg in (dict(type='Pretrained', checkpoint=target_mae_file[0]), None):
@@ -217,7 +226,8 @@ def test_classifier_from_config_merged_equals_unmerged(aux_timm_file):
 # ---------------------------------------------------------------- bad input
 def test_pathway_without_aux_checkpoint_is_an_error_unless_allowed():
     model = MODELS.build(tiny_backbone_cfg(pathway=dict(layers=['fc1'])))  # a checkpoint may follow
-    with pytest.raises(ValueError, match=r'pathway\[0\] has no aux_checkpoint.*allow_zero_aux=True'):
+    with pytest.raises(ValueError,
+                       match=r'pathway\[0\] has no aux_checkpoint.*allow_zero_aux=True'):
         model.init_weights()
     model = build(pathway=dict(layers=['fc1'], allow_zero_aux=True))
     model.init_weights()
@@ -234,8 +244,9 @@ def test_aux_checkpoint_missing_file():
                                                 (4, 48, '4 blocks of width 48')])
 def test_aux_checkpoint_wrong_depth_or_width(tmp_path, depth, dims, message):
     torch.save(timm_state_dict(depth=depth, dims=dims), tmp_path / 'aux_other.pth')
-    with pytest.raises(CheckpointError, match=rf'pathway\[0\] aux checkpoint .*aux_other\.pth.*'
-                                              rf'{message}, but the backbone has 4 blocks of width 32'):
+    with pytest.raises(CheckpointError,
+                       match=rf'pathway\[0\] aux checkpoint .*aux_other\.pth.*'
+                             rf'{message}, but the backbone has 4 blocks of width 32'):
         build(pathway=dict(aux_checkpoint=str(tmp_path / 'aux_other.pth')))
 
 
@@ -243,7 +254,8 @@ def test_target_checkpoint_wrong_layout_is_named(tmp_path):
     sd = timm_state_dict()
     del sd['patch_embed.proj.weight']
     torch.save(sd, tmp_path / 'target.pth')
-    with pytest.raises(CheckpointError, match=r"target\.pth.*missing \['patch_embed\.projection\.weight'\]"):
+    with pytest.raises(CheckpointError,
+                       match=r"target\.pth.*missing \['patch_embed\.projection\.weight'\]"):
         build(init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'target.pth')))
 
 
@@ -253,7 +265,8 @@ def test_unknown_layer_alias():
 
 
 def test_bad_order():
-    with pytest.raises(ValueError, match=r"order must be one of \('normal', 'reversed'\), got 'random'"):
+    with pytest.raises(ValueError,
+                       match=r"order must be one of \('normal', 'reversed'\), got 'random'"):
         MODELS.build(tiny_backbone_cfg(pathway=dict(order='random')))
 
 
@@ -269,13 +282,15 @@ def test_unknown_pathway_key():
 
 
 def test_unknown_tokenizer_type():
-    with pytest.raises(KeyError, match=r"unknown tokenizer type 'SpectrogramTokeniser'.*'ImageTokenizer'"):
+    with pytest.raises(KeyError,
+                       match=r"unknown tokenizer type 'SpectrogramTokeniser'.*'ImageTokenizer'"):
         MODELS.build(tiny_backbone_cfg(tokenizer=dict(type='SpectrogramTokeniser')))
 
 
 def test_wrong_modality_tensor():
     model = build()
-    with pytest.raises(ValueError, match=r'expects images of shape \(B, 3, H, W\), got \(2, 1, 32, 32\)'):
+    with pytest.raises(ValueError,
+                       match=r'expects images of shape \(B, 3, H, W\), got \(2, 1, 32, 32\)'):
         model(torch.randn(2, 1, 32, 32))
 
 

@@ -40,7 +40,8 @@ CASES = {
         dict(tokenizer=dict(type='AudioTokenizer', num_frames=64, num_mel_bins=32), patch_size=8),
         dict(tokenizer=dict(type='AudioTokenizer', num_frames=32, num_mel_bins=32)),
         lambda s: torch.randn(2, 1, 64 if s == 'a' else 32, 32, generator=_gen(1)),
-        torch.randn(2, 3, 32, 32), r'AudioTokenizer expects log-mel spectrograms.*\(2, 3, 32, 32\)'),
+        torch.randn(2, 3, 32, 32),
+        r'AudioTokenizer expects log-mel spectrograms.*\(2, 3, 32, 32\)'),
     'VideoTokenizer': Case(
         dict(tokenizer=dict(type='VideoTokenizer', num_frames=4), img_size=32, patch_size=8,
              with_cls_token=False, out_type='avg_featmap', final_norm=False),

@@ -62,7 +62,8 @@ def test_audio_refuses_other_tensors(shape):
 
 
 def test_audio_backbone_featmap_and_shorter_clips():
-    model = backbone(dict(type='AudioTokenizer', num_frames=64, num_mel_bins=32), out_type='featmap')
+    model = backbone(dict(type='AudioTokenizer', num_frames=64, num_mel_bins=32),
+                     out_type='featmap')
     assert model.pos_embed.shape == (1, 8 * 4 + 1, 32)
     with torch.no_grad():
         assert model(torch.randn(2, 1, 64, 32))[0].shape == (2, 32, 8, 4)
@@ -188,7 +189,8 @@ def test_point_adjacency_variant():
     assert_close(positions.centres, centers)
     centroids = (groups + centers.unsqueeze(2)).mean(dim=2)
     adjacency = (centroids[:, :, None] - centroids[:, None]).norm(dim=-1)  # [B, G, G]
-    assert_close(tokens, F.linear(adjacency, tok.encoder.projection.weight, tok.encoder.projection.bias))
+    assert_close(tokens, F.linear(adjacency, tok.encoder.projection.weight,
+                                  tok.encoder.projection.bias))
     with pytest.raises(ValueError, match=r"group_embed must be one of \('pointnet', 'adjacency'\)"):
         PointTokenizer(group_embed='graph')
 
@@ -202,8 +204,8 @@ def test_point_backbone_segmentation_outputs_and_centres():
         assert isinstance(positions, PointCentres)
         assert_close(positions.centres, model.patch_embed(points)[1].centres)
         assert [tuple(o.shape) for o in outs] == [(2, 32, 16)] * 2
-        plain = backbone(dict(type='PointTokenizer', num_groups=16, group_size=8), with_cls_token=False,
-                         out_type='featmap', out_indices=[1, 3])
+        plain = backbone(dict(type='PointTokenizer', num_groups=16, group_size=8),
+                         with_cls_token=False, out_type='featmap', out_indices=[1, 3])
         plain.load_state_dict(model.state_dict())
         ref = plain(points)
     # norm_outs passes the earlier output through ln1, the last one is normed either way
@@ -231,9 +233,11 @@ def test_point_position_embedding_every_block_or_once():
 
 
 @pytest.mark.parametrize('shape,message', [
-    ((2, 3, 32, 32), r'expects point clouds of shape \(B, N, 3\) or \(B, N, 3 \+ c\).*got \(2, 3, 32, 32\)'),
+    ((2, 3, 32, 32),
+     r'expects point clouds of shape \(B, N, 3\) or \(B, N, 3 \+ c\).*got \(2, 3, 32, 32\)'),
     ((2, 128, 2), r'expects point clouds of shape.*got \(2, 128, 2\)'),
-    ((2, 10, 3), r'a point cloud of 10 points is too small for 16 groups of 8 points \(needs at least 16'),
+    ((2, 10, 3),
+     r'a point cloud of 10 points is too small for 16 groups of 8 points \(needs at least 16'),
     ((2, 3, 128), r'a point cloud of 3 points is too small'),  # channels-first by mistake
 ])
 def test_point_refuses_other_tensors(shape, message):
@@ -246,7 +250,8 @@ def test_point_refuses_other_tensors(shape, message):
 def test_point_refuses_non_finite_coordinates(bad):
     points = cloud(batch=3)
     points[1, 17, 2] = bad
-    with pytest.raises(ValueError, match=r'point clouds \[1\] of the batch contain NaN or infinite'):
+    with pytest.raises(ValueError,
+                       match=r'point clouds \[1\] of the batch contain NaN or infinite'):
         PointTokenizer(embed_dims=8, num_groups=16, group_size=8)(points)
 
 
@@ -259,10 +264,12 @@ def test_cls_max_needs_a_class_token():
 
 def test_norm_outs_needs_the_final_norm():
     with pytest.raises(ValueError, match=r'norm_outs=True .* needs final_norm=True'):
-        backbone(dict(type='ImageTokenizer'), final_norm=False, out_type='avg_featmap', norm_outs=True)
+        backbone(dict(type='ImageTokenizer'), final_norm=False, out_type='avg_featmap',
+                 norm_outs=True)
 
 
-@pytest.mark.parametrize('kwargs', [dict(out_type='cls_token'), dict(out_type='featmap', out_indices=[1, 3]),
+@pytest.mark.parametrize('kwargs', [dict(out_type='cls_token'),
+                                    dict(out_type='featmap', out_indices=[1, 3]),
                                     dict(out_type='avg_featmap', final_norm=False)])
 def test_image_path_is_bitwise_stock_mmpretrain(kwargs):
     """The forward rewritten for the other modalities leaves images exactly as mmpretrain's."""

@@ -8,8 +8,14 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from m2pt_mm.models.utils import (PointCentres, farthest_point_sample, knn, point_position_mlp,
-                                  sincos_position_table, three_nn_interpolate)
+from m2pt_mm.models.utils import (
+    PointCentres,
+    farthest_point_sample,
+    knn,
+    point_position_mlp,
+    sincos_position_table,
+    three_nn_interpolate,
+)
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason='mmcv point ops run on CUDA only')
 

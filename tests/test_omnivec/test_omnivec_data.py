@@ -15,8 +15,13 @@ from torch.testing import assert_close
 
 import m2pt_mm.engine  # noqa: F401  the loop
 import m2pt_mm.evaluation  # noqa: F401  TaskMetric
-from m2pt_mm.datasets import (ModalityMixingSampler, MultiSourceDataset,
-                              OmniVecDataPreprocessor, apportion, omnivec_collate)
+from m2pt_mm.datasets import (
+    ModalityMixingSampler,
+    MultiSourceDataset,
+    OmniVecDataPreprocessor,
+    apportion,
+    omnivec_collate,
+)
 from m2pt_mm.engine import group_schedule
 from m2pt_mm.testing.modalities import write_modelnet40, write_rgbd, write_shapenetpart
 from m2pt_mm.testing.text import TEXT_CLASSES, write_text_cls
@@ -443,7 +448,8 @@ def test_rgbd_dataset_reads_rgb_and_depth_in_metres_as_four_channels(tmp_path, e
     assert len(ds) == 4
     sample = ds[2]
     assert sample['inputs'].shape == (4, 24, 32) and sample['data_samples'].gt_label.item() == 1
-    assert_close(sample['inputs'][3], torch.from_numpy(info['depth_mm']['train'][2] / 1000.0).float())
+    assert_close(sample['inputs'][3],
+                 torch.from_numpy(info['depth_mm']['train'][2] / 1000.0).float())
 
 
 def test_rgbd_refuses_a_depth_map_of_another_size(tmp_path):

@@ -15,8 +15,7 @@ from mmpretrain.structures import DataSample
 import m2pt_mm.models  # noqa: F401  registers
 from m2pt_mm.checkpoints import CheckpointError, read_checkpoint
 from m2pt_mm.models.backbones import M2PTVisionTransformer
-from m2pt_mm.models.omnivec import (MODALITIES, OmniVecMLMHead, export_single_modality,
-                                   meta_fields)
+from m2pt_mm.models.omnivec import MODALITIES, OmniVecMLMHead, export_single_modality, meta_fields
 from m2pt_mm.models.tokenizers.text import MASK_ID, PAD_ID
 
 DIMS, DEPTH, OMNI = 32, 2, 24

@@ -151,4 +151,5 @@ def test_every_omnivec_config_builds(path):
         model = MODELS.build(cfg.model)
     assert sorted(model.heads) == sorted(cfg.model.heads)
     tasks = {s['task'] for s in cfg.train_dataloader.dataset.sources.values()}
-    assert tasks <= set(model.heads), f'sources name tasks without a head: {tasks - set(model.heads)}'
+    assert tasks <= set(model.heads), \
+        f'sources name tasks without a head: {tasks - set(model.heads)}'

@@ -3,9 +3,16 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from m2pt_mm.pathway import (TIMM_LAYERS, CrossModalReparamLinear, attach_pathway,
-                             collect_scales, format_scale_table, is_pathway_param, merge_pathways,
-                             merge_state_dict)
+from m2pt_mm.pathway import (
+    TIMM_LAYERS,
+    CrossModalReparamLinear,
+    attach_pathway,
+    collect_scales,
+    format_scale_table,
+    is_pathway_param,
+    merge_pathways,
+    merge_state_dict,
+)
 from m2pt_mm.testing.tiny import TINY_IMG, set_scales, timm_vit
 
 OFFICIAL_LAYER_NAMES = ('attn.qkv', 'attn.proj', 'mlp.fc1', 'mlp.fc2')
@@ -50,7 +57,8 @@ def test_mapping_picks_the_right_aux_blocks(order):
 def test_aux_as_state_dict_and_alias_mapping():
     target, aux = timm_vit(seed=0), timm_vit(seed=1)
     attach_pathway(target, aux.state_dict(), layers={'qkv': 'attn.qkv', 'fc2': 'mlp.fc2'})
-    assert_close(target.blocks[2].attn.qkv.aux_weight.detach(), aux.blocks[2].attn.qkv.weight.detach())
+    assert_close(target.blocks[2].attn.qkv.aux_weight.detach(),
+                 aux.blocks[2].attn.qkv.weight.detach())
     assert not isinstance(target.blocks[0].attn.proj, CrossModalReparamLinear)
 
 
@@ -87,7 +95,8 @@ def test_merge_gives_plain_linears_and_plain_keys():
         before = target(x)
     merged = merge_pathways(target)
     # a copy by default, as timm's reparameterize_model: the original keeps its pathways
-    assert sum(isinstance(m, CrossModalReparamLinear) for m in target.modules()) == 4 * len(target.blocks)
+    assert (sum(isinstance(m, CrossModalReparamLinear) for m in target.modules())
+            == 4 * len(target.blocks))
     assert not any(isinstance(m, CrossModalReparamLinear) for m in merged.modules())
     assert list(merged.state_dict()) == keys
     with torch.no_grad():
@@ -167,7 +176,8 @@ def test_bf16_parameters_are_merged_in_fp32_and_rounded_once():
         assert got.dtype == torch.bfloat16 and torch.equal(got, exact)
 
 
-@pytest.mark.parametrize('size', ['tiny', pytest.param('vit_base_patch16_224', marks=pytest.mark.slow)])
+@pytest.mark.parametrize('size', ['tiny',
+                                  pytest.param('vit_base_patch16_224', marks=pytest.mark.slow)])
 def test_official_usage_attach_train_merge_strict_reload(size):
     """The official README's usage on two timm ViTs (ViT-B/16 in the slow set): one call, train,
     merge back into a plain timm model that loads strict=True into a fresh one."""

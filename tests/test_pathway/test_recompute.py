@@ -86,7 +86,8 @@ def test_no_grad_needed_anywhere_gives_plain_output():
 
 
 def test_matches_reparam_layer_in_a_chain():
-    """Two stacked layers: gradients reach W, W′, λ and bias of both, as the module computes them."""
+    """Two stacked layers: gradients reach W, W′, λ and bias of both, as the module computes
+    them."""
     torch.manual_seed(0)
     layers = []
     for _ in range(2):
@@ -133,7 +134,8 @@ def test_bad_shapes_name_what_was_expected():
         merged_linear_recompute(x, weight, b, [aux[0].t()], scales)
     with pytest.raises(ValueError, match='one scale per auxiliary weight'):
         merged_linear_recompute(x, weight, b, aux, [])
-    with pytest.raises(ValueError, match=r'scales\[0\] has shape \(2,\), expected a single element'):
+    with pytest.raises(ValueError,
+                       match=r'scales\[0\] has shape \(2,\), expected a single element'):
         merged_linear_recompute(x, weight, b, aux, [torch.ones(2)])
 
 

@@ -167,8 +167,9 @@ def test_eval_cache_dropped_after_optimiser_step():
     assert_close(out, fresh_expected(layer, x))
 
 
-@pytest.mark.parametrize('change', ['scale_inplace', 'aux_inplace', 'weight_inplace', 'bias_inplace',
-                                    'load_state_dict', 'replace_data', 'step_in_eval'])
+@pytest.mark.parametrize('change', ['scale_inplace', 'aux_inplace', 'weight_inplace',
+                                    'bias_inplace', 'load_state_dict', 'replace_data',
+                                    'step_in_eval'])
 def test_stale_cache_is_never_served(change):
     layer = make_layer().eval()
     x = torch.randn(3, 6)

@@ -1,8 +1,6 @@
 """Every configs/point config parses and builds its model; the tiny ones by default, the ViT-B
 ones as slow tests; one ViT-B part-segmentation training step on CPU (slow; its time and peak
 memory: tools/analysis/full_size_step.py)."""
-from pathlib import Path
-
 import pytest
 import torch
 from mmengine.config import Config
@@ -79,7 +77,8 @@ def test_vit_b_part_seg_one_training_step_on_cpu():
     from mmengine.optim import build_optim_wrapper
 
     synthetic_batch = load_tool('analysis/full_size_step').synthetic_batch
-    path = ROOT / 'configs/point/m2pt_vit-base-g128-video_scratch_1xb16-coslr-300e_shapenetpart-2048.py'
+    path = ROOT / ('configs/point/'
+                   'm2pt_vit-base-g128-video_scratch_1xb16-coslr-300e_shapenetpart-2048.py')
     cfg = Config.fromfile(str(path))
     # W′ stays zero; shapes are what matter here
     cfg.model.backbone.pathway = dict(aux_checkpoint=None, allow_zero_aux=True)

@@ -13,7 +13,8 @@ from m2pt_mm.datasets import SHAPENETPART_SEG_CLASSES
 from m2pt_mm.evaluation import ShapeNetPartMIoU
 from tests.helpers import ROOT, assert_deploy_is_merge, call_tool, cfg_options, state_dict_of
 
-CONFIG = ROOT / 'configs/point/m2pt_vit-tiny-g16-spectrogram_scratch_1xb4-20e_tiny-shapenetpart-256.py'
+CONFIG = ROOT / ('configs/point/'
+                 'm2pt_vit-tiny-g16-spectrogram_scratch_1xb4-20e_tiny-shapenetpart-256.py')
 
 
 def chance_class_miou(shapes, draws: int = 20) -> float:

@@ -12,7 +12,7 @@ import m2pt_mm.models  # noqa: F401  registers M2PTVisionTransformer
 from m2pt_mm.checkpoints import CheckpointError
 from m2pt_mm.datasets.checks import check_image_list_files
 from m2pt_mm.engine import save_atomic, write_deploy_checkpoint
-from m2pt_mm.testing.tiny import timm_state_dict, tiny_backbone_cfg, write_image_folder
+from m2pt_mm.testing.tiny import tiny_backbone_cfg, write_image_folder
 from tests.helpers import ROOT, call_tool
 
 

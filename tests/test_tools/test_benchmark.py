@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from tests.helpers import call_tool
+
 SETTINGS = ('all', 'aux-frozen', 'fix')
 KINDS = ('m2pt', 'plain', 'm2pt-recompute')
 
@@ -105,7 +106,8 @@ def test_memory_and_params(quick_report):
     assert m2pt['total'] == m2pt['trainable'] > params['plain']['total']
     assert params['m2pt (aux-frozen)']['trainable'] < m2pt['total']
     # fix: the head and one λ per reparam layer
-    assert params['m2pt (fix)']['trainable'] == params['plain (fix: frozen backbone)']['trainable'] + 16
+    assert (params['m2pt (fix)']['trainable']
+            == params['plain (fix: frozen backbone)']['trainable'] + 16)
 
 
 def test_targets_and_markdown(quick_report):

@@ -8,7 +8,6 @@ import torch
 from mmengine.config import Config
 
 from m2pt_mm.pathway import CrossModalReparamLinear
-
 from tests.helpers import ROOT, load_tool
 
 full_size_step = load_tool('analysis/full_size_step')
@@ -23,7 +22,8 @@ CASES = [  # config, per-sample input shape
      [3, 96, 96]),
     ('configs/audio/m2pt_vit-tiny-p16-spectrogram_scratch_1xb4-20e_audioset-tiny-128x128.py',
      [1, 128, 128]),
-    ('configs/video/m2pt_vit-tiny-p8-spectrogram_scratch_1xb4-20e_k400-tiny-4x32x32.py', [3, 4, 32, 32]),
+    ('configs/video/m2pt_vit-tiny-p8-spectrogram_scratch_1xb4-20e_k400-tiny-4x32x32.py',
+     [3, 4, 32, 32]),
     ('configs/point/m2pt_vit-tiny-g16-spectrogram_scratch_1xb4-20e_tiny-shapenetpart-256.py',
      [256, 3]),
 ]

@@ -36,7 +36,8 @@ def test_a_claim_of_a_row_the_paper_lacks_or_without_its_keys_is_named(tmp_path,
     assert errors == ["configs/x.py: no paper cell table 1 'pretrained' row 'M2PT-Lidar' "
                       "column 'tune acc'"]
     config.write_text("__paper_rows__ = dict(table=1, row='MAE*')\n")
-    with pytest.raises(ValueError, match=r"configs/x.py: __paper_rows__ lacks \['columns', 'setting'\]"):
+    with pytest.raises(ValueError,
+                       match=r"configs/x.py: __paper_rows__ lacks \['columns', 'setting'\]"):
         paper_rows.read_claims(config)
 
 

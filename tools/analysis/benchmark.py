@@ -19,8 +19,8 @@ accelerator synchronises before reading the clock):
 Precision: fp32, or ``--amp bf16`` (forward and loss under ``torch.autocast`` bf16; parameters,
 gradients and the optimiser stay fp32).
 
-Results go to ``--out-dir`` as ``benchmark.json`` and ``benchmark.md``; the markdown is also printed.
-Targets are reported as PASS/MISS, never as a failure. See ``docs/benchmarks.md``.
+Results go to ``--out-dir`` as ``benchmark.json`` and ``benchmark.md``; the markdown is also
+printed. Targets are reported as PASS/MISS, never as a failure. See ``docs/benchmarks.md``.
 
 Example:
     python tools/analysis/benchmark.py                        # ViT-B/16, 224², CPU, batch 8 and 32
@@ -83,7 +83,8 @@ def measure(fn: Callable[[], Any], min_run_time: float) -> benchmark.Measurement
 
 
 def fused_adamw_supported(device: torch.device) -> bool:
-    """Whether ``AdamW(fused=True)`` steps on ``device`` (CPU has a fused kernel in recent torch)."""
+    """Whether ``AdamW(fused=True)`` steps on ``device`` (CPU has a fused kernel in recent
+    torch)."""
     try:
         param = nn.Parameter(torch.zeros(4, device=device))
         param.grad = torch.ones_like(param)
@@ -142,7 +143,8 @@ def arch_arg(args: argparse.Namespace) -> Any:
 
 
 def build_plain(args: argparse.Namespace, setting: str = 'all') -> nn.Module:
-    """Stock mmpretrain ViT; in the ``fix`` setting its backbone is frozen (only the head trains)."""
+    """Stock mmpretrain ViT; in the ``fix`` setting its backbone is frozen (only the head
+    trains)."""
     from mmpretrain.models import VisionTransformer
     backbone = VisionTransformer(arch=arch_arg(args), img_size=args.img_size,
                                  patch_size=args.patch_size)
@@ -151,14 +153,16 @@ def build_plain(args: argparse.Namespace, setting: str = 'all') -> nn.Module:
     return backbone
 
 
-def build_m2pt(args: argparse.Namespace, setting: str = 'all', recompute: bool = False) -> nn.Module:
+def build_m2pt(args: argparse.Namespace, setting: str = 'all',
+               recompute: bool = False) -> nn.Module:
     """M2PT ViT with random W′ and λ = 0.1 (timings do not depend on the values, but λ ≠ 0 makes
     the inference comparison meaningful)."""
     from m2pt_mm.models.backbones.m2pt_vit import M2PTVisionTransformer
     from m2pt_mm.testing.tiny import pathway_stand_ins
     backbone = M2PTVisionTransformer(
         arch=arch_arg(args), img_size=args.img_size, patch_size=args.patch_size,
-        pathway=dict(aux_checkpoint=None, aux_trainable=setting != 'aux-frozen', recompute=recompute),
+        pathway=dict(aux_checkpoint=None, aux_trainable=setting != 'aux-frozen',
+                     recompute=recompute),
         fix_weights=setting == 'fix')
     pathway_stand_ins(backbone, AUX_STD, SCALE)
     return backbone
@@ -546,8 +550,8 @@ def render_markdown(report: Dict[str, Any]) -> str:
             floor_s = floor[f'floor_{stat}'][setting] if floor else None
             for kind, res in entry['models'].items():
                 comp = entry['comparisons'].get(kind)
-                rows.append([setting, batch, kind, fmt_s(res['fwd_bwd_s']), fmt_s(res['optimizer_s']),
-                             fmt_s(res['step_s']),
+                rows.append([setting, batch, kind, fmt_s(res['fwd_bwd_s']),
+                             fmt_s(res['optimizer_s']), fmt_s(res['step_s']),
                              f'{comp[f"ratio_{stat}"]:.3f}' if comp else '-',
                              f'{comp[f"extra_s_{stat}"]:+.4f}' if comp else '-',
                              f'{floor_s:.4f}' if comp and floor_s is not None else '-'])
@@ -572,25 +576,31 @@ def render_markdown(report: Dict[str, Any]) -> str:
     inf = report.get('inference')
     if inf:
         out += [f'## Inference (batch {inf["batch_size"]}, no_grad, eval, {meta["amp"]})', '',
-                md_table(['model', 's (min / median)', f'ratio vs stock ({stat})', 'max|Δ| vs stock'], [
+                md_table(['model', 's (min / median)', f'ratio vs stock ({stat})',
+                          'max|Δ| vs stock'], [
                     ['stock ViT (merged weights)', fmt_s(inf['models']['stock']), '1.000', '-'],
                     ['M2PT merged', fmt_s(inf['models']['merged']),
                      f'{inf[f"ratio_merged_{stat}"]:.3f}', f'{inf["max_abs_diff_merged"]:.2e}'],
                     ['M2PT unmerged (eval cache)', fmt_s(inf['models']['unmerged']),
-                     f'{inf[f"ratio_unmerged_{stat}"]:.3f}', f'{inf["max_abs_diff_unmerged"]:.2e}']]),
+                     f'{inf[f"ratio_unmerged_{stat}"]:.3f}',
+                     f'{inf["max_abs_diff_unmerged"]:.2e}']]),
                 '']
     if report.get('memory'):
         rows = [[m['setting'], m['kind'], m['batch_size'], f'{m["state_mb"]:.1f}',
                  f'{m["step_peak_mb"]:.1f}', f'{m["total_mb"]:.1f}'] for m in report['memory']]
         out += ['## Peak memory of a train step', '',
-                md_table(['setting', 'model', 'batch', 'state MB', 'step peak MB', 'total MB'], rows),
-                '', f'Method: {report["memory"][0]["method"]}; state = parameters + optimiser state; '
-                'step peak = gradients + activations + temporaries above that.', '']
+                md_table(['setting', 'model', 'batch', 'state MB', 'step peak MB', 'total MB'],
+                         rows),
+                '', f'Method: {report["memory"][0]["method"]}; state = parameters + optimiser '
+                'state; step peak = gradients + activations + temporaries above that.', '']
     if report.get('params'):
-        rows = [[name, f'{p["total"]:,}', f'{p["trainable"]:,}'] for name, p in report['params'].items()]
-        out += ['## Parameters (with head)', '', md_table(['model', 'total', 'trainable'], rows), '']
+        rows = [[name, f'{p["total"]:,}', f'{p["trainable"]:,}']
+                for name, p in report['params'].items()]
+        out += ['## Parameters (with head)', '', md_table(['model', 'total', 'trainable'], rows),
+                '']
     if report.get('targets'):
-        rows = [[t['name'], f'{t["value"]:.4g}', t['target'], t['result']] for t in report['targets']]
+        rows = [[t['name'], f'{t["value"]:.4g}', t['target'], t['result']]
+                for t in report['targets']]
         out += ['## Targets', '', md_table(['check', 'value', 'target', 'result'], rows), '']
     out.append(f'Total time: {meta["duration_s"]:.0f} s')
     return '\n'.join(out) + '\n'

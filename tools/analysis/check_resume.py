@@ -23,7 +23,10 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+
+if TYPE_CHECKING:  # for the annotations only: the functions import torch when they run
+    import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # a logged training step after the checkpoint the kill waits for: epoch-based or iteration-based
@@ -55,6 +58,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def quick_options(config: str) -> List[str]:
     """``--cfg-options`` for 2 epochs or 4 iterations with a checkpoint every epoch / 2."""
     from mmengine.config import Config
+
     import m2pt_mm.utils
     m2pt_mm.utils.register_config_scope()
     train_cfg = Config.fromfile(config).train_cfg
@@ -131,6 +135,7 @@ def run_killed(args: argparse.Namespace, work_dir: str) -> str:
 
 def final_state_dict(work_dir: str) -> Dict[str, 'torch.Tensor']:
     import torch
+
     import m2pt_mm.engine  # noqa: F401  the allow-list for mmengine checkpoints (weights_only)
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         path = f.read().strip()

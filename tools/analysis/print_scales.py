@@ -57,7 +57,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     state_dict, _ = unwrap_state_dict(load_checkpoint_file(args.checkpoint), args.checkpoint)
     records = collect_scales(state_dict)
     if not records:
-        raise SystemExit(f'{args.checkpoint}: no Cross-Modal Scales (a merged or plain checkpoint?)')
+        raise SystemExit(f'{args.checkpoint}: no Cross-Modal Scales (a merged or plain '
+                         'checkpoint?)')
     print(format_scale_table(records, args.precision))
     values = [r.value for r in records]
     print(f'{len(values)} scales: mean |λ| = {sum(map(abs, values)) / len(values):.4g}, '

@@ -10,7 +10,8 @@ M2PT-trained checkpoints (``aux_weight`` / ``cross_modal_scale`` keys) are merge
 Decoders, mask tokens and classification heads are dropped (and listed).
 
 Example:
-    python tools/model_converters/convert_checkpoint.py mae_pretrain_vit_base.pth mae_vit-base-p16.pth
+    python tools/model_converters/convert_checkpoint.py \\
+        mae_pretrain_vit_base.pth mae_vit-base-p16.pth
 """
 import argparse
 import os.path as osp
@@ -34,7 +35,8 @@ def convert_file(src: str, dst: str) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('src', help='source checkpoint (timm, MAE, AudioMAE, M2PT zoo, Point-MAE, VideoMAE, mmpretrain)')
+    parser.add_argument('src', help='source checkpoint (timm, MAE, AudioMAE, M2PT zoo, Point-MAE, '
+                        'VideoMAE, mmpretrain)')
     parser.add_argument('dst', help='output checkpoint path')
     parser.add_argument('--force', action='store_true', help='allow dst to overwrite src')
     args = parser.parse_args(argv)

@@ -30,11 +30,11 @@ def export_file(config: str, checkpoint: str, modality: str, out: str,
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
 
+    import m2pt_mm.datasets  # noqa: F401  registers what the config's model may name
+    import m2pt_mm.models  # noqa: F401
     from m2pt_mm.checkpoints import load_checkpoint_file, unwrap_state_dict
     from m2pt_mm.engine import save_atomic
     from m2pt_mm.models.omnivec import export_single_modality
-    import m2pt_mm.datasets  # noqa: F401  registers what the config's model may name
-    import m2pt_mm.models  # noqa: F401
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = MODELS.build(cfg.model)

@@ -4,7 +4,8 @@ _base_ = ['./m2pt_vit-base-p16.py']
 
 model = dict(
     backbone=dict(
-        arch=dict(_delete_=True, embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=128),
+        arch=dict(_delete_=True, embed_dims=64, num_layers=4, num_heads=4,
+                  feedforward_channels=128),
         img_size=32,
         patch_size=8,
         drop_path_rate=0.),

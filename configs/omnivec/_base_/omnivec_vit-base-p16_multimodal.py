@@ -7,12 +7,12 @@
 #   "Transformer"), whose base size is ViT-B's; the blocks are M2PTVisionTransformer's, so the trunk
 #   is an M2PT auxiliary model and a one-modality OmniVec exports to a plain ViT-B.
 # - encoders (Table 1): image ViT-B/16 at 224 (ViT [19]); depth the same with 4 channels (§3.1:
-#   D ∈ R^{1×h×w×4×1}); audio 1024 frames x 128 mel bins in 16x16 patches (AST [27]'s input, without
-#   its overlapping patches: AudioMAE's, as configs/mae/audiomae_*); video 16 frames at 224 in 2x16x16
-#   tubelets (ViViT [4]'s tubelet embedding, VideoMAE's sizes, as configs/mae/videomae_*); points
-#   2048 in 128 groups of 32 (Point-MAE's segmentation setting; Simple3D-former [82] has no code
-#   here); text BERT's WordPiece size 30522 and sequence length 128 (BERT's first pretraining
-#   phase).
+#   D ∈ R^{1×h×w×4×1}); audio 1024 frames x 128 mel bins in 16x16 patches (AST [27]'s input,
+#   without its overlapping patches: AudioMAE's, as configs/mae/audiomae_*); video 16 frames at
+#   224 in 2x16x16 tubelets (ViViT [4]'s tubelet embedding, VideoMAE's sizes, as
+#   configs/mae/videomae_*); points 2048 in 128 groups of 32 (Point-MAE's segmentation setting;
+#   Simple3D-former [82] has no code here); text BERT's WordPiece size 30522 and sequence length
+#   128 (BERT's first pretraining phase).
 # - meta tokens, FiLM projection + LN, vectorizer (§3.1): d = 768 and L = 8 pooled tokens; the
 #   paper states neither.
 # Not reproduced: the paper's modality encoders are the full networks of Table 1 ("same network

@@ -4,8 +4,15 @@ from .audio import KaldiFbank, LoadAudioFromFile, NormalizeFbank, SpecAugment
 from .depth import LoadRGBDFromFile, decode_depth
 from .point import LoadPointCloud, PointNormalize, PointSample, PointScaleAndTranslate
 from .text import TokenizeText, build_text_vocab
-from .video import (PyAVDecode, PyAVInit, SampleFrames, VideoCrop, VideoFlip, VideoNormalize,
-                    VideoResize)
+from .video import (
+    PyAVDecode,
+    PyAVInit,
+    SampleFrames,
+    VideoCrop,
+    VideoFlip,
+    VideoNormalize,
+    VideoResize,
+)
 
 __all__ = ['LoadAudioFromFile', 'KaldiFbank', 'SpecAugment', 'NormalizeFbank', 'PyAVInit',
            'SampleFrames', 'PyAVDecode', 'VideoResize', 'VideoCrop', 'VideoFlip',

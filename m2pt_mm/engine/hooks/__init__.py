@@ -1,4 +1,8 @@
-from .checkpoint_check_hook import CheckpointCheckHook, CheckpointMismatchError, check_state_dict_fits
+from .checkpoint_check_hook import (
+    CheckpointCheckHook,
+    CheckpointMismatchError,
+    check_state_dict_fits,
+)
 from .crash_safe_checkpoint_hook import CrashSafeCheckpointHook
 from .finite_loss_hook import FiniteLossHook
 from .merge_pathway_hook import MergePathwayHook

@@ -83,7 +83,8 @@ class CheckpointCheckHook(Hook):
             model = model.module
         source = getattr(runner, '_load_from', None) or 'the checkpoint'
         if 'state_dict' not in checkpoint:
-            raise CheckpointMismatchError(f'{source} has no "state_dict" (keys: {list(checkpoint)[:6]})')
+            raise CheckpointMismatchError(
+                f'{source} has no "state_dict" (keys: {list(checkpoint)[:6]})')
         report = check_state_dict_fits(model.state_dict().keys(), checkpoint['state_dict'].keys(),
                                        str(source), self.strict)
         if report:

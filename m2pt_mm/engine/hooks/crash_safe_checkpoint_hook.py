@@ -1,4 +1,5 @@
-"""mmengine's ``CheckpointHook`` with every save ordered so that no crash loses the last good one."""
+"""mmengine's ``CheckpointHook`` with every save ordered so that no crash loses the last good
+one."""
 import contextlib
 import glob
 import os

@@ -9,6 +9,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
 from m2pt_mm.pathway import is_pathway_param
+
 from ..checkpoint_writing import DEPLOY_SUFFIX, deploy_path, write_deploy_checkpoint
 
 

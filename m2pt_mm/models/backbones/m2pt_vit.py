@@ -9,15 +9,25 @@ import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones import VisionTransformer
-from mmpretrain.models.backbones.vit_sam import (add_decomposed_rel_pos, window_partition,
-                                                 window_unpartition)
+from mmpretrain.models.backbones.vit_sam import (
+    add_decomposed_rel_pos,
+    window_partition,
+    window_unpartition,
+)
 from mmpretrain.models.utils import MultiheadAttention, resize_pos_embed
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
 from m2pt_mm.checkpoints import CheckpointError, check_architecture, read_checkpoint
-from m2pt_mm.pathway import (MMPRETRAIN_LAYERS, ORDERS, CrossModalReparamLinear, attach_pathway,
-                             freeze_all_but_scales, is_pathway_param, load_aux_weights)
+from m2pt_mm.pathway import (
+    MMPRETRAIN_LAYERS,
+    ORDERS,
+    CrossModalReparamLinear,
+    attach_pathway,
+    freeze_all_but_scales,
+    is_pathway_param,
+    load_aux_weights,
+)
 from m2pt_mm.registry import build_tokenizer, tokenizer_class
 
 from ..utils import PointCentres, TokenGrid, sincos_position_table
@@ -66,8 +76,8 @@ def _pathway_configs(pathway: Union[None, dict, Sequence[dict]]) -> List[Dict[st
         layers = [cfg['layers']] if isinstance(cfg['layers'], str) else list(cfg['layers'])
         bad = [name for name in layers if name not in MMPRETRAIN_LAYERS]
         if bad or not layers:
-            raise KeyError(f'pathway[{k}].layers: unknown layer alias(es) {bad or layers}; expected '
-                           f'a non-empty subset of {list(MMPRETRAIN_LAYERS)}')
+            raise KeyError(f'pathway[{k}].layers: unknown layer alias(es) {bad or layers}; '
+                           f'expected a non-empty subset of {list(MMPRETRAIN_LAYERS)}')
         cfg['layers'] = layers
         if cfg['order'] not in ORDERS:
             raise ValueError(f"pathway[{k}].order must be one of {ORDERS}, got {cfg['order']!r}")
@@ -183,8 +193,8 @@ class M2PTVisionTransformer(VisionTransformer):
       with a class token, its position is the learned ``cls_pos`` (Point-MAE's name);
       a tokenizer with ``sincos_pos_embed=True`` gets a fixed (frozen) sin-cos ``pos_embed``, and
       one with ``mask_tokens`` drops tokens in training after the positions are added (AudioMAE);
-    * ``pathway``: every chosen linear computes ``x(W + Σₖ λₖ W′ₖ)ᵀ + b`` with ``W′ₖ`` from auxiliary
-      checkpoint ``k`` (read in :meth:`init_weights`, any supported layout);
+    * ``pathway``: every chosen linear computes ``x(W + Σₖ λₖ W′ₖ)ᵀ + b`` with ``W′ₖ`` from
+      auxiliary checkpoint ``k`` (read in :meth:`init_weights`, any supported layout);
     * :meth:`switch_to_deploy` merges the pathways, after which the state dict loads with
       ``strict=True`` into a stock ``VisionTransformer`` of the same arch.
 
@@ -393,7 +403,8 @@ class M2PTVisionTransformer(VisionTransformer):
         """Position embedding of the extra tokens and the tokens of ``grid``: ``[1 or B, N, D]``."""
         if self.pos_embed is not None:
             return resize_pos_embed(self.pos_embed, self.patch_resolution, grid,
-                                    mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
+                                    mode=self.interpolate_mode,
+                                    num_extra_tokens=self.num_extra_tokens)
         pos = self.patch_embed.position_embedding(grid)
         if self.cls_pos is not None:
             pos = torch.cat((self.cls_pos.expand(pos.shape[0], -1, -1), pos), dim=1)

@@ -1,4 +1,5 @@
-"""ViT → feature pyramid for detection: mmseg's ``Feature2Pyramid`` rescaling, then mmdet's ``FPN``."""
+"""ViT → feature pyramid for detection: mmseg's ``Feature2Pyramid`` rescaling, then mmdet's
+``FPN``."""
 from typing import List, Optional, Sequence, Tuple
 
 from mmengine.model import BaseModule

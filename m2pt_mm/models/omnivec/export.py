@@ -21,8 +21,13 @@ from torch import Tensor, nn
 
 from m2pt_mm.pathway import is_pathway_param, merge_state_dict
 
-from ..tokenizers import (AudioTokenizer, ImageTokenizer, PointTokenizer, TextTokenizer,
-                          VideoTokenizer)
+from ..tokenizers import (
+    AudioTokenizer,
+    ImageTokenizer,
+    PointTokenizer,
+    TextTokenizer,
+    VideoTokenizer,
+)
 from .encoder import OmniVecEncoder
 
 #: A fold: (encoder, A [D, E], c [D], batch shape) → (tokenizer state dict without prefix,

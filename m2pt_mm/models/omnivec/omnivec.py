@@ -10,8 +10,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from .encoder import OmniVecEncoder
-from .heads import (HEAD_INPUTS, HEAD_KINDS, MASK_RATIOS, OmniVecPretrainHead, TrunkOutput,
-                    head_kind)
+from .heads import HEAD_INPUTS, HEAD_KINDS, MASK_RATIOS, OmniVecPretrainHead, TrunkOutput, head_kind
 from .meta import MODALITIES, MetaTokens
 from .projection import FiLMProjection
 from .trunk import OmniVecTrunk

@@ -40,6 +40,6 @@ class ImageTokenizer(PatchEmbed):
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f'{type(self).__name__} expects images of shape (B, {self.in_channels}, '
-                             f'H, W), got {tuple(x.shape)}')
+            raise ValueError(f'{type(self).__name__} expects images of shape '
+                             f'(B, {self.in_channels}, H, W), got {tuple(x.shape)}')
         return super().forward(x)

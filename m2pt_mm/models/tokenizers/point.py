@@ -19,9 +19,11 @@ class PointGroupEncoder(nn.Module):
         super().__init__()
         self.out_dims = out_dims
         self.first_conv = nn.Sequential(
-            nn.Conv1d(3, 128, 1), nn.BatchNorm1d(128), nn.ReLU(inplace=True), nn.Conv1d(128, 256, 1))
+            nn.Conv1d(3, 128, 1), nn.BatchNorm1d(128), nn.ReLU(inplace=True),
+            nn.Conv1d(128, 256, 1))
         self.second_conv = nn.Sequential(
-            nn.Conv1d(512, 512, 1), nn.BatchNorm1d(512), nn.ReLU(inplace=True), nn.Conv1d(512, out_dims, 1))
+            nn.Conv1d(512, 512, 1), nn.BatchNorm1d(512), nn.ReLU(inplace=True),
+            nn.Conv1d(512, out_dims, 1))
 
     def forward(self, groups: Tensor) -> Tensor:
         """``[B, G, K, 3]`` → ``[B, G, out_dims]``."""
@@ -105,12 +107,14 @@ class PointTokenizer(BaseModule):
     def _check(self, points: Tensor) -> Tensor:
         if points.dim() != 3 or points.shape[-1] < 3:
             raise ValueError(f'{type(self).__name__} expects point clouds of shape (B, N, 3) or '
-                             f'(B, N, 3 + c) (xyz first, e.g. normals after), got {tuple(points.shape)}')
+                             f'(B, N, 3 + c) (xyz first, e.g. normals after), '
+                             f'got {tuple(points.shape)}')
         needed = max(self.num_groups, self.group_size)
         if points.shape[1] < needed:
-            raise ValueError(f'{type(self).__name__}: a point cloud of {points.shape[1]} points is too '
-                             f'small for {self.num_groups} groups of {self.group_size} points (needs '
-                             f'at least {needed}; input shape {tuple(points.shape)}, expected (B, N, 3))')
+            raise ValueError(f'{type(self).__name__}: a point cloud of {points.shape[1]} points '
+                             f'is too small for {self.num_groups} groups of {self.group_size} '
+                             f'points (needs at least {needed}; input shape '
+                             f'{tuple(points.shape)}, expected (B, N, 3))')
         xyz = points[..., :3]
         finite = torch.isfinite(xyz).all(dim=-1).all(dim=-1)
         if not bool(finite.all()):

@@ -55,7 +55,8 @@ class VideoTokenizer(BaseModule):
         self.embed_dims = embed_dims
         self.kernel = (tubelet_size, patch_size, patch_size)
         self.init_out_size = self._grid((num_frames, height, width))
-        self.projection = nn.Conv3d(in_channels, embed_dims, self.kernel, stride=self.kernel, bias=bias)
+        self.projection = nn.Conv3d(in_channels, embed_dims, self.kernel, stride=self.kernel,
+                                    bias=bias)
         self.pos_embed_type = pos_embed
         if pos_embed == 'sincos':
             self.register_buffer('pos_embed', sincos_position_table(self.init_out_size, embed_dims),
@@ -67,14 +68,16 @@ class VideoTokenizer(BaseModule):
 
     def _grid(self, size: Sequence[int]) -> Tuple[int, int, int]:
         bad = [f'{name} {n} is not a multiple of {k}'
-               for name, n, k in zip(('frames', 'height', 'width'), size, self.kernel) if n % k or n < k]
+               for name, n, k in zip(('frames', 'height', 'width'), size, self.kernel)
+               if n % k or n < k]
         if bad:
             raise ValueError(f'{type(self).__name__}: {"; ".join(bad)} (tubelet '
                              f'{"×".join(map(str, self.kernel))}; nothing is padded or dropped)')
         return tuple(n // k for n, k in zip(size, self.kernel))
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int, int]]:
-        """``(B, C, T, H, W)`` → tokens ``(B, T/t · H/p · W/p, D)`` and the grid ``(T/t, H/p, W/p)``."""
+        """``(B, C, T, H, W)`` → tokens ``(B, T/t · H/p · W/p, D)`` and the grid
+        ``(T/t, H/p, W/p)``."""
         if x.dim() != 5 or x.shape[1] != self.in_channels:
             raise ValueError(f'{type(self).__name__} expects video clips of shape '
                              f'(B, {self.in_channels}, T, H, W), got {tuple(x.shape)}')
