@@ -166,7 +166,8 @@ def write_figures(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
     regimes = study.regimes
     labels = [a.label for a in study.arms]
 
-    fig, axes = plt.subplots(1, len(regimes), figsize=(6 * len(regimes), 0.45 * len(labels) + 1.5),
+    width = 4.5 + 5 * len(regimes)  # the arm names take the left 4.5 inches
+    fig, axes = plt.subplots(1, len(regimes), figsize=(width, 0.45 * len(labels) + 1.5),
                              sharey=True, squeeze=False)
     for ax, regime in zip(axes[0], regimes):
         for y, arm in enumerate(study.arms):
@@ -187,14 +188,15 @@ def write_figures(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
         ax.set_yticklabels(labels)
         ax.invert_yaxis()
         ax.grid(axis='x', alpha=0.3)
-    fig.suptitle('per-seed test accuracy (grey), mean and 95 % CI (blue); dashed: baseline mean')
+    fig.suptitle('per-seed test accuracy (grey), mean and 95 % CI (blue); dashed: baseline mean',
+                 fontsize=10)
     fig.tight_layout()
     paths.append(osp.join(out_dir, 'top1.png'))
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
 
     comps = [(a, b) for a, b in study.comparisons]
-    fig, axes = plt.subplots(1, len(regimes), figsize=(6 * len(regimes), 0.45 * len(comps) + 1.5),
+    fig, axes = plt.subplots(1, len(regimes), figsize=(width + 1, 0.45 * len(comps) + 1.5),
                              sharey=True, squeeze=False)
     for ax, regime in zip(axes[0], regimes):
         rows = [c for c in analysis['comparisons'] if c['regime'] == regime.name]
@@ -215,7 +217,7 @@ def write_figures(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
         ax.set_xlabel('paired difference (points)')
         ax.grid(axis='x', alpha=0.3)
     fig.suptitle('paired differences per seed (grey), mean and 95 % CI: green above 0, red below, '
-                 'blue covers 0')
+                 'blue covers 0', fontsize=10)
     fig.tight_layout()
     paths.append(osp.join(out_dir, 'differences.png'))
     fig.savefig(paths[-1], dpi=110)
@@ -237,6 +239,7 @@ def write_figures(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
                     mean = [sum(t[i]['abs_mean'][b] for t in traces) / len(traces)
                             for i in range(len(epochs))]
                     ax.plot([e / epochs[-1] for e in epochs], mean, style, color=f'C{int(b)}',
+                            marker='.' if len(epochs) < 5 else None,
                             label=f'block {b}, {regime.name}')
             ax.set_title(arm.label, fontsize=9)
             ax.set_xlabel('fraction of training')
@@ -245,7 +248,7 @@ def write_figures(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
             ax.axis('off')
         axes.flat[0].legend(fontsize=6)
         fig.suptitle('Cross-Modal Scales over training: mean |λ| per block '
-                     '(mean over final seeds)')
+                     '(mean over final seeds)', fontsize=10)
         fig.tight_layout()
         paths.append(osp.join(out_dir, 'lambda.png'))
         fig.savefig(paths[-1], dpi=110)
