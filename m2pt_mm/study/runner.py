@@ -18,7 +18,6 @@ import os.path as osp
 import shutil
 import signal
 import statistics
-import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -222,12 +221,19 @@ def choose(study: Study, planner: Planner, results: Dict[str, Dict[str, Any]]
 
 # ------------------------------------------------------------------------------- worker side
 def _die_with_parent() -> None:
-    """Linux: this process gets SIGKILL when the study process dies, however it dies, so that
-    no run outlives it and a rerun never meets a run still writing into its folder."""
-    if sys.platform.startswith('linux'):
-        import ctypes
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    """Exit this worker once the study process is gone, however it ended (a SIGKILL included), so
+    that no run outlives it and a rerun never meets a run still writing into its folder: a daemon
+    thread polls the parent PID. (``PR_SET_PDEATHSIG`` is no use here: it follows the parent
+    *thread*, and the pool starts replacement workers from a thread that ends at ``close()``.)"""
+    import threading
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name='die-with-study', daemon=True).start()
 
 
 def _worker_init(threads: int) -> None:
