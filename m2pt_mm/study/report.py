@@ -186,8 +186,8 @@ def write_figures(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
         ax.set_xlabel(f'test {study.metric} (%)')
         ax.set_yticks(range(len(labels)))
         ax.set_yticklabels(labels)
-        ax.invert_yaxis()
         ax.grid(axis='x', alpha=0.3)
+    axes[0][0].invert_yaxis()  # the first arm on top (the y axis is shared: invert it once)
     fig.suptitle('per-seed test accuracy (grey), mean and 95 % CI (blue); dashed: baseline mean',
                  fontsize=10)
     fig.tight_layout()
@@ -212,10 +212,10 @@ def write_figures(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
         ax.set_yticks(range(len(rows)))
         ax.set_yticklabels([f'{study.arm(c["a"]).label} − {study.arm(c["b"]).label}'
                             for c in rows], fontsize=8)
-        ax.invert_yaxis()
         ax.set_title(regime.label)
         ax.set_xlabel('paired difference (points)')
         ax.grid(axis='x', alpha=0.3)
+    axes[0][0].invert_yaxis()  # the first comparison on top (shared y axis: invert once)
     fig.suptitle('paired differences per seed (grey), mean and 95 % CI: green above 0, red below, '
                  'blue covers 0', fontsize=10)
     fig.tight_layout()
