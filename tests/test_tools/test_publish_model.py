@@ -49,3 +49,19 @@ def test_an_out_name_that_is_not_a_pth_file_name_is_refused(trained_classifier, 
         call_tool('model_converters/publish_model',
                   trained_classifier['work'] / 'epoch_3_deploy.pth', tmp_path, '--out-name', name)
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_publishing_over_its_own_input_needs_force(trained_classifier, tmp_path):
+    """A slip (OUT_DIR/--out-name naming the input) must not replace a training checkpoint by its
+    weights: refused, the file untouched; with --force it is published in place."""
+    src = tmp_path / 'epoch_3.pth'
+    src.write_bytes((trained_classifier['work'] / 'epoch_3.pth').read_bytes())
+    before = src.read_bytes()
+    with pytest.raises(ValueError, match=r"is the checkpoint being published; refusing to "
+                                         r"overwrite it .*or pass --force\)"):
+        call_tool('model_converters/publish_model', src, tmp_path, '--out-name', 'epoch_3.pth')
+    assert src.read_bytes() == before
+    assert 'optimizer' in torch.load(src, map_location='cpu', weights_only=True)
+    call_tool('model_converters/publish_model', src, tmp_path, '--out-name', 'epoch_3.pth',
+              '--force')
+    assert set(torch.load(src, map_location='cpu', weights_only=True)) == {'state_dict', 'meta'}
