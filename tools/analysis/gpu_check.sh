@@ -54,6 +54,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 case $DEVICE in cuda|cpu) ;; *) echo "--device must be cuda or cpu, got '$DEVICE'" >&2; exit 2 ;; esac
+# an empty or option-like OUT_DIR would write to / or to a folder named like the option
+case $OUT in ''|-*) echo "OUT_DIR must be a folder name, got '$OUT'" >&2; usage ;; esac
+if [ -e "$OUT" ] && [ ! -d "$OUT" ]; then
+  echo "OUT_DIR '$OUT' exists and is not a folder" >&2; exit 2
+fi
+OUT=$(realpath -m "$OUT")  # relative to where the script was called, not the repository
 
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
