@@ -211,3 +211,24 @@ def test_sigkill_while_a_large_checkpoint_is_written_leaves_one_resume_finds(tin
     files = checkpoint_files(work)
     assert files == ['epoch_2.pth', 'last_checkpoint'], files  # the temporary file is gone
     assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_2.pth')
+
+
+def test_check_resume_quick_keeps_the_users_cfg_options(tiny_cls_configs, capsys):
+    """``check_resume.py --quick`` adds its short schedule under the user's own --cfg-options:
+    a key the user set keeps the user's value (tools/train.py keeps a key's last value), and the
+    tool says so."""
+    from tests.helpers import load_tool
+    tool = load_tool('analysis/check_resume')
+    args = tool.parse_args([tiny_cls_configs['m2pt'], '--quick', '--cfg-options',
+                            'train_cfg.max_epochs=3', 'randomness.seed=5'])
+    args.quick_options = tool.quick_options(args.config)
+    cmd = tool._train_cmd(args, '/tmp/x')
+    options = cmd[cmd.index('--cfg-options') + 1:]
+    assert options == ['train_cfg.max_epochs=2', 'default_hooks.checkpoint.interval=1',
+                       'train_cfg.max_epochs=3', 'randomness.seed=5']
+    import argparse
+
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    assert parser.parse_args(['--cfg-options', *options]).cfg_options['train_cfg.max_epochs'] == 3

@@ -69,7 +69,9 @@ def quick_options(config: str) -> List[str]:
 
 
 def _train_cmd(args: argparse.Namespace, work_dir: str, *extra: str) -> List[str]:
-    options = list(args.cfg_options) + args.quick_options
+    # the user's own --cfg-options come last: tools/train.py keeps the last value of a key, so
+    # --quick never replaces what the user set
+    options = args.quick_options + list(args.cfg_options)
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), args.config,
            '--work-dir', work_dir, *extra]
     return cmd + (['--cfg-options', *options] if options else [])
@@ -158,6 +160,11 @@ def compare(a: Dict[str, 'torch.Tensor'], b: Dict[str, 'torch.Tensor']) -> List[
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     args.quick_options = quick_options(args.config) if args.quick else []
+    user_keys = {o.split('=', 1)[0] for o in args.cfg_options}
+    for option in args.quick_options:
+        if option.split('=', 1)[0] in user_keys:
+            print(f'--quick: your --cfg-options value of {option.split("=", 1)[0]} is kept '
+                  f'(--quick would set {option})')
     full_dir = osp.join(args.work_dir, 'uninterrupted')
     resumed_dir = osp.join(args.work_dir, 'resumed')
     for d in (full_dir, resumed_dir):
