@@ -71,6 +71,25 @@ def test_pretrained_target_from_mae_file(target_mae_file, aux_timm_file):
                  aux_timm_file[1]['blocks.2.mlp.fc1.weight'])
 
 
+def test_the_target_as_its_own_aux_is_refused(target_mae_file, tmp_path):
+    """W′ = W (the target's checkpoint given as the aux, or a copy of it) would only rescale W."""
+    path = target_mae_file[0]
+    copy_path = tmp_path / 'copy_of_target.pth'
+    copy_path.write_bytes(open(path, 'rb').read())
+    for aux in (path, str(copy_path)):
+        with pytest.raises(ValueError, match=r"pathway\[0\]: every W′ read from .* equals the "
+                                             r"target's W"):
+            build(pathway=dict(aux_checkpoint=aux),
+                  init_cfg=dict(type='Pretrained', checkpoint=path))
+
+
+def test_one_aux_attached_twice_is_refused(aux_timm_file):
+    path = aux_timm_file[0]
+    with pytest.raises(ValueError, match=r'pathway\[1\] reads .*aux_timm.pth, the aux checkpoint '
+                                         r'of pathway\[0\] too'):
+        build(pathway=[dict(aux_checkpoint=path), dict(aux_checkpoint=path, layers=['fc1'])])
+
+
 def test_mae_finetune_layout_keeps_fresh_pooling_norm(target_mae_file):
     model = build(init_cfg=dict(type='Pretrained', checkpoint=target_mae_file[0]), final_norm=False,
                   out_type='avg_featmap')

@@ -1,6 +1,7 @@
 """The M2PT Vision Transformer: mmpretrain's ``VisionTransformer`` with Multimodal Pathways."""
 import inspect
 import math
+import os.path as osp
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -519,8 +520,24 @@ class M2PTVisionTransformer(VisionTransformer):
                         'the pretraining did not have)')
 
     def load_aux_checkpoints(self) -> None:
-        """Read each ``pathway[k].aux_checkpoint`` into branch ``k`` (block linears only)."""
+        """Read each ``pathway[k].aux_checkpoint`` into branch ``k`` (block linears only).
+
+        Raises:
+            ValueError: two pathways read one file, or a W′ equals the target's W in every
+                pathway layer (the target given as its own auxiliary model: W + λW′ is then
+                (1 + λ)W, a rescaled ViT, not a second model).
+        """
         logger = MMLogger.get_current_instance()
+        seen: Dict[str, int] = {}
+        for k, cfg in enumerate(self.pathway_cfgs):
+            path = cfg['aux_checkpoint']
+            if path is None:
+                continue
+            if osp.realpath(path) in seen:
+                raise ValueError(f'M2PT pathway[{k}] reads {path}, the aux checkpoint of '
+                                 f'pathway[{seen[osp.realpath(path)]}] too: one model attached '
+                                 'twice adds parameters, not a second modality')
+            seen[osp.realpath(path)] = k
         for k, cfg in enumerate(self.pathway_cfgs):
             path = cfg['aux_checkpoint']
             if path is None:
@@ -540,6 +557,13 @@ class M2PTVisionTransformer(VisionTransformer):
             aux = ckpt.block_linears({alias: layers[alias] for alias in cfg['layers']})
             load_aux_weights(self, aux, index=k, blocks='layers', layers=layers,
                              order=cfg['order'], aux_name=f'aux checkpoint {path}')
+            branch = [m for m in self.modules()
+                      if isinstance(m, CrossModalReparamLinear) and m.num_aux > k]
+            if branch and all(torch.equal(m.weight, m.aux_weight_at(k)) for m in branch):
+                raise ValueError(f'M2PT pathway[{k}]: every W′ read from {path} equals the '
+                                 "target's W: the target was given as its own auxiliary model "
+                                 '(W + λW′ would be a rescaled W); give another modality\'s '
+                                 'model')
             logger.info(f'M2PT pathway[{k}] aux: {ckpt.summary()}, order={cfg["order"]}, '
                         f'layers={cfg["layers"]}')
 
