@@ -213,7 +213,7 @@ def test_sigkill_while_a_large_checkpoint_is_written_leaves_one_resume_finds(tin
     assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_2.pth')
 
 
-def test_check_resume_quick_keeps_the_users_cfg_options(tiny_cls_configs, capsys):
+def test_check_resume_quick_keeps_the_users_cfg_options(tiny_cls_configs):
     """``check_resume.py --quick`` adds its short schedule under the user's own --cfg-options:
     a key the user set keeps the user's value (tools/train.py keeps a key's last value), and the
     tool says so."""
