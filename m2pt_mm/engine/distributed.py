@@ -1,4 +1,4 @@
-"""Distributed runs without a GPU: torchrun + gloo on CPU.
+"""Distributed runs without a GPU: torchrun + gloo on CPU, and how a distributed process ends.
 
 mmengine assumes CUDA for the ``pytorch`` launcher: ``init_dist`` calls ``torch.cuda.set_device``
 and the Runner wraps the model in DDP with ``device_ids=[LOCAL_RANK]``, both of which fail on a
@@ -6,7 +6,9 @@ CPU-only machine. This is the one place that works around it: the process group 
 with gloo (the Runner then skips ``init_dist``), and the model wrapper drops ``device_ids`` for a
 CPU model. On a GPU machine nothing changes.
 """
+import logging
 import os
+import sys
 
 import torch
 import torch.distributed as torch_dist
@@ -48,3 +50,28 @@ def setup_cpu_distributed(cfg: Config) -> bool:
         wrapper['type'] = 'CPUCompatibleDistributedDataParallel'
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def end_distributed_process(code: int) -> None:
+    """End a process of a distributed run (a process group is initialized) with exit status
+    ``code``, skipping the interpreter's finalization; return at once otherwise.
+
+    Why: a gloo worker thread destroys each collective's work object after the rank that waited
+    on it has moved on; the work's tensors have Python objects, so the destructor takes the GIL.
+    When that happens while the main thread is in ``Py_FinalizeEx``, Python ends the worker thread
+    with ``pthread_exit`` inside a ``noexcept`` C++ destructor, and the process aborts
+    (``terminate called without an active exception``, SIGABRT) after the metrics were printed
+    (core dump: ``ProcessGroupGloo::runLoop`` → ``~AsyncBroadcastWork`` →
+    ``gil_scoped_acquire`` → ``PyThread_exit_thread``). Destroying the process group first cannot
+    help: its destructor joins those threads while this thread holds the GIL they wait for.
+    Logging and the standard streams are flushed first (the visualiser is closed by mmengine's
+    ``LoggerHook.after_run``); on success every rank first meets the others at a barrier.
+    """
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    if code == 0:
+        torch_dist.barrier()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

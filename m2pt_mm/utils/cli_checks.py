@@ -119,7 +119,26 @@ def run_main(main: Callable[[Optional[Sequence[str]]], Any], prog: str) -> None:
         ours = type(e).__module__.startswith('m2pt_mm.')
         if (os.environ.get(TRACEBACK_ENV) == '1'
                 or not (ours or isinstance(e, (OSError, ValueError, TypeError, KeyError)))):
+            _end_distributed(1, traceback_of=e)
             raise
         text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f'{prog}: error: {" ".join(str(text).split())}', file=sys.stderr)
+        _end_distributed(2)
         sys.exit(2)
+    _end_distributed(0)
+
+
+def _end_distributed(code: int, traceback_of: Optional[BaseException] = None) -> None:
+    """A process of a distributed run ends through
+    :func:`m2pt_mm.engine.distributed.end_distributed_process` (it does not return); any other
+    process returns here and exits normally."""
+    if 'torch.distributed' not in sys.modules:
+        return  # torch was never imported: no process group
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if traceback_of is not None:
+        import traceback
+        traceback.print_exception(traceback_of)
+    from m2pt_mm.engine.distributed import end_distributed_process
+    end_distributed_process(code)
