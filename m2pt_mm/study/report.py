@@ -153,6 +153,16 @@ def format_tables(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
 
 
 # ---------------------------------------------------------------------------------- figures
+def _save(fig, path: str, title: str) -> str:
+    """Title, lay out, write (PNG) and close ``fig``; returns ``path``."""
+    import matplotlib.pyplot as plt
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_figures(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any],
                   out_dir: str) -> List[str]:
     """``top1.png`` (per-seed points, mean and 95 % CI per arm and regime), ``differences.png``
@@ -188,12 +198,8 @@ def write_figures(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
         ax.set_yticklabels(labels)
         ax.grid(axis='x', alpha=0.3)
     axes[0][0].invert_yaxis()  # the first arm on top (the y axis is shared: invert it once)
-    fig.suptitle('per-seed test accuracy (grey), mean and 95 % CI (blue); dashed: baseline mean',
-                 fontsize=10)
-    fig.tight_layout()
-    paths.append(osp.join(out_dir, 'top1.png'))
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, osp.join(out_dir, 'top1.png'), 'per-seed test accuracy (grey), '
+                       'mean and 95 % CI (blue); dashed: baseline mean'))
 
     comps = [(a, b) for a, b in study.comparisons]
     fig, axes = plt.subplots(1, len(regimes), figsize=(width + 1, 0.45 * len(comps) + 1.5),
@@ -216,12 +222,8 @@ def write_figures(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
         ax.set_xlabel('paired difference (points)')
         ax.grid(axis='x', alpha=0.3)
     axes[0][0].invert_yaxis()  # the first comparison on top (shared y axis: invert once)
-    fig.suptitle('paired differences per seed (grey), mean and 95 % CI: green above 0, red below, '
-                 'blue covers 0', fontsize=10)
-    fig.tight_layout()
-    paths.append(osp.join(out_dir, 'differences.png'))
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, osp.join(out_dir, 'differences.png'), 'paired differences per seed '
+                       '(grey), mean and 95 % CI: green above 0, red below, blue covers 0'))
 
     traced = [arm for arm in study.arms
               if analysis['arms'][arm.name][regimes[0].name]['final_abs_lambda']]
@@ -247,12 +249,8 @@ def write_figures(study: Study, analysis: Dict[str, Any], outcome: Dict[str, Any
         for ax in list(axes.flat)[len(traced):]:
             ax.axis('off')
         axes.flat[0].legend(fontsize=6)
-        fig.suptitle('Cross-Modal Scales over training: mean |λ| per block '
-                     '(mean over final seeds)', fontsize=10)
-        fig.tight_layout()
-        paths.append(osp.join(out_dir, 'lambda.png'))
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
+        paths.append(_save(fig, osp.join(out_dir, 'lambda.png'), 'Cross-Modal Scales over '
+                           'training: mean |λ| per block (mean over final seeds)'))
     return paths
 
 
