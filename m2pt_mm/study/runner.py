@@ -32,6 +32,7 @@ class StudyLockedError(RuntimeError):
     """The study's folder is in use by another study process."""
 
 SEED_KEY = 'randomness.seed'  # every run's training seed (mmengine's randomness)
+_STUDY_PID: Optional[int] = None  # in a worker: the study process that started it
 
 
 @dataclass
@@ -226,14 +227,20 @@ def _die_with_parent() -> None:
     thread polls the parent PID. (``PR_SET_PDEATHSIG`` is no use here: it follows the parent
     *thread*, and the pool starts replacement workers from a thread that ends at ``close()``.)"""
     import threading
-    parent = os.getppid()
+    global _STUDY_PID
+    _STUDY_PID = os.getppid()
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
+        while os.getppid() == _STUDY_PID:
+            time.sleep(0.1)
         os._exit(1)
 
     threading.Thread(target=watch, name='die-with-study', daemon=True).start()
+
+
+def _study_alive() -> bool:
+    """Whether the study process that started this worker still runs (True outside workers)."""
+    return _STUDY_PID is None or os.getppid() == _STUDY_PID
 
 
 def _worker_init(threads: int) -> None:
@@ -328,6 +335,8 @@ def execute(run: Run, metric: str) -> Dict[str, Any]:
             traceback.print_exc()
             record.update(status='failed', error=f'{type(e).__name__}: {e}'.splitlines()[0])
     record['wall_s'] = round(time.perf_counter() - start, 2)
+    if not _study_alive():  # orphaned while training: the study is gone, its rerun does this run
+        os._exit(1)
     path = osp.join(run.work_dir, RESULT)
     with open(path + '.tmp', 'w') as f:
         json.dump(record, f, indent=1)
