@@ -268,12 +268,12 @@ def _state_dict_numel(path: str) -> int:
 def _write_initial_checkpoint(run: Run) -> str:
     """An ``init_only`` stage: the config's model as initialised with the run's seed, saved as an
     mmengine checkpoint (a randomly initialised network of a trained one's layout)."""
-    import torch
     from mmengine.registry import init_default_scope
     from mmengine.runner import set_random_seed
     from mmpretrain.registry import MODELS
 
     import m2pt_mm.models  # noqa: F401  registers the models
+    from m2pt_mm.engine import save_atomic
     from m2pt_mm.engine.cli import load_config, train_args
     cfg = load_config(run.config, train_args(run.config, run.work_dir, run.options))
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
@@ -282,9 +282,8 @@ def _write_initial_checkpoint(run: Run) -> str:
     model.init_weights()
     os.makedirs(run.work_dir, exist_ok=True)
     path = osp.join(run.work_dir, 'init.pth')
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(seed=run.seed, config=run.config, init_only=True)), path + '.tmp')
-    os.replace(path + '.tmp', path)
+    save_atomic(dict(state_dict=model.state_dict(),
+                     meta=dict(seed=run.seed, config=run.config, init_only=True)), path)
     with open(osp.join(run.work_dir, 'last_checkpoint'), 'w') as f:
         f.write(osp.abspath(path))
     return path
@@ -459,26 +458,29 @@ def run_study(study: Study, work: str, log: Callable[[str], None] = print) -> Di
         return _run_study(study, work, log)
 
 
+def _require_ok(phase: str, records: Dict[str, Dict[str, Any]], work: str) -> None:
+    """Stop the study when a run of ``phase`` failed (only a tuning run may fail: its grid point
+    is then never chosen), naming each run, its error and its log."""
+    failed = [r for r in records.values() if r['status'] != 'ok']
+    if failed:
+        raise RuntimeError(f'{len(failed)} {phase} run(s) failed: ' + '; '.join(
+            f'{r["id"]}: {r["error"]} (log: {osp.join(work, r["work_dir"], "stdout.log")})'
+            for r in failed))
+
+
 def _run_study(study: Study, work: str, log: Callable[[str], None]) -> Dict[str, Any]:
     from m2pt_mm.study.data import prepare_data
     data = prepare_data(study.data, osp.join(work, 'data'), log)
     planner = Planner(study, work)
     stage_runs = planner.stages()
     stages = run_phase('pretraining', stage_runs, work, study.jobs, study.metric, log)
-    failed = [r for r in stages.values() if r['status'] != 'ok']
-    if failed:
-        raise RuntimeError(f'{len(failed)} pretraining run(s) failed: ' + '; '.join(
-            f'{r["id"]}: {r["error"]} (log: {osp.join(work, r["work_dir"], "stdout.log")})'
-            for r in failed))
+    _require_ok('pretraining', stages, work)
     tune_runs = planner.tuning(stages)
     tuned = run_phase('tuning', tune_runs, work, study.jobs, study.metric, log, keep_failed=True)
     chosen, grid = choose(study, planner, tuned)
     final_runs = planner.finals(stages, chosen)
     finals = run_phase('final', final_runs, work, study.jobs, study.metric, log)
-    failed = [r for r in finals.values() if r['status'] != 'ok']
-    if failed:
-        raise RuntimeError(f'{len(failed)} final run(s) failed: ' + '; '.join(
-            f'{r["id"]}: {r["error"]}' for r in failed))
+    _require_ok('final', finals, work)
     return dict(data=data, stages=stages, tuning=tuned, grid=grid,
                 chosen=[dict(arm=a, regime=r, hparams=h) for (a, r), h in chosen.items()],
                 finals=finals, final_order=[r.id for r in final_runs])
