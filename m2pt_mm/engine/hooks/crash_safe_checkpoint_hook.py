@@ -4,7 +4,7 @@ import contextlib
 import glob
 import os
 import os.path as osp
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Set
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
@@ -99,8 +99,19 @@ class CrashSafeCheckpointHook(CheckpointHook):
         finally:
             self.file_backend = backend
         if is_main_process():
+            # two improving validations at one epoch/iteration write the same best file name:
+            # the "previous" best mmengine queued is then the file just written
+            current = self._current_best_paths()
             for path in deferred.queued:
-                self._remove(runner, path)
+                if path not in current:
+                    self._remove(runner, path)
+
+    def _current_best_paths(self) -> Set[str]:
+        """The paths the hook (and the message hub's ``best_ckpt*``) name as the best now."""
+        # mmengine sets best_ckpt_path with one key indicator, best_ckpt_path_dict with several
+        paths = [getattr(self, 'best_ckpt_path', None),
+                 *getattr(self, 'best_ckpt_path_dict', {}).values()]
+        return {p for p in paths if p}
 
     def _remove(self, runner, path: str) -> None:
         for target in (path, deploy_path(path)):
