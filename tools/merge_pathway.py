@@ -36,11 +36,18 @@ def merge_checkpoint(config: str, checkpoint: str, out: Optional[str] = None,
     from mmengine.config import Config
     from mmengine.registry import MODELS, DefaultScope
 
-    from m2pt_mm.checkpoints import CheckpointError, load_checkpoint_file, unwrap_state_dict
+    from m2pt_mm.checkpoints import (
+        CheckpointError,
+        check_finite,
+        load_checkpoint_file,
+        load_weights,
+        unwrap_state_dict,
+    )
     from m2pt_mm.engine import deploy_path, write_deploy_checkpoint
     from m2pt_mm.pathway import collect_scales, is_pathway_param, merge_state_dict
     obj = load_checkpoint_file(checkpoint)
     state_dict, _ = unwrap_state_dict(obj, checkpoint)
+    check_finite(state_dict, checkpoint)  # a NaN W, W′ or λ would make the deploy file NaN
     if not any(is_pathway_param(k) for k in state_dict):
         raise CheckpointError(f'{checkpoint} has no pathway parameters (aux_weight / '
                               'cross_modal_scale): nothing to merge; it may already be merged')
@@ -52,7 +59,7 @@ def merge_checkpoint(config: str, checkpoint: str, out: Optional[str] = None,
     if verify:  # before anything is written: a result that does not load is never saved
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpretrain')):
             model = MODELS.build(cfg.model)
-        model.load_state_dict(merge_state_dict(state_dict), strict=True)
+        load_weights(model, merge_state_dict(state_dict), f'{checkpoint} (merged)')
     write_deploy_checkpoint(state_dict, out, obj.get('meta', {}) if isinstance(obj, dict) else {},
                             merged_from=osp.basename(checkpoint))
     cfg.dump(out_config)

@@ -66,7 +66,8 @@ def enable_visualization(cfg: 'Config', args: argparse.Namespace) -> None:
 def build_test_runner(cfg: 'Config', checkpoint: str) -> 'Runner':
     """The Runner whose ``test()`` evaluates ``checkpoint`` with ``cfg``. The checkpoint file and
     the test data are checked first, and the checkpoint against the model when it is loaded
-    (``CheckpointCheckHook``, strict), which mmengine alone would load with ``strict=False``."""
+    (``CheckpointCheckHook``, strict whatever the config says), which mmengine alone would load
+    with ``strict=False``."""
     from mmengine.runner import Runner
 
     import m2pt_mm.engine  # noqa: F401  safe, CRC-checked loading; hooks
@@ -75,9 +76,10 @@ def build_test_runner(cfg: 'Config', checkpoint: str) -> 'Runner':
     check_checkpoint_file(checkpoint)
     cfg.load_from = checkpoint
     check_dataset_files(cfg, ('test_dataloader', ))
-    hooks = cfg.get('custom_hooks', [])
-    if not any(h.get('type') == 'CheckpointCheckHook' for h in hooks):
-        cfg.custom_hooks = list(hooks) + [dict(type='CheckpointCheckHook', strict=True)]
+    # strict even where training loads relaxed (OmniVec stages start from another stage's heads):
+    # a part the checkpoint does not fill would be evaluated with its random initial values
+    hooks = [h for h in cfg.get('custom_hooks', []) if h.get('type') != 'CheckpointCheckHook']
+    cfg.custom_hooks = hooks + [dict(type='CheckpointCheckHook', strict=True)]
     return Runner.from_cfg(cfg)
 
 

@@ -6,10 +6,10 @@ import pickle
 import re
 import zipfile
 from collections import OrderedDict
-from typing import Any, Mapping, Tuple, Union
+from typing import Any, Mapping, Optional, Tuple, Union
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 #: Containers that checkpoints of the supported codebases wrap their state dict in, in the order
 #: they are tried (mmengine 'state_dict'; MAE/timm 'model'; DeepSpeed 'module'; Point-MAE
@@ -173,3 +173,48 @@ def check_checkpoint_file(path: str, verify_crc: bool = False) -> None:
         raise CheckpointError(f'{path!r} is truncated (torch zip checkpoint without its '
                               'central directory)')
     load_checkpoint_file(path)
+
+
+def check_finite(state_dict: Mapping[str, Tensor], label: str) -> None:
+    """Refuse NaN / Inf weights, naming the first key that holds them: a model loaded from them
+    evaluates to chance (or 0.00) and every loss trained from them is NaN."""
+    for key, value in state_dict.items():
+        if value.is_floating_point() and not bool(value.isfinite().all()):
+            count = int((~value.isfinite()).sum())
+            raise CheckpointError(f'{label}: key {key!r} holds {count} non-finite value(s) (NaN or '
+                                  f'Inf) of {value.numel()}; expected finite weights')
+
+
+def first_shape_mismatch(expected: Mapping[str, Any],
+                         state_dict: Mapping[str, Tensor]) -> Optional[str]:
+    """``"key: checkpoint [64, 32], model [32, 32]"`` for the first key present in both whose
+    shapes differ (``expected`` maps keys to tensors or shapes), or None."""
+    for key, value in state_dict.items():
+        if key in expected:
+            want = tuple(getattr(expected[key], 'shape', expected[key]))
+            if tuple(value.shape) != want:
+                return (f'{key!r}: checkpoint {list(value.shape)}, model {list(want)}')
+    return None
+
+
+def check_shapes(expected: Mapping[str, Any], state_dict: Mapping[str, Tensor],
+                 label: str) -> None:
+    """Refuse a checkpoint whose tensors do not have the model's shapes (a checkpoint of another
+    width or depth): torch and mmengine's ``strict=False`` would skip or reject them with a list
+    of every key; this names the first one with both shapes."""
+    mismatch = first_shape_mismatch(expected, state_dict)
+    if mismatch is not None:
+        raise CheckpointError(f'{label} does not fit the model: shapes differ at {mismatch} (a '
+                              'checkpoint of another model size? check the config it was '
+                              'trained with)')
+
+
+def load_weights(model: nn.Module, state_dict: Mapping[str, Tensor], label: str) -> None:
+    """``model.load_state_dict(state_dict, strict=True)`` for weights about to be used: finite,
+    of the model's shapes and keys, each refused with one line naming the file and key."""
+    check_finite(state_dict, label)
+    check_shapes(model.state_dict(), state_dict, label)
+    missing, unexpected = model.load_state_dict(state_dict, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(f'{label} does not fit the model: missing {len(missing)} keys '
+                              f'{missing[:4]}, unexpected {len(unexpected)} keys {unexpected[:4]}')

@@ -8,7 +8,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 from torch import Tensor
 
 from .formats import BLOCK_LINEARS, FORMATS, UnsupportedFormatError, detect_format
-from .loading import CheckpointError, load_checkpoint_file, unwrap_state_dict
+from .loading import CheckpointError, check_finite, load_checkpoint_file, unwrap_state_dict
 
 _BLOCK_KEY = re.compile(r'^layers\.(\d+)\.')
 
@@ -90,7 +90,7 @@ def read_checkpoint(source: Union[str, os.PathLike, Mapping[str, Tensor]],
         label = name or os.fspath(source)
         obj = load_checkpoint_file(source)
     state_dict, container = unwrap_state_dict(obj, label)
-    _check_finite(state_dict, f'{label}{container}')
+    check_finite(state_dict, f'{label}{container}')
     fmt = detect_format(state_dict)
     if fmt is None:
         known = ', '.join(f.name for f in FORMATS)
@@ -115,15 +115,6 @@ def read_checkpoint(source: Union[str, os.PathLike, Mapping[str, Tensor]],
     proj = ckpt.state_dict.get('layers.0.attn.proj.weight')
     ckpt.embed_dims = int(proj.shape[0]) if proj is not None else 0
     return ckpt
-
-
-def _check_finite(state_dict: Mapping[str, Tensor], label: str) -> None:
-    """Refuse NaN / Inf weights: W or W′ copied from them would make every loss NaN later."""
-    for key, value in state_dict.items():
-        if value.is_floating_point() and not bool(value.isfinite().all()):
-            count = int((~value.isfinite()).sum())
-            raise CheckpointError(f'{label}: key {key!r} holds {count} non-finite value(s) (NaN or '
-                                  f'Inf) of {value.numel()}; expected finite weights')
 
 
 def check_architecture(ckpt: ExternalCheckpoint, depth: int, embed_dims: int, role: str) -> None:

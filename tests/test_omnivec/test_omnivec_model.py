@@ -544,3 +544,25 @@ def test_export_tool_writes_a_checkpoint_the_backbone_loads(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(vit(x)[0], model.encode('image', x).outs[-1],
                                    rtol=1e-5, atol=1e-5)
+
+
+def test_export_tool_refuses_nan_weights_and_other_shapes(tmp_path):
+    from m2pt_mm.checkpoints import CheckpointError
+    from tests.helpers import call_tool
+    encoders = {'image': copy.deepcopy(ENCODERS['image'][0])}
+    heads = {'cls': dict(CLS, modality='image')}
+    model = build(encoders=encoders, heads=heads)
+    config = tmp_path / 'omnivec_tiny.py'
+    model_cfg = dict(type='OmniVec', trunk=TRUNK, encoders=encoders, heads=heads,
+                     vectorizer=dict(out_dims=OMNI, num_tokens=4))
+    config.write_text(f"default_scope = 'mmpretrain'\nmodel = {model_cfg!r}\n")
+    key = 'trunk.layers.0.ffn.layers.1.weight'
+    for name, value, message in [
+            ('nan', torch.full_like(model.state_dict()[key], float('nan')),
+             f"key '{key}' holds {model.state_dict()[key].numel()} non-finite value"),
+            ('wide', torch.zeros(1, 1), rf"shapes differ at '{key}': checkpoint \[1, 1\]")]:
+        ckpt, out = tmp_path / f'{name}.pth', tmp_path / f'{name}_vit.pth'
+        torch.save(dict(state_dict=dict(model.state_dict(), **{key: value})), ckpt)
+        with pytest.raises(CheckpointError, match=message):
+            call_tool('model_converters/omnivec_export', config, ckpt, '--modality', 'image', out)
+        assert not out.exists()

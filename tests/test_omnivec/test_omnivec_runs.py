@@ -116,6 +116,19 @@ def test_test_dump_writes_an_omni_embedding_per_sample_and_each_task_is_scored(c
             'shapenetpart_seg/part-seg/instance_mIoU'} <= set(scores)
 
 
+def test_test_refuses_another_stages_checkpoint_before_dumping(chain):
+    """The configs load relaxed (each stage starts from another stage's heads), but evaluation is
+    strict: the pretraining checkpoint has none of the grouped stage's heads, which would be
+    scored with their random initial values."""
+    from m2pt_mm.engine.hooks import CheckpointMismatchError
+    out = chain['cwd'] / 'wrong_stage.pkl'
+    with pytest.raises(CheckpointMismatchError, match=r'epoch_1.pth does not fit the model: it '
+                       r"has no \['heads.'\] keys at all"):
+        tool(chain['cwd'], 'test', str(GROUPED), str(chain['work'] / 'pretrain' / 'epoch_1.pth'),
+             '--work-dir', str(chain['work'] / 'test_wrong'), '--dump', str(out))
+    assert not out.exists()
+
+
 @pytest.mark.parametrize('variant, grouping, mixing', [
     (1, False, False), (2, True, False), (3, False, True), (4, True, True)])
 def test_table8_ablation_configs_switch_task_grouping_and_modality_mixing(variant, grouping,

@@ -32,14 +32,14 @@ def export_file(config: str, checkpoint: str, modality: str, out: str,
 
     import m2pt_mm.datasets  # noqa: F401  registers what the config's model may name
     import m2pt_mm.models  # noqa: F401
-    from m2pt_mm.checkpoints import load_checkpoint_file, unwrap_state_dict
+    from m2pt_mm.checkpoints import load_checkpoint_file, load_weights, unwrap_state_dict
     from m2pt_mm.engine import save_atomic
     from m2pt_mm.models.omnivec import export_single_modality
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = MODELS.build(cfg.model)
     state_dict, _ = unwrap_state_dict(load_checkpoint_file(checkpoint), checkpoint)
-    model.load_state_dict(state_dict, strict=True)
+    load_weights(model, state_dict, checkpoint)
     model.eval()
     state, backbone_cfg = export_single_modality(model, modality, input_shape, out_type)
     save_atomic({'state_dict': {f'backbone.{k}': v.contiguous() for k, v in state.items()},

@@ -5,6 +5,7 @@ from mmengine.hooks import Hook
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.registry import HOOKS
 
+from m2pt_mm.checkpoints import check_finite, check_shapes
 from m2pt_mm.pathway import is_pathway_param
 
 
@@ -66,11 +67,15 @@ def _whole_prefixes(keys: List[str], all_keys) -> List[str]:
 
 @HOOKS.register_module()
 class CheckpointCheckHook(Hook):
-    """Check every checkpoint the runner loads (``load_from``, ``--resume``) against the model
-    before mmengine loads it, which it would do with ``strict=False`` and a warning only.
+    """Check every checkpoint the runner loads (``load_from``, ``--resume``, ``tools/test.py``)
+    against the model before mmengine loads it, which it would do with ``strict=False`` and a
+    warning only (a tensor of another shape is skipped: the model keeps its random values).
+
+    Always refused: a tensor whose shape differs from the model's, NaN/Inf weights, a pathway
+    mismatch, and a checkpoint none of whose keys the model has.
 
     Args:
-        strict: Any missing or unexpected key is an error (a pathway mismatch always is).
+        strict: Any missing or unexpected key is an error too.
     """
     priority = 'VERY_HIGH'
 
@@ -85,7 +90,16 @@ class CheckpointCheckHook(Hook):
         if 'state_dict' not in checkpoint:
             raise CheckpointMismatchError(
                 f'{source} has no "state_dict" (keys: {list(checkpoint)[:6]})')
-        report = check_state_dict_fits(model.state_dict().keys(), checkpoint['state_dict'].keys(),
-                                       str(source), self.strict)
+        state_dict = dict(zip(_strip(checkpoint['state_dict']),
+                              checkpoint['state_dict'].values()))
+        model_state = model.state_dict()
+        check_finite(state_dict, str(source))
+        check_shapes(model_state, state_dict, str(source))
+        report = check_state_dict_fits(model_state.keys(), state_dict.keys(), str(source),
+                                       self.strict)
+        if not any(k in model_state for k in state_dict):
+            raise CheckpointMismatchError(
+                f'{source} fills none of the model\'s {len(model_state)} tensors (its first keys: '
+                f'{list(state_dict)[:4]}): a checkpoint of another model')
         if report:
             runner.logger.warning(f'CheckpointCheckHook: {source}: ' + '; '.join(report))
