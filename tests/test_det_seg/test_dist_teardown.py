@@ -20,14 +20,20 @@ from tests.helpers import cfg_options
 from tests.test_det_seg.conftest import SEG, data_options, run_dist
 
 REPEATS = 12
+TRAIN_REPEATS = 4  # each launch trains one iteration and saves it
 
 
 def test_end_distributed_process_returns_without_a_process_group():
     end_distributed_process(3)  # no process group in this process: nothing to end
 
 
-@pytest.mark.slow  # REPEATS two-process evaluations with two CPU burners: ~5 min on 2 cores
-def test_two_process_evaluation_ends_cleanly_under_load(scenes, tmp_path):
+def _clean(result, what: str, i: int) -> None:
+    output = result.stdout + result.stderr
+    assert what in output and 'terminate called' not in output, (i, output[-3000:])
+
+
+@pytest.mark.slow  # 16 two-process launches with two CPU burners: ~7 min on 2 cores
+def test_two_process_train_and_evaluation_end_cleanly_under_load(scenes, tmp_path):
     opts = data_options('seg', scenes)
     work = tmp_path / 'train'
     run_dist('dist_train.sh', SEG, '2', '--work-dir', work,
@@ -35,11 +41,15 @@ def test_two_process_evaluation_ends_cleanly_under_load(scenes, tmp_path):
                                         'default_hooks.checkpoint.interval': 2})))
     burners = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(2)]
     try:
+        for i in range(TRAIN_REPEATS):
+            result = run_dist('dist_train.sh', SEG, '2', '--work-dir', tmp_path / f'train{i}',
+                              *cfg_options(dict(opts, **{'train_cfg.max_iters': 1,
+                                                         'default_hooks.checkpoint.interval': 1})))
+            _clean(result, 'Saving checkpoint', i)
         for i in range(REPEATS):
             result = run_dist('dist_test.sh', SEG, work / 'iter_2.pth', '2', '--work-dir',
                               tmp_path / f'test{i}', *cfg_options(opts))
-            output = result.stdout + result.stderr
-            assert 'mIoU' in output and 'terminate called' not in output, (i, output[-3000:])
+            _clean(result, 'mIoU', i)
     finally:
         for proc in burners:
             proc.kill()
