@@ -42,6 +42,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         '`tta_model` wraps the model and `tta_pipeline` is the test pipeline')
     args = parser.parse_args(argv)
     require_file(parser, args.config, 'config')
+    require_file(parser, args.checkpoint, 'checkpoint')
+    if args.dump is not None and not args.dump.endswith(('.pkl', '.pickle')):
+        parser.error(f"--dump {args.dump!r}: expected a .pkl file name (mmengine's DumpResults "
+                     'pickles the predictions)')
     inputs = (args.config, args.checkpoint)
     # before the evaluation runs, not after it
     check_output_file(parser, args.metrics_out, '--metrics-out', inputs)

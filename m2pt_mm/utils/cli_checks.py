@@ -83,11 +83,12 @@ def require_file(parser: argparse.ArgumentParser, path: Optional[str], what: str
 
 
 def check_output_file(parser: argparse.ArgumentParser, path: Optional[str], option: str,
-                      inputs: Iterable[Optional[str]] = (), force: bool = False,
+                      inputs: Iterable[Optional[str]] = (), force: Optional[bool] = None,
                       make_dirs: bool = False) -> None:
     """``parser.error`` unless ``path`` can be written: not a directory, its directory exists
     (or, with ``make_dirs``, can be created) and is writable, and it is none of ``inputs`` (a
-    tool's own input is overwritten only with ``--force``)."""
+    tool's own input is overwritten only with ``--force``; ``force=None``: the tool has no such
+    flag)."""
     if path is None:
         return
     if osp.isdir(path):
@@ -104,27 +105,39 @@ def check_output_file(parser: argparse.ArgumentParser, path: Optional[str], opti
         if (not force and source and osp.exists(path) and osp.exists(source)
                 and osp.samefile(path, source)):
             parser.error(f'{option} {path!r} is this command\'s input {source!r}; refusing to '
-                         'overwrite it (choose another file, or pass --force)')
+                         'overwrite it (choose another file' +
+                         (', or pass --force)' if force is not None else ')'))
 
 
 def run_main(main: Callable[[Optional[Sequence[str]]], Any], prog: str) -> None:
-    """Run a tool's ``main()`` as the command line does: a user's mistake (a bad file, key or
-    value) is printed as ``<prog>: error: <one line>`` with exit status 2, without a traceback
-    (``M2PT_TRACEBACK=1`` shows it)."""
+    """Run a tool's ``main()`` as the command line does, answering in one line on stderr:
+
+    - a user's mistake (a bad file, key or value: our errors, ``OSError``, ``ValueError``,
+      ``TypeError``, ``KeyError``) as ``<prog>: error: <message>``, exit status 2;
+    - anything else (an error of torch or a library: ``RuntimeError``, ``AssertionError``, ...)
+      as ``<prog>: error: <type>: <message>`` and where to get the traceback, exit status 1.
+
+    ``M2PT_TRACEBACK=1`` re-raises instead, with the traceback.
+    """
     filter_library_warnings()
     try:
         main(None)
-    except Exception as e:  # noqa: BLE001  re-raised below unless it is a user's mistake
-        # RuntimeErrors of torch or a library are bugs: only ours (CheckpointError, ...) are not
-        ours = type(e).__module__.startswith('m2pt_mm.')
-        if (os.environ.get(TRACEBACK_ENV) == '1'
-                or not (ours or isinstance(e, (OSError, ValueError, TypeError, KeyError)))):
+    except Exception as e:  # noqa: BLE001  every error ends in one line (or its traceback)
+        if os.environ.get(TRACEBACK_ENV) == '1':
             _end_distributed(1, traceback_of=e)
             raise
+        # torch's and the libraries' RuntimeErrors are not a user's mistake; ours are
+        ours = type(e).__module__.startswith('m2pt_mm.')
+        mistake = ours or isinstance(e, (OSError, ValueError, TypeError, KeyError))
         text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f'{prog}: error: {" ".join(str(text).split())}', file=sys.stderr)
-        _end_distributed(2)
-        sys.exit(2)
+        text = ' '.join(str(text).split())
+        if not mistake:
+            text = (f'{type(e).__name__}: {text} (not an input this tool checks; '
+                    f'{TRACEBACK_ENV}=1 prints the traceback)')
+        print(f'{prog}: error: {text}', file=sys.stderr)
+        code = 2 if mistake else 1
+        _end_distributed(code)
+        sys.exit(code)
     _end_distributed(0)
 
 

@@ -52,20 +52,27 @@ def test_cfg_options_item_without_equals_is_named(tiny_cls_configs, capsys):
 
 def test_metrics_out_is_checked_before_the_evaluation(tiny_cls_configs, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        call_tool('test', tiny_cls_configs['plain'], tmp_path / 'never_read.pth',
+        call_tool('test', tiny_cls_configs['plain'], tiny_cls_configs['plain'],  # never read
                   '--metrics-out', tmp_path / 'no_such_dir' / 'm.json')
     assert f"directory '{tmp_path / 'no_such_dir'}' does not exist" in capsys.readouterr().err
 
 
-def test_missing_config_answers_before_torch_is_imported(tmp_path):
+@pytest.mark.parametrize('tool, args, message', [
+    ('train.py', ['missing.py'], "config 'missing.py' does not exist"),
+    ('test.py', ['configs/demo/vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py', 'no.pth'],
+     "checkpoint 'no.pth' does not exist"),
+    ('model_converters/publish_model.py', ['no.pth', 'out'], "checkpoint 'no.pth' does not exist"),
+    ('analysis/print_scales.py', ['no.pth'], "checkpoint 'no.pth' does not exist")])
+def test_missing_files_answer_before_torch_is_imported(tool, args, message):
     # the tool's main module runs as the command line does; torch must not have been imported
-    code = ('import runpy, sys\nsys.argv = ["train.py", "missing.py"]\ntry:\n'
-            '    runpy.run_path("tools/train.py", run_name="__main__")\nexcept SystemExit as e:\n'
+    # (before: 5-7 s of imports for a missing checkpoint)
+    code = (f'import runpy, sys\nsys.argv = {[tool] + args!r}\ntry:\n'
+            f'    runpy.run_path("tools/{tool}", run_name="__main__")\nexcept SystemExit as e:\n'
             '    print("exit", e.code, "torch" in sys.modules)\n')
     result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
                             timeout=60, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert result.stdout.strip() == 'exit 2 False', result.stdout + result.stderr
-    assert "config 'missing.py' does not exist" in result.stderr
+    assert message in result.stderr
 
 
 def test_user_errors_are_one_line_without_traceback(capsys):
@@ -79,6 +86,64 @@ def test_user_errors_are_one_line_without_traceback(capsys):
     assert exit_info.value.code == 2
     assert capsys.readouterr().err == ("tool.py: error: 'x.pth' is not a torch checkpoint: "
                                        'Unsupported operand 80\n')
+
+
+@pytest.mark.parametrize('error, line', [
+    (RuntimeError('mat1 and mat2 shapes cannot be multiplied\n(2x3 and 4x5)'),
+     'tool.py: error: RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5) (not '
+     'an input this tool checks; M2PT_TRACEBACK=1 prints the traceback)\n'),
+    (AssertionError('The output file must be a pkl file.'),
+     'tool.py: error: AssertionError: The output file must be a pkl file. (not an input this tool '
+     'checks; M2PT_TRACEBACK=1 prints the traceback)\n')])
+def test_library_errors_are_one_line_with_exit_status_1(error, line, capsys, monkeypatch):
+    from m2pt_mm.utils.cli_checks import run_main
+
+    def main(argv):
+        raise error
+
+    monkeypatch.delenv('M2PT_TRACEBACK', raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(main, 'tool.py')
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == line
+    monkeypatch.setenv('M2PT_TRACEBACK', '1')
+    with pytest.raises(type(error)):
+        run_main(main, 'tool.py')
+
+
+def test_a_nan_loss_is_a_mistake_of_ours_named_in_one_line():
+    from m2pt_mm.engine.hooks.finite_loss_hook import NonFiniteLossError
+    assert issubclass(NonFiniteLossError, FloatingPointError)  # what callers catch
+    assert NonFiniteLossError.__module__.startswith('m2pt_mm.')  # run_main: one line, exit 2
+
+
+def test_dump_must_be_a_pkl_file_and_test_py_offers_no_force(tiny_cls_configs, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        call_tool('test', tiny_cls_configs['plain'], tiny_cls_configs['plain'],
+                  '--dump', tmp_path / 'preds.json')
+    assert (f"--dump '{tmp_path / 'preds.json'}': expected a .pkl file name"
+            in capsys.readouterr().err)
+    with pytest.raises(SystemExit):
+        call_tool('test', tiny_cls_configs['plain'], tiny_cls_configs['plain'],
+                  '--metrics-out', tiny_cls_configs['plain'])
+    err = capsys.readouterr().err
+    assert 'refusing to overwrite it (choose another file)' in err and '--force' not in err
+
+
+def test_print_scales_of_a_deploy_checkpoint_is_one_line(tmp_path, capsys):
+    path = tmp_path / 'epoch_3_deploy.pth'
+    write_deploy_checkpoint({'layers.0.attn.qkv.weight': torch.zeros(6, 2)}, str(path))
+    with pytest.raises(CheckpointError, match=r'no Cross-Modal Scales .*: a merged \(deploy\) or '
+                       'plain checkpoint'):
+        call_tool('analysis/print_scales', path)
+
+
+def test_omnivec_export_of_another_models_config_is_named(tiny_cls_configs, tmp_path):
+    ckpt = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {'w': torch.zeros(1)}}, ckpt)
+    with pytest.raises(ValueError, match=r'builds ImageClassifier, not an OmniVec model'):
+        call_tool('model_converters/omnivec_export', tiny_cls_configs['plain'], ckpt,
+                  tmp_path / 'out.pth', '--modality', 'image')
 
 
 # ---------------------------------------------------------------- files a tool writes

@@ -7,13 +7,16 @@ Example:
     python tools/analysis/print_scales.py work_dirs/run/epoch_100.pth --out-png scales.png
 """
 import argparse
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
-from m2pt_mm.checkpoints import load_checkpoint_file, unwrap_state_dict
-from m2pt_mm.pathway import ScaleRecord, collect_scales, format_scale_table
+# torch is imported after the arguments are checked
+from m2pt_mm.utils.cli_checks import check_output_file, require_file, run_main
+
+if TYPE_CHECKING:
+    from m2pt_mm.pathway import ScaleRecord
 
 
-def plot_scales(records: List[ScaleRecord], path: str, title: Optional[str] = None) -> None:
+def plot_scales(records: List['ScaleRecord'], path: str, title: Optional[str] = None) -> None:
     """One heatmap per auxiliary model: rows blocks, columns layers, colour λ (diverging)."""
     import matplotlib
     matplotlib.use('Agg')
@@ -54,11 +57,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('--out-png', help='write a heatmap PNG here')
     parser.add_argument('--precision', type=int, default=4)
     args = parser.parse_args(argv)
+    require_file(parser, args.checkpoint, 'checkpoint')
+    check_output_file(parser, args.out_png, '--out-png', [args.checkpoint])
+    from m2pt_mm.checkpoints import CheckpointError, load_checkpoint_file, unwrap_state_dict
+    from m2pt_mm.pathway import collect_scales, format_scale_table
     state_dict, _ = unwrap_state_dict(load_checkpoint_file(args.checkpoint), args.checkpoint)
     records = collect_scales(state_dict)
     if not records:
-        raise SystemExit(f'{args.checkpoint}: no Cross-Modal Scales (a merged or plain '
-                         'checkpoint?)')
+        raise CheckpointError(f'{args.checkpoint}: no Cross-Modal Scales (aux_weight / '
+                              'cross_modal_scale): a merged (deploy) or plain checkpoint; give the '
+                              'training checkpoint of an M2PT run')
     print(format_scale_table(records, args.precision))
     values = [r.value for r in records]
     print(f'{len(values)} scales: mean |λ| = {sum(map(abs, values)) / len(values):.4g}, '
@@ -69,4 +77,4 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main, 'print_scales.py')

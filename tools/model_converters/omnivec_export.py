@@ -38,6 +38,9 @@ def export_file(config: str, checkpoint: str, modality: str, out: str,
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = MODELS.build(cfg.model)
+    if type(model).__name__ != 'OmniVec':
+        raise ValueError(f'{config} builds {type(model).__name__}, not an OmniVec model: '
+                         'give the OmniVec config the checkpoint was trained with')
     state_dict, _ = unwrap_state_dict(load_checkpoint_file(checkpoint), checkpoint)
     load_weights(model, state_dict, checkpoint)
     model.eval()

@@ -19,10 +19,8 @@ import hashlib
 import os.path as osp
 from typing import Any, Dict, Optional, Sequence
 
-from m2pt_mm.checkpoints import load_checkpoint_file, unwrap_state_dict
-from m2pt_mm.engine import AtomicLocalBackend, checkpoint_bytes, deploy_path
-from m2pt_mm.pathway import is_pathway_param
-from m2pt_mm.utils.cli_checks import run_main
+# torch is imported after the arguments are checked
+from m2pt_mm.utils.cli_checks import require_file, run_main
 
 #: The meta entries a published checkpoint keeps: where in training it was taken, what it is.
 PUBLISHED_META = ('epoch', 'iter', 'dataset_meta', 'deploy', 'merged_from')
@@ -53,6 +51,9 @@ def publish(in_file: str, out_dir: str, out_name: Optional[str] = None,
                          f'OUT_DIR), got {out_name!r}')
     if out_name is not None:
         _refuse_own_input(osp.join(out_dir, out_name), in_file, force)
+    from m2pt_mm.checkpoints import load_checkpoint_file, unwrap_state_dict
+    from m2pt_mm.engine import AtomicLocalBackend, checkpoint_bytes, deploy_path
+    from m2pt_mm.pathway import is_pathway_param
     checkpoint = load_checkpoint_file(in_file)
     state_dict, container = unwrap_state_dict(checkpoint, in_file)
     # a bare state dict has no container (container == ''): nothing beside it to drop or keep
@@ -86,6 +87,9 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     parser.add_argument('--force', action='store_true',
                         help='allow the published file to replace the input checkpoint')
     args = parser.parse_args(argv)
+    require_file(parser, args.in_file, 'checkpoint')
+    if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
+        parser.error(f'OUT_DIR {args.out_dir!r} is a file; expected a folder')
     return publish(args.in_file, args.out_dir, args.out_name, args.force)
 
 

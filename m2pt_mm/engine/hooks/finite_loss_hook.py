@@ -7,6 +7,10 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
 
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite (the message names the iteration)."""
+
+
 @HOOKS.register_module()
 class FiniteLossHook(Hook):
     """Raise ``FloatingPointError`` when the training loss is NaN or infinite.
@@ -36,7 +40,7 @@ class FiniteLossHook(Hook):
         if not math.isfinite(loss):
             parts = ', '.join(f'{k}={float(torch.as_tensor(v).detach()):.4g}'
                               for k, v in outputs.items() if k.startswith('loss') and k != 'loss')
-            raise FloatingPointError(
+            raise NonFiniteLossError(
                 f'the training loss is {loss} at iteration {runner.iter + 1} (epoch '
                 f'{runner.epoch + 1}, batch {batch_idx + 1})' + (f': {parts}' if parts else '')
                 + '; the last checkpoint in the work dir precedes it')
