@@ -10,6 +10,8 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import set_random_seed
 
+from ..workers import guarded_worker_init, worker_init_fn
+
 # what a derived seed is for, so that the streams of one iteration differ
 _STEP, _DATA, _WORKERS = range(3)
 
@@ -56,9 +58,10 @@ class ResumableRandomnessHook(Hook):
     next epoch. So this hook reseeds at the points both runs pass through:
 
     - before each training epoch, the train dataloader's worker seed (mmengine's
-      ``worker_init_fn`` with seed ``(seed, epoch)``: workers that are not persistent start
-      again every epoch, and with mmengine's fixed seed would repeat the same random sequence
-      every epoch);
+      ``worker_init_fn`` with seed ``(seed, epoch)``, through
+      :func:`m2pt_mm.engine.workers.worker_init_fn`, which first makes each worker die with
+      its parent: workers that are not persistent start again every epoch, and with mmengine's
+      fixed seed would repeat the same random sequence every epoch);
     - before each batch is fetched, the main process, which runs the pipeline when
       ``num_workers=0`` (``seed, batch``): in ``before_train_epoch`` and after the previous
       iteration, and for ``IterBasedTrainLoop`` in its iterator itself, since its resume fetches
@@ -123,11 +126,15 @@ class ResumableRandomnessHook(Hook):
             return
         seed = derived_seed(self._seed, _WORKERS, epoch, self._rank)
         init_fn = loader.worker_init_fn
-        if isinstance(init_fn, functools.partial) and init_fn.func is mmengine_worker_init_fn:
-            loader.worker_init_fn = functools.partial(init_fn.func, *init_fn.args,
+        # mmengine's default or ours (m2pt_mm.engine.workers, the same seeding after the guard
+        # that ends workers with their parent): ours, with this epoch's seed
+        if isinstance(init_fn, functools.partial) and init_fn.func in (mmengine_worker_init_fn,
+                                                                       worker_init_fn):
+            loader.worker_init_fn = functools.partial(worker_init_fn, *init_fn.args,
                                                       **{**init_fn.keywords, 'seed': seed})
         elif init_fn is None:
             loader.worker_init_fn = functools.partial(
-                mmengine_worker_init_fn, num_workers=loader.num_workers, rank=self._rank,
-                seed=seed)
-        # a worker_init_fn of the user's own is left as it is: it decides the workers' seeds
+                worker_init_fn, num_workers=loader.num_workers, rank=self._rank, seed=seed)
+        else:
+            # a worker_init_fn of the user's own decides the workers' seeds; it is only guarded
+            loader.worker_init_fn = guarded_worker_init(init_fn)
