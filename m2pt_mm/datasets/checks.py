@@ -1,13 +1,15 @@
-"""Checks of a config's image files before a run starts, for failures the libraries report late
-or obscurely: an empty COCO annotation list reaches mmengine as "need at least one array to
-concatenate", and a missing or empty image of a COCO json or of an ImageNet-style list only when
-its batch is loaded, maybe hours in.
+"""Checks of a config's data before a run starts, for failures the libraries report late or
+obscurely: an empty list reaches mmengine as "need at least one array to concatenate", and a
+missing or empty image of a COCO json or of an ImageNet-style list only when its batch is loaded,
+maybe hours in.
 
-Covered: COCO-style datasets (the json and every image it lists) and mmpretrain's image-list
-datasets (``CustomDataset``, ``ImageNet`` and their subclasses: every ``img_path`` of the list, as
-the dataset itself resolves it). Images are checked to exist, to be non-empty readable files and to
-start with the signature of an image format (one 12-byte read each); decoding each one fully (a
-file truncated after its header) is the data loader's job.
+Covered, through wrappers and each source of an OmniVec ``MultiSourceDataset``: COCO-style
+datasets (the json and every image it lists), mmpretrain's image-list datasets (``CustomDataset``,
+``ImageNet`` and their subclasses: every ``img_path`` of the list, as the dataset itself resolves
+it), every dataset's list being non-empty, and every OmniVec source's task having a head. Images
+are checked to exist, to be non-empty readable files and to start with the signature of an image
+format (one 12-byte read each); decoding each one fully (a file truncated after its header) is the
+data loader's job.
 """
 import json
 import os
@@ -18,18 +20,27 @@ from typing import Any, Dict, Iterator, List, Tuple
 _IMAGE_LIST_TYPES = ('CustomDataset', 'ImageNet', 'ImageNet21k')
 
 
-def _datasets(cfg: Any) -> Iterator[Tuple[str, Dict[str, Any]]]:
-    """``(dataloader name, dataset cfg)`` of every dataset of the dataloaders, through wrappers
-    such as ``RepeatDataset`` (``dataset=``) and ``ConcatDataset`` (``datasets=``)."""
+#: Keys under which a dataset config holds other datasets (wrappers such as ``RepeatDataset``,
+#: ``ConcatDataset``, OmniVec's ``MultiSourceDataset``): its leaves are checked, not itself.
+_WRAPPED = ('dataset', 'datasets', 'sources')
+
+
+def _datasets(cfg: Any) -> Iterator[Tuple[str, str, Dict[str, Any]]]:
+    """``(dataloader name, label, dataset cfg)`` of every dataset of the dataloaders, through
+    wrappers (``dataset=``, ``datasets=``) and OmniVec sources (``sources={name:
+    dict(dataset=...)}``; label ``"source 'name'"``, else ``''``)."""
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(name)
-        stack = [loader.get('dataset')] if loader else []
+        stack = [('', loader.get('dataset'))] if loader else []
         while stack:
-            ds = stack.pop()
+            label, ds = stack.pop()
             if not isinstance(ds, dict):
                 continue
-            stack.extend([ds.get('dataset')] + list(ds.get('datasets') or []))
-            yield name, ds
+            stack.extend([(label, ds.get('dataset'))] +
+                         [(label, inner) for inner in ds.get('datasets') or []] +
+                         [(f'source {source!r}', (spec or {}).get('dataset'))
+                          for source, spec in (ds.get('sources') or {}).items()])
+            yield name, label, ds
 
 
 #: Leading bytes of the image formats OpenCV / Pillow decode (JPEG, PNG, GIF, BMP, TIFF, WebP,
@@ -88,6 +99,28 @@ def check_coco_files(ann_file: str, img_dir: str) -> int:
     return len(coco['images'])
 
 
+def _data_list(dataset_cfg: Dict[str, Any], scope: str) -> Tuple[Any, List[dict]]:
+    """The dataset built without loading (``lazy_init``) and its samples, as it lists them."""
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS
+    cfg = dict(dataset_cfg, lazy_init=True, pipeline=[])
+    with DefaultScope.overwrite_default_scope(scope):
+        dataset = DATASETS.build(cfg)
+    return dataset, dataset.load_data_list()
+
+
+def check_not_empty(dataset_cfg: Dict[str, Any], where: str, scope: str = 'mmpretrain') -> int:
+    """Refuse a dataset whose list has no sample (``where`` names the dataloader and source);
+    returns the number of samples."""
+    dataset, samples = _data_list(dataset_cfg, scope)
+    if not samples:
+        files = {k: dataset_cfg[k] for k in ('data_root', 'ann_file', 'split', 'data_prefix')
+                 if dataset_cfg.get(k)}
+        raise ValueError(f'{where}: {dataset_cfg.get("type")} lists no sample ({files}); check '
+                         'its annotation file or split')
+    return len(samples)
+
+
 def check_image_list_files(dataset_cfg: Dict[str, Any], scope: str = 'mmpretrain') -> int:
     """Check every image of an mmpretrain image-list dataset (``CustomDataset``, ``ImageNet``),
     with the list read and the paths joined by the dataset class itself (``lazy_init``).
@@ -98,12 +131,7 @@ def check_image_list_files(dataset_cfg: Dict[str, Any], scope: str = 'mmpretrain
     Returns:
         The number of images.
     """
-    from mmengine.registry import DefaultScope
-    from mmpretrain.registry import DATASETS
-    cfg = dict(dataset_cfg, lazy_init=True, pipeline=[])
-    with DefaultScope.overwrite_default_scope(scope):
-        dataset = DATASETS.build(cfg)
-    samples = dataset.load_data_list()
+    dataset, samples = _data_list(dataset_cfg, scope)
     bad = _bad_images([sample['img_path'] for sample in samples if 'img_path' in sample])
     if bad:
         source = dataset_cfg.get('ann_file') or dataset.img_prefix
@@ -115,17 +143,39 @@ def check_image_list_files(dataset_cfg: Dict[str, Any], scope: str = 'mmpretrain
 def check_dataset_files(cfg: Any,
                         dataloaders: Tuple[str, ...] = ('train_dataloader', 'val_dataloader',
                                                         'test_dataloader')) -> None:
-    """Check the local COCO and image-list datasets of ``cfg``'s ``dataloaders``
-    (:func:`check_coco_files`, :func:`check_image_list_files`)."""
-    for name, ds in _datasets(cfg):
+    """Check the local datasets of ``cfg``'s ``dataloaders`` (:func:`check_coco_files`,
+    :func:`check_image_list_files`, :func:`check_not_empty`) and that every OmniVec source's task
+    has a head (:func:`check_source_tasks`)."""
+    scope = cfg.get('default_scope') or 'mmpretrain'
+    for name, label, ds in _datasets(cfg):
+        if name not in dataloaders:
+            continue
+        check_source_tasks(cfg, name, ds)
         kind = str(ds.get('type', ''))
         root = ds.get('data_root') or ''
-        if name not in dataloaders or '://' in root or ds.get('backend_args'):
-            continue  # remote storage: the library's file backend reports what is missing
+        if any(ds.get(k) for k in _WRAPPED) or '://' in root or ds.get('backend_args'):
+            continue  # a wrapper (its leaves are checked), or remote storage (its backend reports)
         if 'Coco' in kind and ds.get('ann_file'):
             ann_file = (ds['ann_file'] if osp.isabs(ds['ann_file'])
                         else osp.join(root, ds['ann_file']))
             img_dir = osp.join(root, (ds.get('data_prefix') or {}).get('img', ''))
             check_coco_files(ann_file, img_dir)
         elif kind.split('.')[-1] in _IMAGE_LIST_TYPES:
-            check_image_list_files(ds, cfg.get('default_scope') or 'mmpretrain')
+            check_image_list_files(ds, scope)
+        if 'type' in ds:
+            check_not_empty(ds, ' '.join(filter(None, [name, label])), scope)
+
+
+def check_source_tasks(cfg: Any, loader: str, dataset_cfg: Dict[str, Any]) -> None:
+    """Refuse OmniVec sources whose task has no head in ``cfg.model.heads`` (the first batch of
+    that task would fail, maybe hours in)."""
+    heads = (cfg.get('model') or {}).get('heads')
+    sources = dataset_cfg.get('sources')
+    if not isinstance(heads, dict) or not isinstance(sources, dict):
+        return
+    orphans = {name: spec.get('task') for name, spec in sources.items()
+               if isinstance(spec, dict) and spec.get('task') not in heads}
+    if orphans:
+        raise KeyError(f'{loader}: source(s) {sorted(orphans)} have task(s) '
+                       f'{sorted(set(map(str, orphans.values())))} without a head in model.heads '
+                       f'(heads: {sorted(heads)})')

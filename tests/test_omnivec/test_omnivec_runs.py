@@ -129,6 +129,42 @@ def test_test_refuses_another_stages_checkpoint_before_dumping(chain):
     assert not out.exists()
 
 
+@pytest.fixture
+def damaged_copy(chain, tmp_path):
+    """A copy of the chain's data folder (the configs read ``data/omnivec-tiny`` from the cwd)."""
+    import shutil
+    shutil.copytree(chain['cwd'] / 'data', tmp_path / 'data')
+    return tmp_path
+
+
+@pytest.mark.parametrize('damage, error, message', [
+    ('digits/val/3/00023.png', FileNotFoundError,
+     r'CustomDataset meta/val.txt: 1 of \d+ image\(s\) cannot be read, e.g. .*00023.png '
+     r'\(missing\)'),
+    ('modelnet40/modelnet40_test.txt', ValueError,
+     r"val_dataloader source 'modelnet': ModelNetDataset lists no sample")])
+def test_train_refuses_a_damaged_source_before_the_first_iteration(damaged_copy, damage, error,
+                                                                   message):
+    # before: the missing image failed at iteration ~140 of 150, the empty list with mmengine's
+    # "need at least one array to concatenate"
+    path = damaged_copy / 'data' / 'omnivec-tiny' / damage
+    if path.suffix == '.txt':
+        path.write_text('')
+    else:
+        path.unlink()
+    with pytest.raises(error, match=message):
+        tool(damaged_copy, 'train', str(GROUPED), '--work-dir', str(damaged_copy / 'work'))
+    assert not (damaged_copy / 'work').exists() or not list((damaged_copy / 'work').rglob('*.pth'))
+
+
+def test_train_refuses_a_source_whose_task_has_no_head(damaged_copy):
+    # before: the first batch of that task failed, maybe hours in
+    with pytest.raises(KeyError, match=r"train_dataloader: source\(s\) \['shapenet'\] have "
+                       r"task\(s\) \['part_seg'\] without a head in model.heads"):
+        tool(damaged_copy, 'train', str(GROUPED), '--work-dir', str(damaged_copy / 'work'),
+             '--cfg-options', 'train_dataloader.dataset.sources.shapenet.task=part_seg')
+
+
 @pytest.mark.parametrize('variant, grouping, mixing', [
     (1, False, False), (2, True, False), (3, False, True), (4, True, True)])
 def test_table8_ablation_configs_switch_task_grouping_and_modality_mixing(variant, grouping,
