@@ -220,3 +220,14 @@ def test_library_deprecation_notices_are_filtered_in_one_place(capsys):
     print_log('a line of ours', logger='notices_test', level=30)
     out = capsys.readouterr().out
     assert 'a line of ours' in out and 'FileClient' not in out
+
+
+# ---------------------------------------------------------------- numbers given as words
+def test_number_arguments_given_as_words_name_the_argument():
+    # before: "could not convert string to float: 'abc'", naming no argument
+    from m2pt_mm.datasets.transforms.depth import LoadRGBDFromFile
+    from m2pt_mm.models.tokenizers.audio import AudioTokenizer
+    with pytest.raises(TypeError, match=r"max_depth must be a number \(metres\), got 'ten'"):
+        LoadRGBDFromFile(max_depth='ten')
+    with pytest.raises(TypeError, match=r"AudioTokenizer: mask_t_prob must be a number, got 'x'"):
+        AudioTokenizer(embed_dims=32, mask_t_prob='x')

@@ -43,6 +43,9 @@ class LoadRGBDFromFile(BaseTransform):
         if depth_encoding not in DEPTH_ENCODINGS:
             raise ValueError(f'depth_encoding must be one of {DEPTH_ENCODINGS}, got '
                              f'{depth_encoding!r}')
+        if isinstance(max_depth, bool) or not isinstance(max_depth, (int, float)):
+            raise TypeError(f'{type(self).__name__}: max_depth must be a number (metres), got '
+                            f'{max_depth!r}')
         self.depth_encoding, self.max_depth = depth_encoding, float(max_depth)
 
     def transform(self, results: dict) -> dict:

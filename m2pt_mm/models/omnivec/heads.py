@@ -152,7 +152,8 @@ class OmniVecMAEHead(OmniVecPretrainHead):
                  mask_count: str = 'keep',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
-        if not 0. < mask_ratio < 1.:
+        if isinstance(mask_ratio, bool) or not isinstance(mask_ratio, (int, float)) or not (
+                0. < mask_ratio < 1.):
             raise ValueError(f'mask_ratio must be in (0, 1), got {mask_ratio}')
         if mask_mode not in ('random', 'tube'):
             raise ValueError(f"mask_mode must be 'random' or 'tube', got {mask_mode!r}")

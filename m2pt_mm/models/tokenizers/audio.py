@@ -62,6 +62,9 @@ class AudioTokenizer(PatchEmbed):
                          input_size=(num_frames, num_mel_bins), bias=bias, norm_cfg=norm_cfg,
                          init_cfg=init_cfg)
         self.num_mel_bins = num_mel_bins
+        for name, value in (('mask_t_prob', mask_t_prob), ('mask_f_prob', mask_f_prob)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f'AudioTokenizer: {name} must be a number, got {value!r}')
         self.mask_t_prob, self.mask_f_prob = float(mask_t_prob), float(mask_f_prob)
         self.sincos_pos_embed = sincos_pos_embed
 
