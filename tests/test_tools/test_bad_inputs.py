@@ -229,5 +229,5 @@ def test_number_arguments_given_as_words_name_the_argument():
     from m2pt_mm.models.tokenizers.audio import AudioTokenizer
     with pytest.raises(TypeError, match=r"max_depth must be a number \(metres\), got 'ten'"):
         LoadRGBDFromFile(max_depth='ten')
-    with pytest.raises(TypeError, match=r"AudioTokenizer: mask_t_prob must be a number, got 'x'"):
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\), got \{'mask_t_prob': 'x'\}"):
         AudioTokenizer(embed_dims=32, mask_t_prob='x')

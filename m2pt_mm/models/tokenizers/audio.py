@@ -51,7 +51,7 @@ class AudioTokenizer(PatchEmbed):
                  sincos_pos_embed: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         bad = {k: p for k, p in (('mask_t_prob', mask_t_prob), ('mask_f_prob', mask_f_prob))
-               if not 0. <= p < 1.}
+               if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0. <= p < 1.}
         if bad:
             raise ValueError(f'token masking probabilities must be in [0, 1), got {bad}')
         if num_mel_bins % patch_size:
@@ -62,9 +62,6 @@ class AudioTokenizer(PatchEmbed):
                          input_size=(num_frames, num_mel_bins), bias=bias, norm_cfg=norm_cfg,
                          init_cfg=init_cfg)
         self.num_mel_bins = num_mel_bins
-        for name, value in (('mask_t_prob', mask_t_prob), ('mask_f_prob', mask_f_prob)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f'AudioTokenizer: {name} must be a number, got {value!r}')
         self.mask_t_prob, self.mask_f_prob = float(mask_t_prob), float(mask_f_prob)
         self.sincos_pos_embed = sincos_pos_embed
 
