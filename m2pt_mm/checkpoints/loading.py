@@ -56,8 +56,10 @@ def verify_zip_records(data: Union[bytes, str], path: str) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as zf:
             bad = zf.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise CheckpointError(f'{path!r} is not a complete checkpoint: {e}') from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        # ValueError: 'negative seek value' when bytes are missing between records
+        raise CheckpointError(f'{path!r} is not a complete checkpoint (bytes missing or moved '
+                              f'inside it): {e}') from None
     if bad is not None:
         raise CheckpointError(f'{path!r} is damaged: record {bad!r} does not match its CRC-32 '
                               '(bytes changed after it was written); use an intact copy')
@@ -163,9 +165,11 @@ def check_checkpoint_file(path: str, verify_crc: bool = False) -> None:
             return
         try:
             with zipfile.ZipFile(path) as zf:
-                zf.infolist()
-        except (zipfile.BadZipFile, OSError) as e:
-            raise CheckpointError(f'{path!r} is not a complete checkpoint: {e}') from None
+                for info in zf.infolist():  # each record's header where the directory says
+                    zf.open(info).close()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            raise CheckpointError(f'{path!r} is not a complete checkpoint (bytes missing or moved '
+                                  f'inside it): {e}') from None
         return
     with open(path, 'rb') as f:
         head = f.read(4)

@@ -37,6 +37,20 @@ def test_mmengine_loads_check_crc_too(flipped):
         _load_checkpoint(str(path), map_location='cpu')
 
 
+def test_a_zip_missing_its_middle_is_named_by_the_quick_check_and_the_load(tmp_path):
+    # before: the quick check passed and the load said "negative seek value -N", naming nothing
+    from m2pt_mm.checkpoints import check_checkpoint_file
+    path = tmp_path / 'middle.pth'
+    torch.save(timm_state_dict(), path)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 3] + data[2 * len(data) // 3:])
+    message = r"middle\.pth' is not a complete checkpoint \(bytes missing or moved inside it\)"
+    with pytest.raises(CheckpointError, match=message):
+        check_checkpoint_file(str(path))
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint_file(str(path))
+
+
 def test_intact_file_loads_the_same_through_mmengine(tmp_path):
     sd = timm_state_dict()
     torch.save({'state_dict': sd}, tmp_path / 'ok.pth')
