@@ -54,7 +54,8 @@ def test_load_from_refuses_a_checkpoint_of_another_width(trained_classifier, tmp
 def test_test_refuses_nan_weights(trained_classifier, tmp_path):
     bad = _altered(trained_classifier['work'] / 'epoch_3_deploy.pth', tmp_path / 'nan.pth',
                    'head.layers.head.weight', _with_nan)
-    with pytest.raises(CheckpointError, match=r"key 'head.layers.head.weight' holds 1 non-finite value"):
+    with pytest.raises(CheckpointError,
+                       match=r"key 'head.layers.head.weight' holds 1 non-finite value"):
         call_tool('test', trained_classifier['plain'], bad, '--work-dir', tmp_path / 'test')
 
 
@@ -89,3 +90,14 @@ def test_relaxed_check_still_refuses_shapes_and_checkpoints_that_fill_nothing():
         hook.after_load_checkpoint(_runner(model), {'state_dict': {'0.weight': torch.zeros(3, 5)}})
     with pytest.raises(CheckpointMismatchError, match='stage.pth fills none of the model'):
         hook.after_load_checkpoint(_runner(model), {'state_dict': {'head.w': torch.zeros(1)}})
+
+
+def test_a_plain_models_checkpoint_is_not_called_a_deploy_one(trained_classifier, tmp_path):
+    # before: "is a merged (deploy) checkpoint" for any checkpoint without pathway parameters
+    ckpt = torch.load(trained_classifier['work'] / 'epoch_3_deploy.pth', weights_only=True)
+    del ckpt['meta']['deploy']  # as a plain ViT's training checkpoint
+    torch.save(ckpt, tmp_path / 'plain_vit.pth')
+    with pytest.raises(CheckpointMismatchError, match=r'plain_vit\.pth has no pathway parameters: '
+                       r'it is the checkpoint of a model without pathway'):
+        call_tool('test', trained_classifier['m2pt'], tmp_path / 'plain_vit.pth',
+                  '--work-dir', tmp_path / 'test')

@@ -17,15 +17,25 @@ def _strip(keys, prefix='module.') -> List[str]:
     return [k[len(prefix):] if k.startswith(prefix) else k for k in keys]
 
 
-def check_state_dict_fits(model_keys, ckpt_keys, source: str, strict: bool = True) -> List[str]:
+def check_state_dict_fits(model_keys, ckpt_keys, source: str, strict: bool = True,
+                          deploy: bool = True) -> List[str]:
     """Raise when ``ckpt_keys`` do not fit ``model_keys``; returns the mismatch report otherwise.
 
     A merged (deploy) checkpoint for a model with a pathway, and an unmerged training checkpoint
-    for a plain model, get a message that says which config or file to use.
+    for a plain model, get a message that says which config or file to use. ``deploy``: whether a
+    checkpoint without pathway parameters says it is merged (its ``meta['deploy']``); otherwise it
+    is named as the checkpoint of a model without pathway.
     """
     model_keys, ckpt_keys = set(model_keys), set(_strip(ckpt_keys))
     model_pathway = sorted(k for k in model_keys if is_pathway_param(k))
     ckpt_pathway = sorted(k for k in ckpt_keys if is_pathway_param(k))
+    if model_pathway and not ckpt_pathway and not deploy:
+        raise CheckpointMismatchError(
+            f'{source} has no pathway parameters: it is the checkpoint of a model without pathway '
+            f'(a plain ViT, OmniVec, ...), but this config builds them (e.g. '
+            f'{model_pathway[0]!r}). Test it with the config it was trained with; to start an M2PT '
+            "run from its backbone, use model.backbone.init_cfg=dict(type='Pretrained', "
+            "prefix='backbone.', checkpoint=...).")
     if model_pathway and not ckpt_pathway:
         raise CheckpointMismatchError(
             f'{source} is a merged (deploy) checkpoint: it has no pathway parameters, but this '
@@ -95,8 +105,9 @@ class CheckpointCheckHook(Hook):
         model_state = model.state_dict()
         check_finite(state_dict, str(source))
         check_shapes(model_state, state_dict, str(source))
+        deploy = bool((checkpoint.get('meta') or {}).get('deploy'))
         report = check_state_dict_fits(model_state.keys(), state_dict.keys(), str(source),
-                                       self.strict)
+                                       self.strict, deploy)
         if not any(k in model_state for k in state_dict):
             raise CheckpointMismatchError(
                 f'{source} fills none of the model\'s {len(model_state)} tensors (its first keys: '
