@@ -46,3 +46,11 @@ def test_the_reproduction_guide_shows_the_table_of_todays_configs():
     guide = Path(ROOT / 'docs' / 'reproduce.md').read_text()
     assert paper_rows.markdown_table(configs) in guide, \
         'docs/reproduce.md is stale: python tools/analysis/paper_rows.py --guide docs/reproduce.md'
+
+
+def test_guide_into_a_missing_folder_is_refused_before_the_work(tmp_path, capsys, monkeypatch):
+    # before: a traceback after 15-19 s of matching every config
+    monkeypatch.setattr(paper_rows, 'all_claims', lambda: pytest.fail('matched before refusing'))
+    with pytest.raises(SystemExit):
+        paper_rows.main(['--guide', str(tmp_path / 'no' / 'guide.md')])
+    assert f"directory '{tmp_path / 'no'}' does not exist" in capsys.readouterr().err

@@ -39,6 +39,7 @@ from m2pt_mm.engine.chain import (
     source_steps,
     train_chain,
 )
+from m2pt_mm.utils.cli_checks import check_output_file
 
 
 class Cell(NamedTuple):
@@ -236,6 +237,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="The paper's rows and the configs of each")
     parser.add_argument('--guide', help='also write the reproduction guide (markdown) here')
     args = parser.parse_args(argv)
+    check_output_file(parser, args.guide, '--guide')  # before 15-20 s of matching, not after
     configs, errors = match(all_claims())
     print(markdown_table(configs), end='')
     missing = [cell for cell in PAPER if cell not in configs]
