@@ -4,6 +4,7 @@ Examples:
     python tools/train.py configs/demo/CONFIG.py --work-dir work_dirs/run
     python tools/train.py CONFIG --resume                 # from work_dir/last_checkpoint
     python tools/train.py CONFIG --resume work_dirs/run/epoch_2.pth
+    python tools/train.py CONFIG --force                  # a new run over an earlier one's files
     bash tools/dist_train.sh CONFIG 8 [args]               # torchrun, 8 processes
 """
 import argparse
@@ -23,6 +24,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CHECKPOINT, or without a value from the latest '
                         'checkpoint in the work dir')
+    parser.add_argument('--force', action='store_true',
+                        help='start a new run in a work dir that holds checkpoints of an earlier '
+                        'run (without it, or --resume, such a run is refused): the new '
+                        'checkpoints replace the earlier ones of the same name')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual batch size / '
@@ -36,11 +41,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> 'Runner':
     """Train as the command line says (``argv``: the arguments, default ``sys.argv[1:]``);
-    returns the runner after training."""
+    returns the runner after training. The work dir is locked while the run lasts."""
     args = parse_args(argv)
-    from m2pt_mm.engine.cli import build_train_runner
-    runner = build_train_runner(args)
-    runner.train()
+    from m2pt_mm.engine.cli import locked_train_runner
+    with locked_train_runner(args) as runner:
+        runner.train()
     return runner
 
 

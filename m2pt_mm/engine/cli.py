@@ -2,17 +2,19 @@
 (checked ``--cfg-options``) and the checkpoint ``--resume`` continues from. Their common arguments,
 checked before any import: :mod:`m2pt_mm.utils.cli_checks`."""
 import argparse
+import contextlib
 import os
 import os.path as osp
 import re
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 
 import torch
 from mmengine.config import Config
 
 from m2pt_mm.checkpoints import CheckpointError, check_checkpoint_file, load_checkpoint_file
 from m2pt_mm.engine.distributed import setup_cpu_distributed
+from m2pt_mm.engine.work_dir import checkpoint_dir, lock_work_dir, refuse_earlier_checkpoints
 from m2pt_mm.utils.config_scope import register_config_scope
 
 if TYPE_CHECKING:
@@ -78,10 +80,19 @@ def allow_zero_aux_before_loading(cfg: Config) -> None:
             pathway['allow_zero_aux'] = True
 
 
-def find_resume_checkpoint(work_dir: str, warn: Callable[[str], None] = print) -> Optional[str]:
+def checkpoint_out_dir(cfg: Config) -> Optional[str]:
+    """The config's ``default_hooks.checkpoint.out_dir`` (None: checkpoints go to the work dir)."""
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    return hook.get('out_dir')
+
+
+def find_resume_checkpoint(work_dir: str, warn: Callable[[str], None] = print,
+                           out_dir: Optional[str] = None) -> Optional[str]:
     """The checkpoint ``--resume`` (without a file) continues from: the one ``last_checkpoint``
-    names if it is intact; else the newest intact ``epoch_N.pth`` / ``iter_N.pth`` of
-    ``work_dir`` (said through ``warn``); None when ``work_dir`` has no ``last_checkpoint``.
+    names if it is intact; else the newest intact ``epoch_N.pth`` / ``iter_N.pth`` (said through
+    ``warn``) of the folder ``last_checkpoint``'s file is in, of ``out_dir/<last folder of
+    work_dir>`` (where CheckpointHook saves with ``out_dir`` set) and of ``work_dir``; None when
+    ``work_dir`` has no ``last_checkpoint``.
 
     Raises:
         CheckpointError: ``last_checkpoint`` names a missing or damaged file and no intact
@@ -97,10 +108,14 @@ def find_resume_checkpoint(work_dir: str, warn: Callable[[str], None] = print) -
         return named
     except (FileNotFoundError, CheckpointError) as e:
         problem = str(e)
-    found = sorted((int(m.group(2)), name) for name in os.listdir(work_dir)
-                   for m in [_RESUMABLE.match(name)] if m)
-    for _, name in reversed(found):
-        path = osp.join(work_dir, name)
+    folders: List[str] = []
+    for folder in (osp.dirname(named), checkpoint_dir(work_dir, out_dir), work_dir):
+        if osp.isdir(folder) and not any(osp.samefile(folder, f) for f in folders):
+            folders.append(folder)
+    # newest first; of two of one step, the one in the earlier folder of the list
+    found = sorted((int(m.group(2)), -i, osp.join(folder, name)) for i, folder in enumerate(folders)
+                   for name in os.listdir(folder) for m in [_RESUMABLE.match(name)] if m)
+    for _, _, path in reversed(found):
         try:
             check_checkpoint_file(path, verify_crc=True)
         except (FileNotFoundError, CheckpointError):
@@ -108,9 +123,12 @@ def find_resume_checkpoint(work_dir: str, warn: Callable[[str], None] = print) -
         warn(f'--resume: last_checkpoint names {named!r}, which cannot be used ({problem}); '
              f'resuming from the newest intact checkpoint {path!r}')
         return path
+    where = f'{work_dir} holds' if len(folders) < 2 else f'{" and ".join(folders)} hold'
+    shown = [osp.basename(path) if osp.dirname(path) == work_dir else path
+             for _, _, path in found]
     raise CheckpointError(f'--resume: last_checkpoint names {named!r}, which cannot be used '
-                          f'({problem}), and {work_dir} holds no other intact checkpoint (found: '
-                          f'{[name for _, name in found] or "none"})')
+                          f'({problem}), and {where} no other intact checkpoint (found: '
+                          f'{shown or "none"})')
 
 
 def check_resumable(path: str) -> None:
@@ -137,20 +155,26 @@ def train_args(config: str, work_dir: Optional[str] = None,
                cfg_options: Optional[Dict[str, Any]] = None, **flags: Any) -> argparse.Namespace:
     """The namespace ``tools/train.py CONFIG --work-dir DIR --cfg-options ...`` parses to, for
     callers in Python (the study runner): ``flags`` are its other options by their ``dest``
-    (``resume``, ``amp``, ``auto_scale_lr``, ``no_validate``, ``launcher``)."""
-    unknown = set(flags) - {'resume', 'amp', 'auto_scale_lr', 'no_validate', 'launcher'}
+    (``resume``, ``force``, ``amp``, ``auto_scale_lr``, ``no_validate``, ``launcher``)."""
+    unknown = set(flags) - {'resume', 'force', 'amp', 'auto_scale_lr', 'no_validate', 'launcher'}
     if unknown:
         raise TypeError(f'train_args: unknown option(s) {sorted(unknown)}')
     return argparse.Namespace(
         config=config, work_dir=work_dir, cfg_options=dict(cfg_options or {}) or None,
         launcher=flags.get('launcher', 'none'), local_rank=0, resume=flags.get('resume'),
-        amp=flags.get('amp', False), auto_scale_lr=flags.get('auto_scale_lr', False),
+        force=flags.get('force', False), amp=flags.get('amp', False),
+        auto_scale_lr=flags.get('auto_scale_lr', False),
         no_validate=flags.get('no_validate', False))
 
 
 def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply ``tools/train.py``'s own options (``--amp``, ``--auto-scale-lr``, ``--no-validate``,
-    ``--resume``) to ``cfg``."""
+    ``--resume``, ``--force``) to ``cfg``.
+
+    Raises:
+        WorkDirNotEmptyError: a new run (neither ``--resume`` nor ``--force``) would overwrite
+            the checkpoints of an earlier run.
+    """
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper == 'OptimWrapper':
@@ -166,8 +190,12 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     will_load = cfg.get('load_from') is not None
+    out_dir = checkpoint_out_dir(cfg)
+    if args.resume is None and not getattr(args, 'force', False):
+        refuse_earlier_checkpoints(cfg.work_dir, out_dir)
     if args.resume == 'auto':
-        checkpoint = find_resume_checkpoint(cfg.work_dir, warn=lambda m: print(m, file=sys.stderr))
+        checkpoint = find_resume_checkpoint(cfg.work_dir, warn=lambda m: print(m, file=sys.stderr),
+                                            out_dir=out_dir)
         if checkpoint is None:
             print(f'--resume: {cfg.work_dir} has no last_checkpoint; nothing to resume, training '
                   'starts from the beginning', file=sys.stderr)
@@ -186,17 +214,32 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def build_train_runner(args: argparse.Namespace) -> 'Runner':
-    """The Runner ``tools/train.py`` trains with: the config with the common arguments and the
-    training options applied, its dataset files checked, built by ``runner_type`` or
-    ``Runner.from_cfg``."""
+def build_train_runner(args: argparse.Namespace, cfg: Optional[Config] = None) -> 'Runner':
+    """The Runner ``tools/train.py`` trains with: the config (``cfg``, else loaded from
+    ``args.config``) with the common arguments and the training options applied, its dataset
+    files checked, built by ``runner_type`` or ``Runner.from_cfg``. Train it inside
+    :func:`locked_train_runner`, which holds the work dir."""
     from mmengine.runner import Runner
 
     import m2pt_mm.engine  # noqa: F401  safe resume allow-list, hooks, atomic checkpoint backend
     from m2pt_mm.datasets.checks import check_dataset_files
-    cfg = merge_train_args(load_config(args.config, args), args)
+    cfg = merge_train_args(load_config(args.config, args) if cfg is None else cfg, args)
     check_dataset_files(cfg)  # a missing image or empty annotation list fails now, clearly
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+@contextlib.contextmanager
+def locked_train_runner(args: argparse.Namespace) -> Iterator['Runner']:
+    """:func:`build_train_runner`'s Runner, its work dir locked
+    (:func:`m2pt_mm.engine.work_dir.lock_work_dir`) from before the checks of ``--resume`` and
+    of earlier checkpoints until the block ends, returns or raises: train inside the block.
+
+    Raises:
+        WorkDirInUseError: another training run holds the work dir.
+    """
+    cfg = load_config(args.config, args)
+    with lock_work_dir(cfg.work_dir, cfg.launcher):
+        yield build_train_runner(args, cfg)

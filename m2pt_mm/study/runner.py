@@ -1,6 +1,6 @@
 """Running a study: its pretraining stages, its tuning grid (chosen on val), then its final runs
 (reported on test), ``jobs`` runs at a time, each in a worker process that trains through the
-same function as ``tools/train.py`` (:func:`m2pt_mm.engine.cli.build_train_runner`) and then
+same function as ``tools/train.py`` (:func:`m2pt_mm.engine.cli.locked_train_runner`) and then
 evaluates the final weights with mmengine's ``Runner.val()`` and ``Runner.test()``.
 
 A run lives in ``WORK/runs/<phase>/<arm or stage>/<regime>/[<grid point>/]seed<S>/`` and is
@@ -291,16 +291,18 @@ def _write_initial_checkpoint(run: Run) -> str:
 
 def _train(run: Run, metric: str) -> Dict[str, Any]:
     from m2pt_mm.engine import deploy_path
-    from m2pt_mm.engine.cli import build_train_runner, train_args
+    from m2pt_mm.engine.cli import locked_train_runner, train_args
     from m2pt_mm.study.trace import LambdaTraceHook
     options = dict(run.options, experiment_name=run.id.replace('/', '_'))
-    runner = build_train_runner(train_args(run.config, run.work_dir, options))
-    trace = LambdaTraceHook()
-    runner.register_hook(trace, priority='LOW')
-    runner.train()
-    out: Dict[str, Any] = dict(lambda_trace=trace.trace)
-    if run.evaluate:
-        out['metrics'] = dict(val=_pick(runner.val(), metric), test=_pick(runner.test(), metric))
+    # the run's folder was cleared by execute(): nothing of an earlier attempt to refuse
+    with locked_train_runner(train_args(run.config, run.work_dir, options)) as runner:
+        trace = LambdaTraceHook()
+        runner.register_hook(trace, priority='LOW')
+        runner.train()
+        out: Dict[str, Any] = dict(lambda_trace=trace.trace)
+        if run.evaluate:
+            out['metrics'] = dict(val=_pick(runner.val(), metric),
+                                  test=_pick(runner.test(), metric))
     with open(osp.join(run.work_dir, 'last_checkpoint')) as f:
         # relative to the study's folder, where every run executes: short strings in the configs
         # that read it (mmengine formats each config with yapf, slowly for long strings)
