@@ -1,6 +1,7 @@
 """Writing checkpoints: atomically (a kill during a save never leaves a file that resume would
 trust), and the deploy (merged) twin of a training checkpoint. Reading is
 :mod:`m2pt_mm.checkpoints`."""
+import contextlib
 import io
 import os
 import os.path as osp
@@ -25,6 +26,20 @@ def is_temp_file(path: str) -> bool:
     return name.startswith(_TMP_PREFIX) and name.endswith(_TMP_SUFFIX)
 
 
+def _umask() -> int:
+    """The process's umask: read from /proc on Linux, since os.umask can only read it by setting
+    it, and a file another thread (a TensorBoard writer) creates meanwhile would get the wrong
+    mode."""
+    with contextlib.suppress(OSError):
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
     filepath = os.fspath(filepath)
     directory = osp.dirname(osp.abspath(filepath))
@@ -33,6 +48,9 @@ def _atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
                                suffix=_TMP_SUFFIX, dir=directory)
     try:
         with os.fdopen(fd, 'wb') as f:
+            # mkstemp creates 0600; the file gets what open() would give it (0644 under umask
+            # 022), as mmengine's own writes and the files a reader of the work dir expects
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
