@@ -250,7 +250,8 @@ visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
 print(f'wrote {num} train / {num // 4} val images, aux.pth and config.py to {out}')
 PY
 
-TRAIN=(tools/train.py "$DATA/config.py" --work-dir "$OUT/train")
+# --force: a rerun into the same OUT_DIR replaces the rehearsal's own earlier checkpoints
+TRAIN=(tools/train.py "$DATA/config.py" --work-dir "$OUT/train" --force)
 if [ "$DEVICE" = cuda ]; then
   TRAIN+=(--amp)  # AmpOptimWrapper: fp16 autocast with dynamic loss scaling
 else
