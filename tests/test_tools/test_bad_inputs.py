@@ -59,6 +59,8 @@ def test_metrics_out_is_checked_before_the_evaluation(tiny_cls_configs, tmp_path
 
 @pytest.mark.parametrize('tool, args, message', [
     ('train.py', ['missing.py'], "config 'missing.py' does not exist"),
+    ('train.py', ['configs/demo/vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py',
+                  '--cfg-options', 'load_from=no.pth'], "load_from checkpoint 'no.pth' does not"),
     ('test.py', ['configs/demo/vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py', 'no.pth'],
      "checkpoint 'no.pth' does not exist"),
     ('model_converters/publish_model.py', ['no.pth', 'out'], "checkpoint 'no.pth' does not exist"),
