@@ -31,6 +31,7 @@ from m2pt_mm.pathway import (
 )
 from m2pt_mm.registry import build_tokenizer, tokenizer_class
 
+from ..tokenizers.text import PAD_ID, TextTokenizer
 from ..utils import PointCentres, TokenGrid, sincos_position_table
 
 PATHWAY_DEFAULTS: Dict[str, Any] = dict(
@@ -92,6 +93,43 @@ def _pathway_configs(pathway: Union[None, dict, Sequence[dict]]) -> List[Dict[st
             raise TypeError(f'pathway[{k}]: {", ".join(bad)}; expected True or False')
         out.append(cfg)
     return out
+
+
+def run_block_with_key_padding(layer: nn.Module, x: Tensor, key_padding_mask: Tensor) -> Tensor:
+    """mmpretrain's ``TransformerEncoderLayer.forward`` with padded keys left out of attention.
+
+    The block's own submodules are called (``qkv``/``proj`` with their pathways, dropouts, drop
+    path, layer scale), so only the attention weights differ from ``layer(x)``: a padded key gets
+    ``-inf`` before the softmax, for every query.
+
+    Args:
+        layer: A ``TransformerEncoderLayer`` whose ``attn`` is mmpretrain's ``MultiheadAttention``.
+        x: Tokens ``[B, N, D]``.
+        key_padding_mask: ``[B, N]`` bool, True where a token is padding.
+    """
+    attn = layer.attn
+    if not isinstance(attn, MultiheadAttention) or attn.v_shortcut:
+        raise ValueError(f'a key-padding mask needs plain global attention, got '
+                         f'{type(attn).__name__} (window attention and v_shortcut are image-only)')
+    B, N, _ = x.shape
+    if key_padding_mask.shape != (B, N):
+        raise ValueError(f'key_padding_mask must be [B, N] = {[B, N]}, got '
+                         f'{list(key_padding_mask.shape)}')
+    empty = key_padding_mask.all(dim=1)
+    if bool(empty.any()):
+        # every key masked: the softmax has nothing to normalise over
+        raise ValueError(f'samples {empty.nonzero().flatten().tolist()} have no tokens left '
+                         f'after the key-padding mask (all [PAD] = {PAD_ID})')
+    h = layer.ln1(x)
+    q, k, v = attn.qkv(h).reshape(B, N, 3, attn.num_heads,
+                                  attn.head_dims).permute(2, 0, 3, 1, 4).unbind(0)
+    # additive, not bool: mmpretrain's pure-Python fallback mishandles bool masks
+    bias = q.new_zeros(B, 1, 1, N).masked_fill(key_padding_mask[:, None, None, :], float('-inf'))
+    h = attn.scaled_dot_product_attention(q, k, v, attn_mask=bias,
+                                          dropout_p=attn.attn_drop if attn.training else 0.)
+    h = h.transpose(1, 2).reshape(B, N, attn.embed_dims)
+    x = x + attn.out_drop(attn.gamma1(attn.proj_drop(attn.proj(h))))
+    return layer.ffn(layer.ln2(x), identity=x)
 
 
 def _is_square(n: int) -> bool:
@@ -416,6 +454,7 @@ class M2PTVisionTransformer(VisionTransformer):
         or for point clouds :class:`PointCentres` (the group centres ``[B, G, 3]``), which a
         part-segmentation head needs to propagate the group features back to the points."""
         B = x.shape[0]
+        key_padding_mask = self._key_padding_mask(x)
         x, grid = self.patch_embed(x)
         if self.cls_token is not None:
             x = torch.cat((self.cls_token.expand(B, -1, -1), x), dim=1)
@@ -430,7 +469,7 @@ class M2PTVisionTransformer(VisionTransformer):
         for i, layer in enumerate(self.layers):
             if self.pos_every_block and i > 0:
                 x = x + pos
-            x = self._run_block(layer, x, grid)
+            x = self._run_block(layer, x, grid, key_padding_mask)
             if i == last and self.final_norm:
                 x = self.ln1(x)
             if i in self.out_indices:
@@ -438,7 +477,17 @@ class M2PTVisionTransformer(VisionTransformer):
                 outs.append(self._format_output(out, grid))
         return tuple(outs), grid
 
-    def _run_block(self, layer: nn.Module, x: Tensor, grid: TokenGrid) -> Tensor:
+    def _key_padding_mask(self, x: Tensor) -> Optional[Tensor]:
+        """``[B, E + L]`` True at the ``[PAD]`` ids of a text input (never at the class token),
+        so that padding is not attended to; None for every other tokenizer."""
+        if not isinstance(self.patch_embed, TextTokenizer) or x.dim() != 2:
+            return None
+        return F.pad(x == PAD_ID, (self.num_extra_tokens, 0), value=False)
+
+    def _run_block(self, layer: nn.Module, x: Tensor, grid: TokenGrid,
+                   key_padding_mask: Optional[Tensor] = None) -> Tensor:
+        if key_padding_mask is not None:
+            return run_block_with_key_padding(layer, x, key_padding_mask)
         if not isinstance(layer.attn, WindowRelPosAttention):
             return layer(x)
         # mmpretrain's TransformerEncoderLayer.forward, with the token grid for the attention

@@ -10,6 +10,8 @@ from torch import Tensor, nn
 
 from m2pt_mm.registry import build_tokenizer
 
+from ..backbones.m2pt_vit import run_block_with_key_padding
+from ..tokenizers.text import PAD_ID, TextTokenizer
 from ..utils import TokenGrid, sincos_position_table
 
 POS_EMBEDS = ('learned', 'sincos')
@@ -105,13 +107,22 @@ class OmniVecEncoder(BaseModule):
                              f'for the grid {grid}')
         return tokens + self.position_embedding(grid), grid
 
-    def forward_blocks(self, tokens: Tensor) -> Tensor:
-        """Run the encoder blocks (none for ``depth=0``)."""
+    def padding_mask(self, x: Tensor) -> Optional[Tensor]:
+        """``[B, L]`` True at the ``[PAD]`` ids of a text batch (one token per id); None for the
+        other modalities, whose tokens are all real."""
+        if not isinstance(self.tokenizer, TextTokenizer):
+            return None
+        return x == PAD_ID
+
+    def forward_blocks(self, tokens: Tensor, key_padding_mask: Optional[Tensor] = None) -> Tensor:
+        """Run the encoder blocks (none for ``depth=0``), padded tokens left out of attention
+        when ``key_padding_mask`` ``[B, N]`` is given."""
         for block in self.blocks:
-            tokens = block(tokens)
+            tokens = block(tokens) if key_padding_mask is None else run_block_with_key_padding(
+                block, tokens, key_padding_mask)
         return tokens
 
     def forward(self, x: Tensor) -> Tuple[Tensor, TokenGrid]:
         """``x`` → encoded tokens ``[B, N, D]`` and the grid."""
         tokens, grid = self.embed(x)
-        return self.forward_blocks(tokens), grid
+        return self.forward_blocks(tokens, self.padding_mask(x)), grid

@@ -168,7 +168,7 @@ def export_single_modality(model: nn.Module, modality: str,
                              'projection depends on it through the meta tokens)')
     shape = (1, *(int(n) for n in input_shape))
     with torch.no_grad():
-        scale, shift = projection.modulation(model.meta(modality, shape))
+        scale, shift = projection.modulation(model.meta_vector(modality, shape))
         A = scale[:, None] * projection.linear.weight  # [D, E]
         c = scale * projection.linear.bias + shift
         tokenizer_state, tokenizer_cfg, positions = fold(encoder, A, c, shape)

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmengine.structures import PixelData
 from mmpretrain.models.heads import ClsHead, MultiLabelClsHead
@@ -38,6 +39,8 @@ class TrunkOutput:
         trunk: The trunk (its final norm and feature-map layout).
         vectorizer: The vectorizer, or None.
         state: What a pretraining head's masking returned (mask, ids_restore / targets).
+        padding: ``[B, N]`` bool, True at padding patch tokens (text ``[PAD]``), which no token
+            attended to and the Omni embedding leaves out; None when every token is real.
     """
     outs: List[Tensor]
     grid: TokenGrid
@@ -46,6 +49,7 @@ class TrunkOutput:
     trunk: nn.Module
     vectorizer: Optional[nn.Module] = None
     state: Any = None
+    padding: Optional[Tensor] = None
     _omni: Optional[Tensor] = field(default=None, repr=False)
 
     def tokens(self) -> Tensor:
@@ -64,7 +68,7 @@ class TrunkOutput:
             raise ValueError("Omni embeddings (input='omni', mode='tensor') need the model's "
                              'vectorizer, which is None')
         if self._omni is None:
-            self._omni = self.vectorizer(self.tokens())
+            self._omni = self.vectorizer(self.tokens(), self.padding)
         return self._omni
 
     def featmaps(self, indices: Sequence[int], norm: bool = False) -> Tuple[Tensor, ...]:
@@ -88,7 +92,8 @@ class TrunkOutput:
                 else self.grid)
         return TrunkOutput([x[index] for x in self.outs], grid, self.num_extra,
                            self.inputs[index], self.trunk, self.vectorizer, None,
-                           None if self._omni is None else self._omni[index])
+                           padding=None if self.padding is None else self.padding[index],
+                           _omni=None if self._omni is None else self._omni[index])
 
 
 class OmniVecPretrainHead(BaseModule):
@@ -198,9 +203,11 @@ class OmniVecMLMHead(OmniVecPretrainHead):
     With the paper's ``mask_ratio=0.95`` and ``predict_ratio=0.05`` (its ``f = 5 %``, "unlike 15 %
     in XLNet"), the trunk sees 5 % of a text unchanged plus the kept predicted tokens; with
     ``mask_ratio == predict_ratio = 0.15`` this is BERT's masked LM. The paper's sentence
-    permutation and XLNet/MPNet permuted language modelling are not implemented (``[PAD]`` and the
-    absence of an attention mask in the shared blocks make it a plain masked LM). The prediction
-    layer is BERT's: ``Linear-GELU-LayerNorm`` and a linear decoder to the vocabulary.
+    permutation and XLNet/MPNet permuted language modelling are not implemented: this is a plain
+    masked LM. ``[PAD]`` stays ``[PAD]``: the model's key-padding mask keeps it out of attention,
+    and the random draws cover the columns up to the batch's last real token only, so the same
+    seed corrupts a text the same way however much padding follows it. The prediction layer is
+    BERT's: ``Linear-GELU-LayerNorm`` and a linear decoder to the vocabulary.
 
     Args:
         in_channels: Trunk width (filled in by ``OmniVec``).
@@ -239,14 +246,20 @@ class OmniVecMLMHead(OmniVecPretrainHead):
         """``[B, L]`` ids → corrupted ids and the state ``(predicted [B, L] bool, ids)``."""
         real = ids != PAD_ID
         num_real = real.sum(dim=1)
+        # draw for the columns up to the last real token only: trailing [PAD] columns would shift
+        # the random stream and corrupt the same text differently at another padded length
+        columns = real.any(dim=0).nonzero()
+        width = int(columns.max()) + 1 if len(columns) else 0
+        tail = (0, ids.shape[1] - width)
+        drawn = (ids.shape[0], width)
         # rank the real tokens in a random order; padding ranks last
-        noise = torch.rand(ids.shape, device=ids.device).masked_fill(~real, 2.)
+        noise = F.pad(torch.rand(drawn, device=ids.device), tail, value=2.).masked_fill(~real, 2.)
         rank = noise.argsort(dim=1).argsort(dim=1)
         masked = rank < self._count(self.mask_ratio, num_real)[:, None]
         predicted = rank < self._count(self.predict_ratio, num_real)[:, None]
-        draw = torch.rand(ids.shape, device=ids.device)
-        random_ids = torch.randint(len(SPECIAL_TOKENS), self.vocab_size, ids.shape,
-                                   device=ids.device)
+        draw = F.pad(torch.rand(drawn, device=ids.device), tail, value=0.)
+        random_ids = F.pad(torch.randint(len(SPECIAL_TOKENS), self.vocab_size, drawn,
+                                         device=ids.device), tail, value=PAD_ID)
         corrupted = ids.masked_fill(masked & ~(predicted & (draw >= .8)), MASK_ID)
         corrupted = torch.where(predicted & (draw >= .8) & (draw < .9), random_ids, corrupted)
         return corrupted, (predicted, ids)

@@ -4,6 +4,7 @@ import inspect
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -16,6 +17,9 @@ from .projection import FiLMProjection
 from .trunk import OmniVecTrunk
 from .vectorizer import Vectorizer
 
+#: How task losses are combined (``OmniVec(loss_weighting=...)``): the sum of the task means,
+#: or each task's mean weighted by its share of the batch's samples.
+LOSS_WEIGHTINGS = ('task_mean', 'sample')
 #: Keys of a head spec that route the head; the rest is the head's own config.
 _ROUTE_KEYS = ('modality', 'input', 'in_indices', 'norm_outs')
 
@@ -70,7 +74,16 @@ class OmniVec(BaseModel):
     Samples of one modality whose tasks do not mask their input share one trunk call; a
     pretraining task (``OmniVecMAEHead``, ``OmniVecMLMHead``) masks its group's input and gets a
     call of its own. Losses are reported as ``{task}.{name}``, each loss term multiplied by
-    ``loss_weights[task]`` (default 1), and summed by mmengine.
+    ``loss_weights[task]`` (default 1) and by the ``loss_weighting`` factor, and summed by
+    mmengine.
+
+    How tasks weigh against each other (``loss_weighting``): each head returns its task's mean
+    over the task's samples (or tokens / patches) in the batch. With ``'task_mean'`` these means
+    are summed as they are, so every task present in a batch counts once whatever its number of
+    samples: the sampler's ``proportions`` change how often a task is seen and how many samples
+    its mean averages, not its weight in the gradient. With ``'sample'`` each task's terms are
+    multiplied by ``n_task / n_batch`` (its share of the batch's samples, every modality
+    counted), so the sum is a mean over the batch's samples and a task weighs as its proportion.
 
     Args:
         encoders: ``{modality: OmniVecEncoder kwargs}`` (``tokenizer=dict(type=...)``, ``depth``,
@@ -89,6 +102,8 @@ class OmniVec(BaseModel):
             width), or None for none (no ``'omni'`` input, no ``'tensor'`` mode).
         meta_dims: Width of the meta vector; the trunk's by default.
         loss_weights: ``{task: weight}``.
+        loss_weighting: ``'task_mean'`` (sum of the task means) or ``'sample'`` (each task's
+            mean times its share of the batch's samples); see above.
         data_preprocessor: The data preprocessor (``OmniVecDataPreprocessor``); mmengine's
             pass-through by default (the model stacks lists of tensors itself).
         init_cfg: Initialisation config.
@@ -101,9 +116,14 @@ class OmniVec(BaseModel):
                  vectorizer: Optional[dict] = dict(num_tokens=8),
                  meta_dims: Optional[int] = None,
                  loss_weights: Optional[Dict[str, float]] = None,
+                 loss_weighting: str = 'task_mean',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if loss_weighting not in LOSS_WEIGHTINGS:
+            raise ValueError(f'loss_weighting must be one of {LOSS_WEIGHTINGS}, got '
+                             f'{loss_weighting!r}')
+        self.loss_weighting = loss_weighting
         self.trunk_cfg = copy.deepcopy(dict(trunk))
         if self.trunk_cfg.get('type', 'OmniVecTrunk') not in ('OmniVecTrunk', OmniVecTrunk):
             raise ValueError(f"trunk: OmniVec's trunk is an OmniVecTrunk (the M2PT backbone's "
@@ -232,22 +252,45 @@ class OmniVec(BaseModel):
         return data_samples
 
     # ------------------------------------------------------------------ forward
+    def meta_vector(self, modality: str, shape: Sequence[int]) -> Tensor:
+        """The meta vector of a ``modality`` batch of tensor shape ``shape``.
+
+        A text batch's ``L`` is its encoder's ``max_length`` (the length ``TokenizeText`` pads
+        to), not the batch's width: the width is padding, and the meta vector (so the FiLM
+        projection) must not change with it.
+        """
+        shape = tuple(int(n) for n in shape)
+        if modality == 'text' and len(shape) == 2:
+            shape = (shape[0], self.encoders[modality].tokenizer.max_length)
+        return self.meta(modality, shape)
+
     def encode(self, modality: str, x: Tensor,
                pretrain_head: Optional[OmniVecPretrainHead] = None) -> TrunkOutput:
-        """One group through its encoder and projection, then the shared trunk."""
-        meta = self.meta(modality, x.shape)
+        """One group through its encoder and projection, then the shared trunk; text ``[PAD]``
+        tokens are left out of every attention (encoder blocks and trunk) and of the Omni
+        embedding."""
+        meta = self.meta_vector(modality, x.shape)
         encoder = self.encoders[modality]
         source, state = x, None
         if pretrain_head is not None:
             x, state = pretrain_head.corrupt(x)
+        padding = encoder.padding_mask(x)
         tokens, grid = encoder.embed(x)
         if pretrain_head is not None:
+            num_tokens = tokens.shape[1]
             tokens, state = pretrain_head.mask(tokens, grid, state)
-        tokens = encoder.forward_blocks(tokens)
+            if padding is not None and tokens.shape[1] != num_tokens:
+                raise ValueError(f'{type(pretrain_head).__name__} drops {modality} tokens: the '
+                                 'padding mask of a text batch needs every token kept '
+                                 '(OmniVecMLMHead corrupts ids instead)')
+        tokens = encoder.forward_blocks(tokens, padding)
         tokens = self.projections[modality](tokens, meta, self.trunk.cls_token)
         num_extra = 0 if self.trunk.cls_token is None else 1
-        return TrunkOutput(self.trunk(tokens), grid, num_extra, source, self.trunk,
-                           self.vectorizer, state)
+        trunk_padding = padding
+        if padding is not None and num_extra:
+            trunk_padding = F.pad(padding, (num_extra, 0), value=False)  # the class token
+        return TrunkOutput(self.trunk(tokens, trunk_padding), grid, num_extra, source, self.trunk,
+                           self.vectorizer, state, padding=padding)
 
     def _groups(self, samples: Sequence[DataSample]) -> List[Tuple[Optional[str], List[int]]]:
         """``(pretraining task or None, sample indices)`` per trunk call, in first-seen order."""
@@ -279,8 +322,10 @@ class OmniVec(BaseModel):
 
     def loss(self, inputs: Dict[str, Tensor],
              data_samples: Dict[str, List[DataSample]]) -> Dict[str, Tensor]:
-        """``{f'{task}.{name}': value}``, loss terms weighted by ``loss_weights``."""
+        """``{f'{task}.{name}': value}``, loss terms weighted by ``loss_weights`` and, with
+        ``loss_weighting='sample'``, by the task's share of the batch's samples."""
         losses: Dict[str, Tensor] = {}
+        batch_size = sum(len(group) for group in data_samples.values())
         for out, task, rows, samples in self._trunk_calls(inputs, data_samples):
             route, head = self.routes[task], self.heads[task]
             if route.kind == 'pretrain':
@@ -290,6 +335,8 @@ class OmniVec(BaseModel):
                 task_losses = HEAD_KINDS[route.kind].loss(head, route.features(part), part,
                                                           samples)
             weight = self.loss_weights.get(task, 1.)
+            if self.loss_weighting == 'sample':
+                weight = weight * len(samples) / batch_size
             for name, value in task_losses.items():
                 losses[f'{task}.{name}'] = value * weight if 'loss' in name else value
         return losses

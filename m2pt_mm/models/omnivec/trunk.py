@@ -1,10 +1,10 @@
 """OmniVec's shared trunk: the blocks of ``M2PTVisionTransformer``, under its own names."""
-from typing import Any, List, Union
+from typing import Any, List, Optional, Union
 
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from ..backbones.m2pt_vit import M2PTVisionTransformer
+from ..backbones.m2pt_vit import M2PTVisionTransformer, run_block_with_key_padding
 from ..utils import TokenGrid
 
 #: Backbone options that belong to the encoders and projections in OmniVec, or to the heads.
@@ -44,9 +44,15 @@ class OmniVecTrunk(M2PTVisionTransformer):
         self.pos_embed = None
         self.patch_resolution = None
 
-    def forward(self, x: Tensor) -> List[Tensor]:
+    def forward(self, x: Tensor, key_padding_mask: Optional[Tensor] = None) -> List[Tensor]:
         """Projected tokens ``[B, (1 +) N, D]`` (class token first) → every block's output, the
-        last one through ``ln1`` (with ``final_norm``)."""
+        last one through ``ln1`` (with ``final_norm``).
+
+        Args:
+            x: The tokens.
+            key_padding_mask: ``[B, (1 +) N]`` bool, True at tokens no token attends to (text
+                ``[PAD]``); None: every token attends to every token (mmpretrain's block as is).
+        """
         if x.dim() != 3 or x.shape[-1] != self.embed_dims:
             raise ValueError(f'the trunk expects tokens [B, N, {self.embed_dims}], got '
                              f'{tuple(x.shape)}')
@@ -54,7 +60,8 @@ class OmniVecTrunk(M2PTVisionTransformer):
         outs = []
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
-            x = layer(x)
+            x = layer(x) if key_padding_mask is None else run_block_with_key_padding(
+                layer, x, key_padding_mask)
             if i == last and self.final_norm:
                 x = self.ln1(x)
             outs.append(x)

@@ -1,0 +1,144 @@
+"""OmniVec against the paper and its promises (issue #23): text padding left out of attention
+and pooling, a reproducible text vocabulary, the point loss's attribution, an export that stock
+mmpretrain loads, and the documented loss weighting."""
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.registry import DefaultScope
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+import m2pt_mm.models  # noqa: F401  registers
+
+REPO = Path(__file__).resolve().parents[2]
+DIMS = 32
+TRUNK = dict(arch=dict(embed_dims=DIMS, num_layers=2, num_heads=2, feedforward_channels=64))
+CLS = dict(type='LinearClsHead', num_classes=3, loss=dict(type='CrossEntropyLoss'))
+TEXTS = ['the dog barks twice', 'a grey scan of a seven', 'points on a round chair',
+         'a bar moves left']
+CORPUS = TEXTS + ['the quick brown fox jumps over the lazy dog', 'a loud tone at four hundred',
+                  'someone wrote the digit nine on the bold page'] * 3
+
+
+def _build(cfg: dict) -> torch.nn.Module:
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def _samples(task: str, n: int) -> list:
+    return [DataSample(metainfo=dict(task=task, modality='text')).set_gt_label(k % 3)
+            for k in range(n)]
+
+
+# ---------------------------------------------------------------- text padding (item 2)
+@pytest.fixture(scope='module')
+def vocab_file(tmp_path_factory) -> str:
+    from m2pt_mm.datasets.transforms import build_text_vocab
+    return str(build_text_vocab(CORPUS, 300, tmp_path_factory.mktemp('vocab') / 'vocab.json'))
+
+
+def _ids(vocab_file: str, max_length: int) -> torch.Tensor:
+    from m2pt_mm.datasets.transforms import TokenizeText
+    tokenize = TokenizeText(vocab_file, max_length=max_length, overflow='error')
+    return torch.stack([tokenize(dict(text=text))['input_ids'] for text in TEXTS])
+
+
+@pytest.mark.parametrize('encoder_depth,input', [(0, 'omni'), (1, 'cls')])
+def test_text_output_does_not_change_with_the_amount_of_padding(vocab_file, encoder_depth, input):
+    torch.manual_seed(0)
+    model = _build(dict(
+        type='OmniVec', trunk=copy.deepcopy(TRUNK), vectorizer=dict(out_dims=24, num_tokens=4),
+        encoders=dict(text=dict(tokenizer=dict(type='TextTokenizer', vocab_file=vocab_file,
+                                               max_length=16),
+                                depth=encoder_depth, num_heads=2)),
+        heads=dict(text_cls=dict(CLS, modality='text', input=input),
+                   text_mlm=dict(type='OmniVecMLMHead', modality='text', mask_ratio=0.5,
+                                 predict_ratio=0.25)))).eval()
+    short, long = _ids(vocab_file, 8), _ids(vocab_file, 16)
+    assert short.eq(0).any() and long[:, 8:].eq(0).all()  # both padded, one by 8 more columns
+    torch.testing.assert_close(long[:, :8], short)
+    with torch.no_grad():
+        scores = [torch.stack([s.pred_score for s in model({'text': ids}, {'text': _samples(
+            'text_cls', len(TEXTS))}, mode='predict')]) for ids in (short, long)]
+        torch.testing.assert_close(scores[0], scores[1])
+        omni = [model({'text': ids}, mode='tensor')['text'] for ids in (short, long)]
+        torch.testing.assert_close(omni[0], omni[1])
+        losses = []
+        for ids in (short, long):
+            torch.manual_seed(1)  # the same corruption draws for both lengths
+            losses.append(model({'text': ids}, {'text': _samples('text_mlm', len(TEXTS))},
+                                mode='loss')['text_mlm.loss'])
+    torch.testing.assert_close(losses[0], losses[1])
+    print(f'\nencoder depth {encoder_depth}, {input} head: max |Δ score| 8 vs 16 = '
+          f'{(scores[0] - scores[1]).abs().max().item():.2e}, MLM loss {losses[0].item():.6f} '
+          f'vs {losses[1].item():.6f}')
+
+
+def test_other_modalities_run_the_blocks_unchanged():
+    """Without padding the trunk calls mmpretrain's block itself: bit-identical outputs."""
+    from m2pt_mm.models.omnivec import OmniVecTrunk
+    torch.manual_seed(0)
+    trunk = OmniVecTrunk(**copy.deepcopy(TRUNK)).eval()
+    x = torch.randn(2, 5, DIMS)
+    with torch.no_grad():
+        expected = x
+        for layer in trunk.layers:
+            expected = layer(expected)
+        got = trunk(x)[-1]
+        masked = trunk(x, torch.zeros(2, 5, dtype=torch.bool))[-1]
+    assert torch.equal(got, trunk.ln1(expected))
+    torch.testing.assert_close(masked, got)  # an all-False mask: the same attention
+
+
+def test_text_of_padding_only_is_refused():
+    from m2pt_mm.models.omnivec import OmniVecTrunk
+    trunk = OmniVecTrunk(**copy.deepcopy(TRUNK), with_cls_token=False)
+    mask = torch.tensor([[False, True], [True, True]])
+    with pytest.raises(ValueError, match=r'samples \[1\] have no tokens left'):
+        trunk(torch.randn(2, 2, DIMS), mask)
+
+
+# ---------------------------------------------------------------- loss weighting (item 7)
+def _image_text_model(loss_weighting: str, **kwargs) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return _build(dict(
+        type='OmniVec', trunk=copy.deepcopy(TRUNK), vectorizer=None, loss_weighting=loss_weighting,
+        encoders=dict(image=dict(tokenizer=dict(type='ImageTokenizer', img_size=8, patch_size=4)),
+                      text=dict(tokenizer=dict(type='TextTokenizer', vocab_size=40,
+                                               max_length=6))),
+        heads=dict(image_cls=dict(CLS, modality='image', input='cls'),
+                   text_cls=dict(CLS, modality='text', input='cls')), **kwargs))
+
+
+def test_loss_weighting_task_mean_or_sample_share():
+    # a hand-made batch: 3 images, 1 text (proportions 3:1)
+    g = torch.Generator().manual_seed(0)
+    inputs = dict(image=torch.randn(3, 3, 8, 8, generator=g),
+                  text=torch.randint(5, 40, (1, 6), generator=g))
+    data = dict(image=[DataSample(metainfo=dict(task='image_cls')).set_gt_label(k)
+                       for k in range(3)],
+                text=[DataSample(metainfo=dict(task='text_cls')).set_gt_label(1)])
+    per_task = _image_text_model('task_mean')(inputs, data, mode='loss')
+    shared = _image_text_model('sample')(inputs, data, mode='loss')
+    weighted = _image_text_model('sample', loss_weights=dict(text_cls=2.))(inputs, data,
+                                                                           mode='loss')
+    image, text = per_task['image_cls.loss'], per_task['text_cls.loss']
+    torch.testing.assert_close(shared['image_cls.loss'], image * 3 / 4)
+    torch.testing.assert_close(shared['text_cls.loss'], text * 1 / 4)
+    torch.testing.assert_close(weighted['text_cls.loss'], text * 2 / 4)
+    # 'sample' sums to the mean over the 4 samples of their own losses
+    head = _image_text_model('task_mean')
+    with torch.no_grad():
+        logits = torch.cat([head.heads[t].fc(head.encode(m, inputs[m]).cls())
+                            for m, t in (('image', 'image_cls'), ('text', 'text_cls'))])
+    labels = torch.tensor([0, 1, 2, 1])
+    torch.testing.assert_close(shared['image_cls.loss'] + shared['text_cls.loss'],
+                               torch.nn.functional.cross_entropy(logits, labels))
+    print(f'\ntask_mean: image {image.item():.6f} + text {text.item():.6f}; sample: '
+          f"{shared['image_cls.loss'].item():.6f} + {shared['text_cls.loss'].item():.6f}")
+    with pytest.raises(ValueError, match="loss_weighting must be one of .*'samples'"):
+        _image_text_model('samples')
