@@ -2,6 +2,9 @@
 and pooling, a reproducible text vocabulary, the point loss's attribution, an export that stock
 mmpretrain loads, and the documented loss weighting."""
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,6 +103,39 @@ def test_text_of_padding_only_is_refused():
     mask = torch.tensor([[False, True], [True, True]])
     with pytest.raises(ValueError, match=r'samples \[1\] have no tokens left'):
         trunk(torch.randn(2, 2, DIMS), mask)
+
+
+# ---------------------------------------------------------------- vocabulary (item 2)
+_WRITE_VOCAB = """
+import sys
+from pathlib import Path
+from m2pt_mm.datasets.transforms.text import build_text_vocab
+from m2pt_mm.testing.text import write_text_cls
+root = Path(sys.argv[1])
+corpus = Path(write_text_cls(root)['corpus']).read_text(encoding='utf-8').splitlines()
+build_text_vocab(corpus, 256, root / 'vocab.json')  # the tiny OmniVec data's size
+"""
+
+
+def test_two_fresh_data_folders_get_byte_identical_vocabularies(tmp_path):
+    # separate processes with different hash seeds: a hash-map order would differ between them
+    files = []
+    for seed in ('1', '2'):
+        root = tmp_path / f'text{seed}'
+        subprocess.run([sys.executable, '-c', _WRITE_VOCAB, str(root)], check=True, cwd=REPO,
+                       env=dict(os.environ, PYTHONHASHSEED=seed))
+        files.append((root / 'vocab.json').read_bytes())
+    assert files[0] == files[1]
+
+
+def test_vocabulary_ties_are_broken_by_string():
+    from m2pt_mm.datasets.transforms.text import train_wordpiece
+    # 'ab' and 'cd' each occur twice: both pairs tie, the merged piece's string decides
+    pieces = train_wordpiece({'cd': 2, 'ab': 2}, vocab_size=5 + 7)
+    assert pieces == ['##b', '##d', 'a', 'b', 'c', 'd', 'ab']
+    assert train_wordpiece({'ab': 2, 'cd': 2}, vocab_size=5 + 8)[-2:] == ['ab', 'cd']
+    # a more frequent pair wins over the string order
+    assert train_wordpiece({'ab': 1, 'cd': 3}, vocab_size=5 + 7)[-1] == 'cd'
 
 
 # ---------------------------------------------------------------- loss weighting (item 7)
