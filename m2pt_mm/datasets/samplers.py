@@ -5,17 +5,34 @@ nearest library sampler, but it is infinite (iteration-based), has no epochs, no
 no single-source mode and no task groups, so this one is written for the epoch-based runs of
 OmniVec (task grouping switches the sources every epoch).
 """
+import logging
 import math
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
+from mmengine.logging import print_log
 from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
 
 from .multi_source import TASK_GROUPS, MultiSourceDataset
 
 MODES = ('mixed', 'one_source')
+# (sources, proportions) combinations already warned about: a config is warned about once
+_WARNED_UNDRAWN: Set[Tuple[Tuple[str, ...], Tuple[str, ...]]] = set()
+
+
+def _unwrap_sliced(dataset: Any) -> Tuple[Any, Optional[int]]:
+    """The dataset under mmengine's ``num_batch_per_epoch`` wrapper, and the wrapper's length.
+
+    ``Runner.build_dataloader`` wraps the dataset in ``_SlicedDataset`` (its length
+    ``num_batch_per_epoch · batch_size · world_size``, items unchanged) before it builds the
+    sampler; ``(dataset, None)`` for any other dataset.
+    """
+    from mmengine.runner.runner import _SlicedDataset  # the wrapper has no public name
+    if isinstance(dataset, _SlicedDataset):
+        return dataset._dataset, len(dataset)
+    return dataset, None
 
 
 def apportion(weights: Sequence[float], seats: int, rounds: int) -> np.ndarray:
@@ -86,16 +103,24 @@ class ModalityMixingSampler(Sampler):
     permutation (as mmengine's ``DefaultSampler``). In ``one_source`` mode all ranks share the
     batch's source, so the global batch is single-source as in the ablation.
 
+    **num_batch_per_epoch.** mmengine's debug option (``train_dataloader.num_batch_per_epoch``)
+    wraps the dataset in a ``_SlicedDataset`` of ``num_batch_per_epoch · batch_size ·
+    world_size`` samples; the sampler reads the sources from the dataset inside it and yields at
+    most that many indices per epoch over all ranks (``num_batch_per_epoch`` batches on each),
+    still mixed from every active source (the slice's first indices would be one source's).
+
     **Resume.** The batches of an epoch are a function of ``(seed, epoch, rank, groups)`` alone:
     ``set_epoch(e)`` then ``set_start_iter(i)`` yields exactly the rest of epoch ``e`` from batch
     ``i`` on (mmengine's ``IterBasedTrainLoop`` gets there by drawing and discarding ``i`` batches;
     here the discarded ones are never loaded). The offset applies to the next iteration only.
 
     Args:
-        dataset: A :class:`MultiSourceDataset` (the runner passes it).
+        dataset: A :class:`MultiSourceDataset` (the runner passes it), or mmengine's
+            ``num_batch_per_epoch`` wrapper around one.
         batch_size: The dataloader's batch size.
         proportions: ``{source: weight}``, weights ≥ 0 with a positive sum; sources not named
-            are not drawn. ``None``: all sources equally (the paper's masked pretraining).
+            are not drawn (a warning names them; name a source with 0 to leave it out
+            silently). ``None``: all sources equally (the paper's masked pretraining).
         mode: ``'mixed'`` or ``'one_source'``.
         groups: Task groups whose sources are drawn (``None``: all); changed per epoch by the
             task-grouping loop through :meth:`set_groups`.
@@ -122,6 +147,7 @@ class ModalityMixingSampler(Sampler):
                  seed: Optional[int] = None,
                  num_replicas: Optional[int] = None,
                  rank: Optional[int] = None) -> None:
+        dataset, sliced_length = _unwrap_sliced(dataset)
         if not isinstance(dataset, MultiSourceDataset):
             raise TypeError(f'ModalityMixingSampler needs a MultiSourceDataset (its sources carry '
                             f'the modality/task tags), got {type(dataset).__name__}')
@@ -142,6 +168,9 @@ class ModalityMixingSampler(Sampler):
         self.batch_size = batch_size
         self.mode = mode
         self.batches_per_epoch = batches_per_epoch
+        # mmengine's num_batch_per_epoch: its slice's length over all ranks, in batches per rank
+        self.max_batches: Optional[int] = None if sliced_length is None else max(
+            1, math.ceil(sliced_length / (batch_size * self.world_size)))
         self.seed = sync_random_seed() if seed is None else int(seed)
         if self.seed < 0:
             raise ValueError(f'seed must be >= 0, got {self.seed}')
@@ -171,7 +200,21 @@ class ModalityMixingSampler(Sampler):
         if sum(weights) <= 0:
             raise ValueError(f'proportions must sum to a positive number, got '
                              f'{dict(proportions)} (sum {sum(weights)})')
+        self._warn_unnamed(proportions)
         return weights
+
+    def _warn_unnamed(self, proportions: Dict[str, float]) -> None:
+        """Warn (once per sources and proportions) about sources ``proportions`` leaves out."""
+        unnamed = tuple(name for name in self.sources if name not in proportions)
+        key = (tuple(self.sources), tuple(sorted(proportions)))
+        if not unnamed or key in _WARNED_UNDRAWN:
+            return
+        _WARNED_UNDRAWN.add(key)
+        # a source left out of the dict is easy to miss: it is loaded, yet never trained on
+        print_log(f'ModalityMixingSampler: proportions {dict(proportions)} name '
+                  f'{len(proportions)} of the dataset\'s {len(self.sources)} sources; '
+                  f'{list(unnamed)} will never be drawn (give them a weight, or 0 to leave them '
+                  f'out without this warning)', logger='current', level=logging.WARNING)
 
     # ------------------------------------------------------------------ state set by the loop
     def set_epoch(self, epoch: int) -> None:
@@ -215,9 +258,11 @@ class ModalityMixingSampler(Sampler):
     def num_batches(self, groups: Optional[Sequence[str]] = None) -> int:
         """Batches per epoch on each rank under ``groups`` (default: the current ones)."""
         if self.batches_per_epoch is not None:
-            return self.batches_per_epoch
-        total = sum(self.sizes[i] for i in self.active_sources(groups))
-        return max(1, math.ceil(total / (self.batch_size * self.world_size)))
+            num = self.batches_per_epoch
+        else:
+            total = sum(self.sizes[i] for i in self.active_sources(groups))
+            num = max(1, math.ceil(total / (self.batch_size * self.world_size)))
+        return num if self.max_batches is None else min(num, self.max_batches)
 
     # ------------------------------------------------------------------ drawing
     def _source_stream(self, source: int, count: int) -> np.ndarray:
