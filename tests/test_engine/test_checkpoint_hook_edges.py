@@ -61,3 +61,10 @@ def test_a_better_later_epoch_still_removes_the_previous_best(tmp_path):
     runner.train_loop._epoch += 1  # as mmengine's tests move the runner on
     hook.after_val_epoch(runner, dict(acc=0.6))
     assert sorted(p.name for p in tmp_path.glob('best_*.pth')) == ['best_acc_epoch_2.pth']
+
+
+def test_a_mistyped_option_is_refused_when_the_hook_is_built():
+    # before: accepted, then a TypeError from Runner.save_checkpoint at the first save
+    with pytest.raises(TypeError, match=r"unknown option\(s\) \['intervl'\]; did you mean "
+                       r"'interval' for 'intervl'\?"):
+        CrashSafeCheckpointHook(intervl=1)

@@ -1,7 +1,9 @@
 """mmengine's ``CheckpointHook`` with every save ordered so that no crash loses the last good
 one."""
 import contextlib
+import difflib
 import glob
+import inspect
 import os
 import os.path as osp
 from typing import Iterator, List, Optional, Sequence, Set
@@ -62,6 +64,15 @@ class CrashSafeCheckpointHook(CheckpointHook):
     """
 
     def __init__(self, *args, keep_epochs: Sequence[int] = (), **kwargs) -> None:
+        # mmengine passes unknown keys on to Runner.save_checkpoint, which takes none beyond the
+        # hook's own: a typo would fail at the first save, an epoch of training later
+        options = list(inspect.signature(CheckpointHook.__init__).parameters)[1:-1]
+        unknown = sorted(set(kwargs) - set(options))
+        if unknown:
+            close = {k: difflib.get_close_matches(k, options, n=1) for k in unknown}
+            hints = ''.join(f'; did you mean {m[0]!r} for {k!r}?' for k, m in close.items() if m)
+            raise TypeError(f'{type(self).__name__} (default_hooks.checkpoint): unknown option(s) '
+                            f'{unknown}{hints} (options: {options + ["keep_epochs"]})')
         super().__init__(*args, **kwargs)
         bad = [e for e in keep_epochs if isinstance(e, bool) or not isinstance(e, int) or e < 1]
         if bad:
