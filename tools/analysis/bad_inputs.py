@@ -1,5 +1,6 @@
-"""Try every bad input of issue 15 §3–§5 as a user would, through ``tools/*.py`` in new processes,
-and print a markdown table ``case | command | one-line message`` (what the user reads).
+"""Try every bad input of issues 15 (§3–§5) and 24 (§1, §2, §4) as a user would, through
+``tools/*.py`` in new processes, and print a markdown table ``case | command | one-line message``
+(what the user reads).
 
 The files are tiny and generated in a temporary work dir: the digits folder and the demo configs
 (``configs/demo/``, overridden by ``--cfg-options``), a 4 × 64 timm ViT as the auxiliary model, one
@@ -129,6 +130,48 @@ CASES = [
         dict(f, data=f['data_corrupt'])), ('aux', 'train', 'data_corrupt')),
     Case('missing-config', '§5', lambda f: ['tools/train.py', 'configs/no_such_config.py']),
     Case('unknown-argument', '§5', lambda f: ['tools/test.py', PLAIN_CFG, 'x.pth', '--bogus']),
+    # issue 24 §1: wrong numbers with exit 0
+    Case('checkpoint-of-another-width', '24§1', lambda f: _test(f, PLAIN_CFG, f['wide'])
+         + _data_options(f, aux=False), ('data', 'wide')),
+    Case('load-from-another-width', '24§1', lambda f: [
+        'tools/train.py', M2PT_CFG, '--work-dir', f['work'] + '/wide'] + _data_options(
+        f, f'load_from={f["wide"]}'), ('data', 'aux', 'wide')),
+    Case('nan-in-checkpoint', '24§1', lambda f: _test(f, PLAIN_CFG, f['nan_deploy'])
+         + _data_options(f, aux=False), ('data', 'nan_deploy')),
+    Case('merge-nan-checkpoint', '24§1', lambda f: [
+        'tools/merge_pathway.py', M2PT_CFG, f['nan_train'], '--out', f['work'] + '/nan_d.pth'],
+        ('nan_train', )),
+    # issue 24 §2: a slip must not destroy an experiment
+    Case('publish-onto-its-input', '24§2', lambda f: [
+        'tools/model_converters/publish_model.py', f['train'], osp.dirname(f['train']),
+        '--out-name', osp.basename(f['train'])], ('train', )),
+    Case('new-run-in-a-used-work-dir', '24§2', lambda f: [
+        'tools/train.py', M2PT_CFG, '--work-dir', osp.dirname(f['train'])] + _data_options(f),
+        ('data', 'aux', 'train')),
+    # issue 24 §4: late and unclear answers
+    Case('mistyped-checkpoint-option', '24§4', lambda f: [
+        'tools/train.py', PLAIN_CFG, '--work-dir', f['work'] + '/typo'] + _data_options(
+        f, 'default_hooks.checkpoint.intervl=1', aux=False), ('data', )),
+    Case('missing-load-from', '24§4', lambda f: [
+        'tools/train.py', PLAIN_CFG, '--cfg-options', f'load_from={f["work"]}/no.pth']),
+    Case('missing-checkpoint', '24§4', lambda f: _test(f, PLAIN_CFG, f['work'] + '/no.pth')),
+    Case('publish-missing-checkpoint', '24§4', lambda f: [
+        'tools/model_converters/publish_model.py', f['work'] + '/no.pth', f['work']]),
+    Case('zip-missing-its-middle', '24§4', lambda f: _test(f, PLAIN_CFG, f['middle'])
+         + _data_options(f, aux=False), ('data', 'middle')),
+    Case('plain-checkpoint-under-m2pt-config', '24§4', lambda f: _test(f, M2PT_CFG, f['plain_vit'])
+         + _data_options(f), ('data', 'aux', 'plain_vit')),
+    Case('dump-not-pkl', '24§4', lambda f: _test(f, PLAIN_CFG, f['train'], '--dump',
+                                                 f['work'] + '/preds.json'), ('train', )),
+    Case('metrics-out-is-the-checkpoint', '24§4', lambda f: _test(
+        f, PLAIN_CFG, f['train'], '--metrics-out', f['train']), ('train', )),
+    Case('print-scales-of-a-deploy-checkpoint', '24§4', lambda f: [
+        'tools/analysis/print_scales.py', f['deploy']], ('deploy', )),
+    Case('omnivec-export-of-a-vit-config', '24§4', lambda f: [
+        'tools/model_converters/omnivec_export.py', M2PT_CFG, f['train'], f['work'] + '/x.pth',
+        '--modality', 'image'], ('train', )),
+    Case('paper-rows-guide-into-missing-folder', '24§4', lambda f: [
+        'tools/analysis/paper_rows.py', '--guide', f['work'] + '/no/such/dir/guide.md']),
 ]
 
 
@@ -203,6 +246,42 @@ class Files(dict):
         with open(self._path('notes.pth'), 'w') as f:
             f.write('these are notes, not weights\n')
         return self._path('notes.pth')
+
+    def _altered(self, name: str, source: str, change: Callable[[dict], None]) -> str:
+        import torch
+
+        from m2pt_mm.checkpoints import load_checkpoint_file
+        checkpoint = load_checkpoint_file(self.need(source))  # mmengine's training state too
+        change(checkpoint)
+        torch.save(checkpoint, self._path(name))
+        return self._path(name)
+
+    def _wide(self) -> str:
+        def widen(ckpt: dict) -> None:
+            import torch
+            key = 'backbone.ln1.weight'
+            ckpt['state_dict'][key] = torch.ones(2 * ckpt['state_dict'][key].shape[0])
+        return self._altered('wide_deploy.pth', 'deploy', widen)
+
+    def _nan_deploy(self) -> str:
+        def poison(ckpt: dict) -> None:
+            ckpt['state_dict']['head.layers.head.weight'][0, 0] = float('nan')
+        return self._altered('nan_deploy.pth', 'deploy', poison)
+
+    def _nan_train(self) -> str:
+        def poison(ckpt: dict) -> None:
+            ckpt['state_dict']['backbone.layers.0.attn.qkv.aux_weight'][0, 0] = float('nan')
+        return self._altered('nan_epoch_1.pth', 'train', poison)
+
+    def _plain_vit(self) -> str:
+        return self._altered('plain_vit.pth', 'deploy', lambda ckpt: ckpt['meta'].pop('deploy'))
+
+    def _middle(self) -> str:
+        with open(self.need('deploy'), 'rb') as f:
+            data = f.read()
+        with open(self._path('middle_deploy.pth'), 'wb') as f:
+            f.write(data[:len(data) // 3] + data[2 * len(data) // 3:])
+        return self._path('middle_deploy.pth')
 
     def _damaged_copy(self, name: str, damage: Callable[[str], None]) -> str:
         copy = self._path(name)
