@@ -178,3 +178,91 @@ def test_loss_weighting_task_mean_or_sample_share():
           f"{shared['image_cls.loss'].item():.6f} + {shared['text_cls.loss'].item():.6f}")
     with pytest.raises(ValueError, match="loss_weighting must be one of .*'samples'"):
         _image_text_model('samples')
+
+
+# ---------------------------------------------------------------- export to mmpretrain (item 6)
+IMAGE_LIKE = {
+    'image': (dict(type='ImageTokenizer', img_size=16, patch_size=4), (3, 16, 16)),
+    'depth': (dict(type='ImageTokenizer', in_channels=4, img_size=16, patch_size=4), (4, 16, 16)),
+    'audio': (dict(type='AudioTokenizer', num_frames=32, num_mel_bins=16, patch_size=8),
+              (1, 32, 16)),
+}
+
+
+def _model_cfg(modality: str) -> dict:
+    return dict(type='OmniVec', trunk=copy.deepcopy(TRUNK), vectorizer=None,
+                encoders={modality: dict(tokenizer=copy.deepcopy(IMAGE_LIKE[modality][0]))},
+                heads=dict(cls=dict(CLS, modality=modality, input='cls')))
+
+
+def _exportable(modality: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = _build(_model_cfg(modality)).eval()
+    with torch.no_grad():  # move every parameter off its init (FiLM bias, norms, positions)
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * .05)
+    return model
+
+
+@pytest.mark.parametrize('modality', sorted(IMAGE_LIKE))
+def test_export_loads_strict_into_stock_mmpretrain_vit_with_equal_features(modality):
+    from mmpretrain.models import VisionTransformer
+
+    from m2pt_mm.models.backbones import M2PTVisionTransformer
+    from m2pt_mm.models.omnivec import export_single_modality
+    model = _exportable(modality)
+    shape = IMAGE_LIKE[modality][1]
+    if modality == 'image':  # another size than configured: the resized positions fold too
+        shape = (3, 24, 24)
+    x = torch.randn(2, *shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = model.encode(modality, x).outs[-1]
+    deltas = {}
+    for target, cls in (('mmpretrain', VisionTransformer), ('m2pt', M2PTVisionTransformer)):
+        state, cfg = export_single_modality(model, modality, shape, out_type='raw', target=target)
+        assert cfg.pop('type') == cls.__name__ and cfg['pre_norm']
+        vit = cls(**cfg)
+        assert type(vit) is cls
+        vit.load_state_dict(state, strict=True)
+        vit.eval()
+        with torch.no_grad():
+            got = vit(x)[0]
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+        deltas[target] = (got - expected).abs().max().item()
+    assert 'patch_embed.projection.bias' not in export_single_modality(
+        model, modality, shape, target='mmpretrain')[0]
+    print(f'\n{modality} {shape}: max |Δ| vs OmniVec encoder+trunk: mmpretrain '
+          f"VisionTransformer {deltas['mmpretrain']:.2e}, "
+          f"M2PTVisionTransformer {deltas['m2pt']:.2e}")
+
+
+def test_export_tool_target_mmpretrain(tmp_path):
+    from mmpretrain.models import VisionTransformer
+
+    from m2pt_mm.checkpoints import load_checkpoint_file
+    from m2pt_mm.models.omnivec import export_single_modality
+    from tests.helpers import call_tool
+    model = _exportable('image')
+    config = tmp_path / 'omnivec_tiny.py'
+    config.write_text(f"default_scope = 'mmpretrain'\nmodel = {_model_cfg('image')!r}\n")
+    ckpt, out = tmp_path / 'epoch_1.pth', tmp_path / 'image_vit.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=1)), ckpt)
+    call_tool('model_converters/omnivec_export', config, ckpt, '--modality', 'image', out,
+              '--target', 'mmpretrain')
+    saved = load_checkpoint_file(str(out))
+    cfg = dict(saved['meta']['backbone_cfg'])
+    assert cfg.pop('type') == 'VisionTransformer' and cfg['out_type'] == 'cls_token'
+    vit = VisionTransformer(**cfg)
+    vit.load_state_dict({k.removeprefix('backbone.'): v for k, v in saved['state_dict'].items()},
+                        strict=True)
+    vit.eval()
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(vit(x)[0], model.encode('image', x).cls(), rtol=1e-5,
+                                   atol=1e-5)
+    with pytest.raises(ValueError, match="target='mmpretrain' takes image-like inputs"):
+        text = _build(dict(type='OmniVec', trunk=copy.deepcopy(TRUNK), vectorizer=None,
+                           encoders=dict(text=dict(tokenizer=dict(
+                               type='TextTokenizer', vocab_size=40, max_length=6))),
+                           heads=dict(cls=dict(CLS, modality='text', input='cls'))))
+        export_single_modality(text, 'text', target='mmpretrain')

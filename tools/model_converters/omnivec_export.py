@@ -1,4 +1,4 @@
-"""Export one modality of a trained OmniVec model to a plain M2PTVisionTransformer checkpoint.
+"""Export one modality of a trained OmniVec model to a plain ViT (M2PT's or mmpretrain's).
 
 The modality's encoder (depth 0: tokenizer + positions), its meta-conditioned projection for the
 given input shape and its LayerNorm fold into the ViT's tokenizer, position table and
@@ -6,7 +6,9 @@ given input shape and its LayerNorm fold into the ViT's tokenizer, position tabl
 The output is ``{'state_dict': {'backbone.*': ...}, 'meta': {'backbone_cfg': ..., ...}}``: it
 initialises ``M2PTVisionTransformer(**backbone_cfg)`` (``init_cfg=dict(type='Pretrained',
 checkpoint=OUT)``, or ``load_state_dict(..., strict=True)`` after stripping ``backbone.``) and
-serves as a ``pathway.aux_checkpoint``.
+serves as a ``pathway.aux_checkpoint``. With ``--target mmpretrain`` (image-like modalities)
+the backbone is mmpretrain's stock ``VisionTransformer(pre_norm=True)`` instead, the tokenizer's
+bias folded into ``pos_embed`` (its patch embedding has no bias).
 
 Example:
     python tools/model_converters/omnivec_export.py configs/omnivec/CONFIG.py \
@@ -23,9 +25,10 @@ from m2pt_mm.utils.cli_checks import check_output_file, require_file, run_main
 
 def export_file(config: str, checkpoint: str, modality: str, out: str,
                 input_shape: Optional[Sequence[int]] = None,
-                out_type: str = 'cls_token') -> dict:
+                out_type: str = 'cls_token', target: str = 'm2pt') -> dict:
     """Build the config's OmniVec model, load ``checkpoint`` (``weights_only``, strict), export
-    ``modality`` and write ``out``; returns the backbone config."""
+    ``modality`` for ``target`` (``'m2pt'`` or ``'mmpretrain'``) and write ``out``; returns the
+    backbone config."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
@@ -44,7 +47,7 @@ def export_file(config: str, checkpoint: str, modality: str, out: str,
     state_dict, _ = unwrap_state_dict(load_checkpoint_file(checkpoint), checkpoint)
     load_weights(model, state_dict, checkpoint)
     model.eval()
-    state, backbone_cfg = export_single_modality(model, modality, input_shape, out_type)
+    state, backbone_cfg = export_single_modality(model, modality, input_shape, out_type, target)
     save_atomic({'state_dict': {f'backbone.{k}': v.contiguous() for k, v in state.items()},
                  'meta': dict(backbone_cfg=backbone_cfg, modality=modality,
                               source=osp.basename(checkpoint), config=osp.basename(config))},
@@ -64,6 +67,9 @@ def main(argv: Optional[List[str]] = None) -> None:
                         'configured size; point clouds need it, e.g. 1024 3)')
     parser.add_argument('--out-type', default='cls_token',
                         help="out_type of the exported backbone (default 'cls_token')")
+    parser.add_argument('--target', choices=('m2pt', 'mmpretrain'), default='m2pt',
+                        help="the backbone class: M2PTVisionTransformer (default, every "
+                        "modality) or mmpretrain's VisionTransformer (image, depth, audio)")
     parser.add_argument('--force', action='store_true', help='allow out to overwrite an input')
     args = parser.parse_args(argv)
     require_file(parser, args.config, 'config')
@@ -71,7 +77,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     check_output_file(parser, args.out, 'out', [args.config, args.checkpoint], args.force,
                       make_dirs=True)
     backbone_cfg = export_file(args.config, args.checkpoint, args.modality, args.out, args.shape,
-                               args.out_type)
+                               args.out_type, args.target)
     print(f'backbone config:\n{pprint.pformat(backbone_cfg, sort_dicts=False)}')
     print(f'saved {args.out}')
 

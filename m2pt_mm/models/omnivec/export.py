@@ -11,6 +11,15 @@ and a ViT with ``pre_norm=True`` computes ``LN([cls, tokenizer'(x)] + pos) → b
 table, the point adjacency projection), ``c`` into its bias, ``A P`` becomes the position table
 (the class token's position is zero), the projection's LayerNorm becomes ``pre_norm`` and the
 trunk keys are the backbone's. The result loads with ``strict=True`` and gives the same features.
+
+Two targets (``target=``):
+
+* ``'m2pt'`` (default): ``M2PTVisionTransformer`` with the exported tokenizer, every modality;
+  ``c`` is the tokenizer's bias.
+* ``'mmpretrain'``: mmpretrain's stock ``VisionTransformer(pre_norm=True)``, image-like inputs
+  (image, depth, audio spectrogram: a conv patch embedding). Its patch embedding has no bias
+  with ``pre_norm``, so ``c`` (a shift of every patch token, before the norm) is added to the
+  patch rows of ``pos_embed`` instead, which is the same sum.
 """
 import copy
 from collections import OrderedDict
@@ -119,6 +128,10 @@ def _fold_point(encoder: OmniVecEncoder, A: Tensor, c: Tensor, shape: Tuple[int,
     return state, cfg, None
 
 
+#: What ``export_single_modality`` writes for: ``M2PTVisionTransformer`` or mmpretrain's
+#: ``VisionTransformer``.
+EXPORT_TARGETS = ('m2pt', 'mmpretrain')
+
 FOLDS: Dict[type, Fold] = {
     ImageTokenizer: _fold_image,
     AudioTokenizer: _fold_image,
@@ -130,7 +143,8 @@ FOLDS: Dict[type, Fold] = {
 
 def export_single_modality(model: nn.Module, modality: str,
                            input_shape: Optional[Sequence[int]] = None,
-                           out_type: str = 'cls_token') -> Tuple['OrderedDict[str, Tensor]', dict]:
+                           out_type: str = 'cls_token',
+                           target: str = 'm2pt') -> Tuple['OrderedDict[str, Tensor]', dict]:
     """Fold ``model``'s ``modality`` encoder, projection and trunk into a plain ViT.
 
     Args:
@@ -140,17 +154,21 @@ def export_single_modality(model: nn.Module, modality: str,
             vector, and so the folded projection, is computed for it. Defaults to the
             tokenizer's configured size (point clouds must give it: ``(N, 3)``).
         out_type: ``out_type`` of the exported backbone.
+        target: ``'m2pt'`` (``M2PTVisionTransformer``) or ``'mmpretrain'`` (mmpretrain's
+            ``VisionTransformer``, image-like modalities only); see the module docstring.
 
     Returns:
-        ``(state_dict, backbone_cfg)``: ``M2PTVisionTransformer(**cfg)`` (``type`` removed)
+        ``(state_dict, backbone_cfg)``: the target class built from ``cfg`` (``type`` removed)
         loads ``state_dict`` with ``strict=True`` and computes the trunk's features.
 
     Raises:
         KeyError: no encoder for ``modality``.
         ValueError: an encoder with blocks, a tokenizer that does not fold, a trunk with
-            ``pre_norm``.
+            ``pre_norm``, an unknown target or one that cannot take the modality.
     """
     from ..backbones.m2pt_vit import M2PTVisionTransformer
+    if target not in EXPORT_TARGETS:
+        raise ValueError(f'target must be one of {EXPORT_TARGETS}, got {target!r}')
     if modality not in model.encoders:
         raise KeyError(f'no {modality!r} encoder to export; encoders: {sorted(model.encoders)}')
     encoder, projection, trunk = model.encoders[modality], model.projections[modality], model.trunk
@@ -161,6 +179,11 @@ def export_single_modality(model: nn.Module, modality: str,
     if fold is None:
         raise ValueError(f'{type(encoder.tokenizer).__name__} has no export fold; exportable: '
                          f'{[cls.__name__ for cls in FOLDS]}')
+    if target == 'mmpretrain' and fold is not _fold_image:
+        raise ValueError(f"target='mmpretrain' takes image-like inputs (ImageTokenizer, "
+                         f"AudioTokenizer): mmpretrain's VisionTransformer embeds patches with "
+                         f"a conv; export the {modality} encoder's "
+                         f"{type(encoder.tokenizer).__name__} with target='m2pt'")
     if input_shape is None:
         input_shape = default_input_shape(encoder.tokenizer)
         if input_shape is None:
@@ -181,6 +204,8 @@ def export_single_modality(model: nn.Module, modality: str,
     state['pre_norm.weight'] = projection.norm.weight.detach().clone()
     state['pre_norm.bias'] = projection.norm.bias.detach().clone()
     dims = trunk.embed_dims
+    if target == 'mmpretrain':
+        return _to_mmpretrain(model, state, tokenizer_cfg, positions, out_type)
     if positions is not None:  # a backbone table, the class token's row zero
         rows = [positions.new_zeros(1, 1, dims)] if trunk.cls_token is not None else []
         state['pos_embed'] = torch.cat(rows + [positions.expand(1, -1, -1)], dim=1).detach()
@@ -196,5 +221,34 @@ def export_single_modality(model: nn.Module, modality: str,
         cfg.update(img_size=tokenizer_cfg['img_size'], patch_size=tokenizer_cfg['patch_size'],
                    in_channels=tokenizer_cfg['in_channels'])
     backbone = M2PTVisionTransformer(**{k: v for k, v in cfg.items() if k != 'type'})
+    backbone.load_state_dict(state, strict=True)  # the export's own check
+    return state, cfg
+
+
+def _to_mmpretrain(model: nn.Module, state: 'OrderedDict[str, Tensor]', tokenizer_cfg: dict,
+                   positions: Tensor, out_type: str) -> Tuple['OrderedDict[str, Tensor]', dict]:
+    """The image export as mmpretrain's ``VisionTransformer(pre_norm=True)``: the tokenizer's
+    bias moves into the patch rows of ``pos_embed`` (its patch embedding has no bias)."""
+    import inspect
+
+    from mmpretrain.models import VisionTransformer
+    trunk = model.trunk
+    bias = state.pop('patch_embed.projection.bias')
+    rows = [positions.new_zeros(1, 1, trunk.embed_dims)] if trunk.cls_token is not None else []
+    state['pos_embed'] = torch.cat(rows + [positions.expand(1, -1, -1) + bias], dim=1).detach()
+    accepted = set(inspect.signature(VisionTransformer.__init__).parameters) - {'self'}
+    given = {k: copy.deepcopy(v) for k, v in model.trunk_cfg.items()
+             if k not in ('type', 'pathway', 'init_cfg')}
+    unknown = sorted(set(given) - accepted)
+    if unknown:
+        raise ValueError(f"target='mmpretrain': the trunk options {unknown} are "
+                         "M2PTVisionTransformer's only; export with target='m2pt'")
+    cfg = dict(given, type='VisionTransformer', arch=dict(trunk.arch_settings),
+               img_size=tuple(tokenizer_cfg.get('img_size') or (tokenizer_cfg['num_frames'],
+                                                              tokenizer_cfg['num_mel_bins'])),
+               patch_size=tokenizer_cfg['patch_size'],
+               in_channels=tokenizer_cfg.get('in_channels', 1), pre_norm=True,
+               with_cls_token=trunk.cls_token is not None, out_type=out_type)
+    backbone = VisionTransformer(**{k: v for k, v in cfg.items() if k != 'type'})
     backbone.load_state_dict(state, strict=True)  # the export's own check
     return state, cfg
