@@ -9,8 +9,10 @@
 #   strategy for modalities from visual and auditory domains"), 80 % of the point groups, 95 % of
 #   the text tokens with f = 5 % predicted (BERT's 8:1:1 on those; the paper's sentence
 #   permutation / XLNet objective is not reproduced — see OmniVecMLMHead)
-# - losses (§3.2): L2 on per-patch normalised targets for image, depth, video, audio; Chamfer
-#   distance for points; cross-entropy on the predicted tokens
+# - losses: L2 on per-patch normalised targets for image, depth, video, audio (§3.2); for points
+#   Chamfer distance, Point-MAE's choice, not the paper's: §3.2 says l2 between the predicted and
+#   target patches for points too, without saying how a group's unordered points are ordered for
+#   it; cross-entropy on the predicted tokens
 # - 2000 epochs (§4). The paper does not say what an epoch is over six datasets of very different
 #   sizes: here it is ImageNet-1k's size, 1281167 / (8 x 64) = 2502 batches.
 # - optimiser: MAE's (AdamW, lr 1.5e-4 x batch / 256, betas 0.9/0.95, wd 0.05, 40 warmup epochs,

@@ -4,8 +4,9 @@
 # tasks, and instead uniformly sample data from each of the datasets and modalities"). Masking as
 # the paper: 90 % of the patches of image, audio and video, 80 % of the point groups, 95 % of the
 # text tokens of which 5 % are predicted (BERT's 8:1:1 on those). Losses: L2 on per-patch
-# normalised pixels / fbank patches / tubelets, Chamfer distance for point groups, cross-entropy
-# for the predicted tokens; their sum trains one trunk.
+# normalised pixels / fbank patches / tubelets, for point groups Chamfer distance, Point-MAE's
+# choice, not the paper's (§3.2 says l2 for points too), cross-entropy for the predicted tokens;
+# their sum trains one trunk.
 # Data: python -m m2pt_mm.testing.omnivec data/omnivec-tiny (see the _base_).
 # Next stage: omnivec-4_vit-tiny-p8_omnivec-mae-pre_1xb10-tg-4e_tiny-multimodal.py.
 _base_ = ['./_base_/omnivec_vit-tiny-p8_tiny-multimodal.py']

@@ -125,7 +125,8 @@ class OmniVecMAEHead(OmniVecPretrainHead):
     masked positions with its mask token, adds its positions and predicts every token; the
     loss head scores the masked ones: ``M2PTMAEHead`` (L2 on patches normalised per patch,
     ``norm_pix=True``: image, depth, audio, video) or ``PointMAEHead`` (Chamfer distance of each
-    masked group's points). The masking is ``M2PTMAEViT``'s (``random``: every token alone;
+    masked group's points: Point-MAE's loss, where the paper's §3.2 states l2 for points as for
+    the other modalities). The masking is ``M2PTMAEViT``'s (``random``: every token alone;
     ``tube``: one spatial mask for all time steps).
 
     Args:
