@@ -6,6 +6,7 @@ Examples:
     python tools/train.py CONFIG --resume work_dirs/run/epoch_2.pth
     python tools/train.py CONFIG --force                  # a new run over an earlier one's files
     bash tools/dist_train.sh CONFIG 8 [args]               # torchrun, 8 processes
+    bash tools/dist_train.sh CONFIG 8 --strategy fsdp2     # sharded (FlexibleRunner + FSDP2)
 """
 import argparse
 from typing import TYPE_CHECKING, Optional, Sequence
@@ -34,6 +35,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'auto_scale_lr.base_batch_size')
     parser.add_argument('--no-validate', action='store_true',
                         help='skip validation during training')
+    parser.add_argument('--strategy', choices=['fsdp2'],
+                        help="sharded training through mmengine's FlexibleRunner: fsdp2 = "
+                        'FSDP2Strategy (torch fully_shard per block; with dist_train.sh)')
     args = parser.parse_args(argv)
     require_file(parser, args.config, 'config')
     # checkpoints named on the command line answer before the stack is imported (5-7 s)

@@ -155,8 +155,10 @@ def train_args(config: str, work_dir: Optional[str] = None,
                cfg_options: Optional[Dict[str, Any]] = None, **flags: Any) -> argparse.Namespace:
     """The namespace ``tools/train.py CONFIG --work-dir DIR --cfg-options ...`` parses to, for
     callers in Python (the study runner): ``flags`` are its other options by their ``dest``
-    (``resume``, ``force``, ``amp``, ``auto_scale_lr``, ``no_validate``, ``launcher``)."""
-    unknown = set(flags) - {'resume', 'force', 'amp', 'auto_scale_lr', 'no_validate', 'launcher'}
+    (``resume``, ``force``, ``amp``, ``auto_scale_lr``, ``no_validate``, ``launcher``,
+    ``strategy``)."""
+    unknown = set(flags) - {'resume', 'force', 'amp', 'auto_scale_lr', 'no_validate', 'launcher',
+                            'strategy'}
     if unknown:
         raise TypeError(f'train_args: unknown option(s) {sorted(unknown)}')
     return argparse.Namespace(
@@ -164,12 +166,12 @@ def train_args(config: str, work_dir: Optional[str] = None,
         launcher=flags.get('launcher', 'none'), local_rank=0, resume=flags.get('resume'),
         force=flags.get('force', False), amp=flags.get('amp', False),
         auto_scale_lr=flags.get('auto_scale_lr', False),
-        no_validate=flags.get('no_validate', False))
+        no_validate=flags.get('no_validate', False), strategy=flags.get('strategy'))
 
 
 def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply ``tools/train.py``'s own options (``--amp``, ``--auto-scale-lr``, ``--no-validate``,
-    ``--resume``, ``--force``) to ``cfg``.
+    ``--resume``, ``--force``, ``--strategy``) to ``cfg``.
 
     Raises:
         WorkDirNotEmptyError: a new run (neither ``--resume`` nor ``--force``) would overwrite
@@ -189,6 +191,14 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.auto_scale_lr.enable = True
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if getattr(args, 'strategy', None):
+        # mmengine's documented switch: FlexibleRunner + a registered strategy (options a config's
+        # own `strategy` block of the same type sets are kept)
+        from m2pt_mm.engine.strategies import strategy_cfg
+        strategy = strategy_cfg(args.strategy)
+        if (cfg.get('strategy') or {}).get('type') == strategy['type']:
+            strategy = dict(cfg.strategy)
+        cfg.runner_type, cfg.strategy = 'FlexibleRunner', strategy
     will_load = cfg.get('load_from') is not None
     out_dir = checkpoint_out_dir(cfg)
     if args.resume is None and not getattr(args, 'force', False):

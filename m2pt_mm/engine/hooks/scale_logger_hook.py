@@ -5,8 +5,9 @@ from typing import Dict, List
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+from torch.distributed.tensor import DTensor
 
-from m2pt_mm.pathway import ScaleRecord, collect_scales, format_scale_table
+from m2pt_mm.pathway import ScaleRecord, collect_scales, format_scale_table, is_scale_param
 
 
 def scale_statistics(records: List[ScaleRecord]) -> Dict[str, float]:
@@ -46,7 +47,10 @@ class ScaleLoggerHook(Hook):
     @staticmethod
     def _records(runner) -> List[ScaleRecord]:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        return collect_scales(model)
+        # under sharding (FSDP2Strategy) λ of shape [1] lives on one rank, the others hold empty
+        # shards: gather each (a collective, so every rank runs this hook) before reading it
+        return collect_scales({name: p.full_tensor() if isinstance(p, DTensor) else p
+                               for name, p in model.named_parameters() if is_scale_param(name)})
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if not self.every_n_train_iters(runner, self.interval):
