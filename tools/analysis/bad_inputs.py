@@ -41,7 +41,12 @@ Flags named in the messages:
   starts at zero) because trained weights are loaded afterwards; `tools/train.py` sets it itself for
   `--resume` and `load_from`.
 - `--force` (`tools/merge_pathway.py`, `tools/model_converters/*.py`): let the output overwrite
-  the command's own input.
+  the command's own input; (`tools/train.py`) start a new run in a work dir that holds an earlier
+  run's checkpoints (`--resume` continues that run instead).
+
+The first column groups the cases by the review that found them (§3–§5: damaged files, silent
+mistakes, unclear messages; 24§1–24§4: wrong numbers with exit 0, slips that destroyed an
+experiment, late or unclear answers).
 
 Checkpoint files are checked against the CRC-32 of every record of torch's zip format when they
 are read (ours and mmengine's loads); files in torch's legacy (non-zip) format carry no checksum
