@@ -192,6 +192,9 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if getattr(args, 'strategy', None):
+        if cfg.get('launcher', 'none') == 'none':
+            raise ValueError(f'--strategy {args.strategy} shards the model over processes: launch '
+                             f'it with tools/dist_train.sh CONFIG N --strategy {args.strategy}')
         # mmengine's documented switch: FlexibleRunner + a registered strategy (options a config's
         # own `strategy` block of the same type sets are kept)
         from m2pt_mm.engine.strategies import strategy_cfg

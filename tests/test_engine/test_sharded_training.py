@@ -1,0 +1,154 @@
+"""Sharded training through mmengine's FlexibleRunner (#25): ``tools/dist_train.sh CONFIG 2
+--strategy fsdp2`` (``FSDP2Strategy``, torch ``fully_shard`` per block on a CPU gloo mesh) on the
+tiny M2PT classifier. Its checkpoints hold the full state, its deploy twins are the merge of
+them, λ is logged gathered, a resumed run is the uninterrupted one and the run equals a
+single-process one within fp32 tolerance."""
+import json
+from pathlib import Path
+from typing import Dict
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmpretrain.registry import MODELS
+from torch.testing import assert_close
+
+import m2pt_mm.models  # noqa: F401  registers the backbone
+from m2pt_mm.engine.cli import load_config, merge_train_args, train_args
+from m2pt_mm.engine.hooks.scale_logger_hook import scale_statistics
+from m2pt_mm.pathway import collect_scales, is_scale_param, merge_state_dict
+from tests.helpers import assert_deploy_is_merge, call_tool, state_dict_of
+from tests.test_det_seg.conftest import run_dist
+
+EPOCHS = 2  # 2 iterations each (16 images, 4 per rank); epoch 1 is also the best checkpoint
+
+
+def _train_fsdp2(config: str, work: Path, *args: str) -> str:
+    result = run_dist('dist_train.sh', config, '2', '--work-dir', work, '--strategy', 'fsdp2',
+                      '--cfg-options', f'train_cfg.max_epochs={EPOCHS}', *args)
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope='module')
+def fsdp2_run(tmp_path_factory, tiny_cls_configs) -> Dict:
+    """One 2-process FSDP2 run of the tiny M2PT classifier (≈ 15 s on 2 cores)."""
+    work = tmp_path_factory.mktemp('fsdp2_run')
+    log = _train_fsdp2(tiny_cls_configs['m2pt'], work)
+    return dict(work=work, log=log, **tiny_cls_configs)
+
+
+def _scalars(work: Path) -> list:
+    run_dir = next(p for p in work.iterdir() if (p / 'vis_data' / 'scalars.json').exists())
+    return [json.loads(line) for line in
+            (run_dir / 'vis_data' / 'scalars.json').read_text().splitlines()]
+
+
+def _model_state(config: str) -> Dict[str, torch.Tensor]:
+    return MODELS.build(Config.fromfile(config).model).state_dict()
+
+
+def test_fsdp2_run_trains_and_saves_the_full_state(fsdp2_run):
+    work, log = fsdp2_run['work'], fsdp2_run['log']
+    assert 'FSDP2Strategy: 4 blocks sharded over 2 ranks on cpu, then the root' in log
+    losses = [line['loss'] for line in _scalars(work) if 'loss' in line]
+    assert len(losses) == 2 * EPOCHS and all(torch.isfinite(torch.tensor(losses)))
+    ckpt = torch.load(work / f'epoch_{EPOCHS}.pth', map_location='cpu', weights_only=True)
+    assert ckpt['meta']['epoch'] == EPOCHS and ckpt['meta']['iter'] == 2 * EPOCHS
+    # full tensors of the model's own shapes, no shard, no DTensor
+    model = _model_state(fsdp2_run['m2pt'])
+    state = ckpt['state_dict']
+    assert sorted(state) == sorted(model)
+    for k, v in state.items():
+        assert type(v) is torch.Tensor and v.shape == model[k].shape, k
+    scales = {k: v for k, v in state.items() if is_scale_param(k)}
+    assert len(scales) == 16 and all(v.shape == (1, ) and v.item() != 0 for v in scales.values())
+    # the optimiser state is full too, keyed by parameter name
+    optim = ckpt['optimizer']['state']
+    for name in ('backbone.layers.3.attn.qkv.aux_weight', 'backbone.layers.0.ffn.layers.0.0.'
+                 'cross_modal_scale'):
+        assert optim[name]['exp_avg'].shape == model[name].shape, name
+    assert all(g['params'] for g in ckpt['optimizer']['param_groups'])
+
+
+def test_fsdp2_deploy_twin_is_the_merge_of_its_checkpoint(fsdp2_run):
+    work = fsdp2_run['work']
+    for name in (f'epoch_{EPOCHS}', 'best_accuracy_top1_epoch_1'):
+        assert_deploy_is_merge(work / f'{name}.pth', work / f'{name}_deploy.pth')
+        # bit-identical to what a single process writes from these weights (one merge)
+        expected = merge_state_dict(state_dict_of(work / f'{name}.pth'))
+        deploy = state_dict_of(work / f'{name}_deploy.pth')
+        assert sorted(deploy) == sorted(expected)
+        for k, v in expected.items():
+            assert torch.equal(deploy[k], v), (name, k)
+    plain = Config.fromfile(fsdp2_run['plain'])
+    MODELS.build(plain.model).load_state_dict(state_dict_of(work / f'epoch_{EPOCHS}_deploy.pth'),
+                                              strict=True)
+
+
+def test_fsdp2_logs_the_gathered_lambda_of_its_checkpoint(fsdp2_run):
+    work = fsdp2_run['work']
+    logged = {line['step']: line for line in _scalars(work) if 'lambda/abs_mean' in line}
+    for epoch in range(1, EPOCHS + 1):
+        state = state_dict_of(work / f'epoch_{epoch}.pth')
+        expected = scale_statistics(collect_scales(state))
+        got = logged[2 * epoch]  # the step of that checkpoint
+        for key, value in expected.items():
+            assert got[key] == pytest.approx(value, rel=1e-6, abs=1e-9), (epoch, key)
+    assert logged[2 * EPOCHS]['lambda/abs_mean'] > 0  # λ moved from its init 0
+
+
+@pytest.mark.slow  # one more 2-process run (≈ 15 s)
+def test_fsdp2_resume_is_the_uninterrupted_run(fsdp2_run, tmp_path):
+    # epoch_1.pth is saved again after its validation made it the best: the re-save must record
+    # epoch 1 (FlexibleRunner wrote epoch 2, and the resumed run skipped an epoch)
+    first = torch.load(fsdp2_run['work'] / 'epoch_1.pth', map_location='cpu', weights_only=True)
+    assert first['meta']['epoch'] == 1 and first['message_hub']['runtime_info']['best_ckpt']
+    log = _train_fsdp2(fsdp2_run['m2pt'], tmp_path, '--resume',
+                       str(fsdp2_run['work'] / 'epoch_1.pth'))
+    assert 'resumed epoch: 1, iter: 2' in log
+    resumed = torch.load(tmp_path / f'epoch_{EPOCHS}.pth', map_location='cpu', weights_only=True)
+    uninterrupted = torch.load(fsdp2_run['work'] / f'epoch_{EPOCHS}.pth', map_location='cpu',
+                               weights_only=True)
+    assert_close(resumed['state_dict'], uninterrupted['state_dict'], rtol=0, atol=0)
+    assert_close(resumed['optimizer']['state'], uninterrupted['optimizer']['state'], rtol=0,
+                 atol=0)
+    print(f'FSDP2 resume from epoch 1 to {EPOCHS}: {len(resumed["state_dict"])} tensors equal '
+          'the uninterrupted run (atol=0)')
+
+
+@pytest.mark.slow  # one more single-process run (≈ 10 s)
+def test_fsdp2_run_equals_the_single_process_run(fsdp2_run, tmp_path):
+    # 2 ranks × 4 images take the same images per step as 1 process × 8 (DefaultSampler
+    # interleaves the ranks), and FSDP averages the gradients: the same steps up to rounding
+    call_tool('train', fsdp2_run['m2pt'], '--work-dir', tmp_path, '--cfg-options',
+              f'train_cfg.max_epochs={EPOCHS}', 'train_dataloader.batch_size=8')
+    single = state_dict_of(tmp_path / f'epoch_{EPOCHS}.pth')
+    sharded = state_dict_of(fsdp2_run['work'] / f'epoch_{EPOCHS}.pth')
+    assert_close(sharded, single)  # fp32 tolerance (rtol 1.3e-6, atol 1e-5)
+    worst = max((sharded[k] - single[k]).abs().max().item() for k in single)
+    assert_close(state_dict_of(fsdp2_run['work'] / f'epoch_{EPOCHS}_deploy.pth'),
+                 state_dict_of(tmp_path / f'epoch_{EPOCHS}_deploy.pth'))
+    print(f'FSDP2 (2 processes) vs 1 process after {2 * EPOCHS} steps: max |Δ| = {worst:.2e}')
+
+
+# ---------------------------------------------------------------- bad input
+def test_unknown_strategy_is_refused_by_the_command_line(tiny_cls_configs, capsys):
+    with pytest.raises(SystemExit) as err:
+        call_tool('train', tiny_cls_configs['m2pt'], '--strategy', 'fsdp9')
+    assert err.value.code == 2
+    assert "--strategy: invalid choice: 'fsdp9'" in capsys.readouterr().err
+
+
+def test_strategy_without_a_distributed_launch_says_how_to_launch(tiny_cls_configs, tmp_path):
+    args = train_args(tiny_cls_configs['m2pt'], str(tmp_path), strategy='fsdp2')
+    with pytest.raises(ValueError, match='launch it with tools/dist_train.sh CONFIG N --strategy '
+                       'fsdp2'):
+        merge_train_args(load_config(args.config, args), args)
+
+
+def test_strategy_flag_selects_the_flexible_runner(tiny_cls_configs, tmp_path):
+    args = train_args(tiny_cls_configs['m2pt'], str(tmp_path), strategy='fsdp2')
+    cfg = load_config(args.config, args)
+    cfg.launcher = 'pytorch'  # as dist_train.sh sets it (the process group is not needed here)
+    cfg = merge_train_args(cfg, args)
+    assert cfg.runner_type == 'FlexibleRunner' and cfg.strategy == dict(type='FSDP2Strategy')
