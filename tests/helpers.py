@@ -14,8 +14,9 @@ from typing import Any, Dict, Iterable, Optional, Sequence
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.registry import HOOKS
+from torch import nn
 from torch.testing import assert_close
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,3 +222,14 @@ def first_step_loss(runner: Any, state_dict: Optional[Dict[str, torch.Tensor]] =
         data = model.data_preprocessor(copy.deepcopy(record.batch), True)
         loss, _ = model.parse_losses(model(**data, mode='loss'))
     return float(loss)
+
+
+class TinyRegressor(BaseModel):
+    """The smallest model mmengine's runner trains: one linear layer, a squared loss."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode='loss'):
+        return dict(loss=(self.linear(inputs) - 1).pow(2).mean())

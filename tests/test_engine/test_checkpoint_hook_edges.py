@@ -3,28 +3,16 @@ then ``after_val_epoch`` called by hand. Two improving validations at the same e
 same best file name; the deferred removal of the "previous" best must not delete it."""
 import pytest
 import torch
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch import nn
 from torch.utils.data import DataLoader
 
 from m2pt_mm.engine.hooks import CrashSafeCheckpointHook
-
-
-class _Regressor(BaseModel):
-    """The smallest model mmengine's runner trains: one linear layer, a squared loss."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = nn.Linear(2, 1)
-
-    def forward(self, inputs, data_samples=None, mode='loss'):
-        return dict(loss=(self.linear(inputs) - 1).pow(2).mean())
+from tests.helpers import TinyRegressor
 
 
 def _trained_runner(work_dir, **checkpoint) -> Runner:
     runner = Runner(
-        model=_Regressor(), work_dir=str(work_dir),
+        model=TinyRegressor(), work_dir=str(work_dir),
         experiment_name=f'best_edges_{work_dir.name}',
         train_dataloader=DataLoader([dict(inputs=torch.ones(2))] * 2, batch_size=2),  # 1 step/epoch
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),

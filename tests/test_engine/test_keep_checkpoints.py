@@ -8,29 +8,16 @@ import re
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch import nn
 from torch.utils.data import DataLoader
 
 from m2pt_mm.engine.hooks import CrashSafeCheckpointHook
-from tests.helpers import ROOT, state_dict_of
-
-
-class _Regressor(BaseModel):
-    """The smallest model mmengine's runner trains: one linear layer, a squared loss."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = nn.Linear(2, 1)
-
-    def forward(self, inputs, data_samples=None, mode='loss'):
-        return dict(loss=(self.linear(inputs) - 1).pow(2).mean())
+from tests.helpers import ROOT, TinyRegressor, state_dict_of
 
 
 def _train(work_dir, max_epochs: int, **checkpoint) -> Runner:
     runner = Runner(
-        model=_Regressor(), work_dir=str(work_dir), experiment_name=f'keep_{id(checkpoint)}',
+        model=TinyRegressor(), work_dir=str(work_dir), experiment_name=f'keep_{id(checkpoint)}',
         train_dataloader=DataLoader([dict(inputs=torch.ones(2))] * 2, batch_size=2),  # 1 step/epoch
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
