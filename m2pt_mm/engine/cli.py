@@ -195,12 +195,13 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
         if cfg.get('launcher', 'none') == 'none':
             raise ValueError(f'--strategy {args.strategy} shards the model over processes: launch '
                              f'it with tools/dist_train.sh CONFIG N --strategy {args.strategy}')
-        # mmengine's documented switch: FlexibleRunner + a registered strategy (options a config's
-        # own `strategy` block of the same type sets are kept)
+        # mmengine's documented switch: FlexibleRunner + a registered strategy; options the
+        # config (or --cfg-options strategy.x=...) sets for that type, or for no type, are kept
         from m2pt_mm.engine.strategies import strategy_cfg
         strategy = strategy_cfg(args.strategy)
-        if (cfg.get('strategy') or {}).get('type') == strategy['type']:
-            strategy = dict(cfg.strategy)
+        own = dict(cfg.get('strategy') or {})
+        if own.get('type', strategy['type']) == strategy['type']:
+            strategy = dict(own, **strategy)
         cfg.runner_type, cfg.strategy = 'FlexibleRunner', strategy
     will_load = cfg.get('load_from') is not None
     out_dir = checkpoint_out_dir(cfg)

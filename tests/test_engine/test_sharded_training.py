@@ -67,7 +67,14 @@ def test_fsdp2_run_trains_and_saves_the_full_state(fsdp2_run):
     for name in ('backbone.layers.3.attn.qkv.aux_weight', 'backbone.layers.0.ffn.layers.0.0.'
                  'cross_modal_scale'):
         assert optim[name]['exp_avg'].shape == model[name].shape, name
-    assert all(g['params'] for g in ckpt['optimizer']['param_groups'])
+    # the layer-decay constructor saw the sharded parameters by name: λ without weight decay,
+    # W′ and λ at the lr scale of their block
+    groups = {p: g for g in ckpt['optimizer']['param_groups'] for p in g['params']}
+    lam0, lam3, aux0 = (groups[f'backbone.layers.{i}.attn.qkv.{name}'] for i, name in (
+        (0, 'cross_modal_scale'), (3, 'cross_modal_scale'), (0, 'aux_weight')))
+    assert lam0['weight_decay'] == lam3['weight_decay'] == 0 and aux0['weight_decay'] == 0.05
+    assert lam0['lr_scale'] == aux0['lr_scale'] == pytest.approx(0.65 ** 4)
+    assert lam3['lr_scale'] == pytest.approx(0.65)
 
 
 def test_fsdp2_deploy_twin_is_the_merge_of_its_checkpoint(fsdp2_run):
@@ -147,8 +154,10 @@ def test_strategy_without_a_distributed_launch_says_how_to_launch(tiny_cls_confi
 
 
 def test_strategy_flag_selects_the_flexible_runner(tiny_cls_configs, tmp_path):
-    args = train_args(tiny_cls_configs['m2pt'], str(tmp_path), strategy='fsdp2')
+    args = train_args(tiny_cls_configs['m2pt'], str(tmp_path), strategy='fsdp2',
+                      cfg_options={'strategy.reshard_after_forward': False})
     cfg = load_config(args.config, args)
     cfg.launcher = 'pytorch'  # as dist_train.sh sets it (the process group is not needed here)
     cfg = merge_train_args(cfg, args)
-    assert cfg.runner_type == 'FlexibleRunner' and cfg.strategy == dict(type='FSDP2Strategy')
+    assert cfg.runner_type == 'FlexibleRunner'
+    assert cfg.strategy == dict(type='FSDP2Strategy', reshard_after_forward=False)
