@@ -17,7 +17,12 @@ import m2pt_mm.models  # noqa: F401  registers the backbone
 from m2pt_mm.engine.cli import load_config, merge_train_args, train_args
 from m2pt_mm.engine.hooks.scale_logger_hook import scale_statistics
 from m2pt_mm.pathway import collect_scales, is_scale_param, merge_state_dict
-from tests.helpers import assert_deploy_is_merge, call_tool, state_dict_of
+from tests.helpers import (
+    assert_deploy_is_merge,
+    call_tool,
+    state_dict_of,
+    write_tiny_cls_config,
+)
 from tests.test_det_seg.conftest import run_dist
 
 EPOCHS = 2  # 2 iterations each (16 images, 4 per rank); epoch 1 is also the best checkpoint
@@ -136,6 +141,33 @@ def test_fsdp2_run_equals_the_single_process_run(fsdp2_run, tmp_path):
     assert_close(state_dict_of(fsdp2_run['work'] / f'epoch_{EPOCHS}_deploy.pth'),
                  state_dict_of(tmp_path / f'epoch_{EPOCHS}_deploy.pth'))
     print(f'FSDP2 (2 processes) vs 1 process after {2 * EPOCHS} steps: max |Δ| = {worst:.2e}')
+
+
+RUNTIME_HOOKS = """
+custom_hooks = [dict(type='MergePathwayHook'), dict(type='ScaleLoggerHook', interval=1),
+                dict(type='CheckpointCheckHook', strict=True), dict(type='ResumableRandomnessHook'),
+                dict(type='FiniteLossHook', interval=1)]
+"""
+
+
+@pytest.mark.slow  # one 2-process run each (≈ 15 s)
+@pytest.mark.parametrize('options, frozen', [
+    # the paper's fix setting (only λ of the backbone trains), with the memory-lean merge
+    ({'model.backbone.fix_weights': True, 'model.backbone.pathway.recompute': True},
+     lambda k: k.startswith('backbone.') and not is_scale_param(k)),
+    ({'model.backbone.pathway.aux_trainable': False}, lambda k: 'aux_weight' in k),
+], ids=['fix-weights-recompute', 'frozen-aux'])
+def test_fsdp2_frozen_variants_train_only_what_they_should(tiny_cls_configs, aux64_file, tmp_path,
+                                                           options, frozen):
+    config = write_tiny_cls_config(tmp_path / 'm2pt.py', Path(tiny_cls_configs['data']),
+                                   Path(aux64_file), extra=RUNTIME_HOOKS)
+    _train_fsdp2(config, tmp_path / 'work', *(f'{k}={v}' for k, v in options.items()))
+    first, last = (state_dict_of(tmp_path / 'work' / f'epoch_{e}.pth') for e in (1, EPOCHS))
+    fixed = [k for k in first if frozen(k) and first[k].is_floating_point()]
+    assert fixed and all(torch.equal(first[k], last[k]) for k in fixed)
+    assert all(not torch.equal(first[k], last[k]) for k in first if is_scale_param(k))
+    assert_deploy_is_merge(tmp_path / 'work' / f'epoch_{EPOCHS}.pth',
+                           tmp_path / 'work' / f'epoch_{EPOCHS}_deploy.pth')
 
 
 # ---------------------------------------------------------------- bad input
