@@ -18,11 +18,12 @@ from .distributed import CPUCompatibleDistributedDataParallel, setup_cpu_distrib
 from .hooks import *  # noqa: F401,F403
 from .loops import TaskGroupEpochBasedTrainLoop, group_schedule
 from .optimizers import *  # noqa: F401,F403
-from .strategies import FSDP2Strategy, keep_checkpoint_step
+from .strategies import FSDP2Strategy, fix_fsdp_resume, keep_checkpoint_step
 
 allow_mmengine_checkpoints()
 route_mmengine_loads()  # CRC-checked, weights_only, errors naming the file
 keep_checkpoint_step()  # FlexibleRunner's checkpoints record the step their caller names
+fix_fsdp_resume()  # mmengine's FSDPStrategy resumes on torch >= 2.1
 
 __all__ = ['AtomicLocalBackend', 'checkpoint_bytes', 'save_atomic', 'deploy_path',
            'write_deploy_checkpoint', 'CPUCompatibleDistributedDataParallel',

@@ -264,6 +264,28 @@ def keep_checkpoint_step() -> None:
     FlexibleRunner.save_checkpoint = _save_checkpoint_keeping_step
 
 
+def _load_optim_state_dict_by_keyword(self, state_dict: dict) -> None:
+    """``FSDPStrategy.load_optim_state_dict`` with ``FSDP.optim_state_dict_to_load``'s arguments
+    named, so that both its pre-2.1 order and the current one ``(model, optim, state)`` read them
+    right."""
+    from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+    optim_state_dict = FSDP.optim_state_dict_to_load(
+        model=self.model, optim=self.optim_wrapper.optimizer, optim_state_dict=state_dict)
+    self.optim_wrapper.load_state_dict(optim_state_dict)
+
+
+def fix_fsdp_resume() -> None:
+    """Make mmengine's ``FSDPStrategy`` (FSDP1) resume on torch >= 2.1 (idempotent).
+
+    Why: mmengine 0.10.7 calls ``FSDP.optim_state_dict_to_load(state_dict, model, optimizer)``,
+    torch's order before 2.1; torch 2.1 made it ``(model, optim, optim_state_dict)``, so every
+    ``--resume`` under ``FSDPStrategy`` failed with ``TypeError: unhashable type: 'dict'``
+    (fixed on mmengine's main branch, not in a release).
+    """
+    from mmengine._strategy import FSDPStrategy
+    FSDPStrategy.load_optim_state_dict = _load_optim_state_dict_by_keyword
+
+
 def strategy_cfg(name: str) -> Dict[str, Union[str, Any]]:
     """The ``strategy`` config block for a ``--strategy`` name."""
     if name not in STRATEGY_NAMES:

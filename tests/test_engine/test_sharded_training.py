@@ -170,6 +170,45 @@ def test_fsdp2_frozen_variants_train_only_what_they_should(tiny_cls_configs, aux
                            tmp_path / 'work' / f'epoch_{EPOCHS}_deploy.pth')
 
 
+# mmengine's FSDPStrategy (FSDP1) in the config form. On CPU: device_id 'cpu' (mmengine's default
+# is the CUDA ordinal LOCAL_RANK) and full state dicts without offload_to_cpu (with it, torch 2.11
+# segfaults in FSDP's state_dict clone of a CPU model). CheckpointCheckHook is left out: it reads
+# the wrapped module's sharded views (shape [0]) and refuses the resume.
+FSDP1 = """
+runner_type = 'FlexibleRunner'
+strategy = dict(
+    type='FSDPStrategy', model_wrapper=dict(device_id='cpu'),
+    state_dict_cfg=dict(state_dict_type='FULL_STATE_DICT',
+                        state_dict_config=dict(type='FullStateDictConfig', rank0_only=True,
+                                               offload_to_cpu=False),
+                        optim_state_dict_config=dict(type='FullOptimStateDictConfig',
+                                                     rank0_only=True, offload_to_cpu=False)))
+custom_hooks = [dict(type='MergePathwayHook'), dict(type='ScaleLoggerHook', interval=1)]
+"""
+
+
+@pytest.mark.slow  # two 2-process runs (≈ 30 s)
+def test_fsdp1_resumes_exactly_with_the_optim_state_shim(fsdp2_run, aux64_file, tmp_path):
+    config = write_tiny_cls_config(tmp_path / 'm2pt_fsdp1.py', Path(fsdp2_run['data']),
+                                   Path(aux64_file), extra=FSDP1)
+    options = ['--cfg-options', f'train_cfg.max_epochs={EPOCHS}']
+    run_dist('dist_train.sh', config, '2', '--work-dir', tmp_path / 'run', *options)
+    # without fix_fsdp_resume this run fails: TypeError: unhashable type: 'dict'
+    result = run_dist('dist_train.sh', config, '2', '--work-dir', tmp_path / 'resumed', '--resume',
+                      tmp_path / 'run' / 'epoch_1.pth', *options)
+    assert 'resumed epoch: 1, iter: 2' in result.stdout + result.stderr
+    final = state_dict_of(tmp_path / 'run' / f'epoch_{EPOCHS}.pth')
+    assert_close(state_dict_of(tmp_path / 'resumed' / f'epoch_{EPOCHS}.pth'), final, rtol=0, atol=0)
+    # the same steps as FSDP2 up to rounding, λ logged gathered, the deploy twin the merge
+    assert_close(final, state_dict_of(fsdp2_run['work'] / f'epoch_{EPOCHS}.pth'))
+    logged = [line for line in _scalars(tmp_path / 'run') if 'lambda/abs_mean' in line]
+    expected = scale_statistics(collect_scales(final))
+    assert logged[-1]['step'] == 2 * EPOCHS
+    assert logged[-1]['lambda/abs_mean'] == pytest.approx(expected['lambda/abs_mean'], rel=1e-6)
+    assert_deploy_is_merge(tmp_path / 'run' / f'epoch_{EPOCHS}.pth',
+                           tmp_path / 'run' / f'epoch_{EPOCHS}_deploy.pth')
+
+
 # ---------------------------------------------------------------- bad input
 def test_unknown_strategy_is_refused_by_the_command_line(tiny_cls_configs, capsys):
     with pytest.raises(SystemExit) as err:

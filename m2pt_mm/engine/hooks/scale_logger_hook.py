@@ -5,9 +5,13 @@ from typing import Dict, List
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
 from torch.distributed.tensor import DTensor
 
 from m2pt_mm.pathway import ScaleRecord, collect_scales, format_scale_table, is_scale_param
+
+#: What FSDP1 puts before the names of the modules it wraps (``layers.0._fsdp_wrapped_module.``).
+_FSDP_PREFIX = '_fsdp_wrapped_module.'
 
 
 def scale_statistics(records: List[ScaleRecord]) -> Dict[str, float]:
@@ -46,10 +50,20 @@ class ScaleLoggerHook(Hook):
 
     @staticmethod
     def _records(runner) -> List[ScaleRecord]:
+        if isinstance(runner.model, FSDP):
+            # FSDP1 (mmengine's FSDPStrategy): a λ outside this rank's shard is an empty view;
+            # gather the parameters for the read (a collective: every rank runs this hook)
+            with FSDP.summon_full_params(runner.model, writeback=False):
+                return ScaleLoggerHook._scales(runner.model.module)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        # under sharding (FSDP2Strategy) λ of shape [1] lives on one rank, the others hold empty
-        # shards: gather each (a collective, so every rank runs this hook) before reading it
-        return collect_scales({name: p.full_tensor() if isinstance(p, DTensor) else p
+        return ScaleLoggerHook._scales(model)
+
+    @staticmethod
+    def _scales(model) -> List[ScaleRecord]:
+        # under FSDP2 (FSDP2Strategy) λ of shape [1] lives on one rank, the others hold empty
+        # shards: gather each (a collective) before reading it
+        return collect_scales({name.replace(_FSDP_PREFIX, ''): p.full_tensor()
+                               if isinstance(p, DTensor) else p
                                for name, p in model.named_parameters() if is_scale_param(name)})
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
