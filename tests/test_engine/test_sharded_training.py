@@ -109,6 +109,17 @@ def test_fsdp2_logs_the_gathered_lambda_of_its_checkpoint(fsdp2_run):
     assert logged[2 * EPOCHS]['lambda/abs_mean'] > 0  # λ moved from its init 0
 
 
+def test_fsdp2_checkpoints_test_without_the_strategy(fsdp2_run, tmp_path):
+    # full state dicts: tools/test.py (one process, plain Runner) reads the training checkpoint
+    # under the M2PT config and its deploy twin under the plain one, with the same result
+    work = fsdp2_run['work']
+    unmerged = call_tool('test', fsdp2_run['m2pt'], work / f'epoch_{EPOCHS}.pth', '--work-dir',
+                         tmp_path / 'unmerged')
+    merged = call_tool('test', fsdp2_run['plain'], work / f'epoch_{EPOCHS}_deploy.pth',
+                       '--work-dir', tmp_path / 'merged')
+    assert unmerged['accuracy/top1'] == merged['accuracy/top1'] > 50
+
+
 @pytest.mark.slow  # one more 2-process run (≈ 15 s)
 def test_fsdp2_resume_is_the_uninterrupted_run(fsdp2_run, tmp_path):
     # epoch_1.pth is saved again after its validation made it the best: the re-save must record
