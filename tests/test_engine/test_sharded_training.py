@@ -16,7 +16,13 @@ from torch.testing import assert_close
 import m2pt_mm.models  # noqa: F401  registers the backbone
 from m2pt_mm.engine.cli import load_config, merge_train_args, train_args
 from m2pt_mm.engine.hooks.scale_logger_hook import scale_statistics
-from m2pt_mm.pathway import collect_scales, is_scale_param, merge_state_dict
+from m2pt_mm.engine.strategies import find_blocks
+from m2pt_mm.pathway import (
+    CrossModalReparamLinear,
+    collect_scales,
+    is_scale_param,
+    merge_state_dict,
+)
 from tests.helpers import (
     assert_deploy_is_merge,
     call_tool,
@@ -220,7 +226,28 @@ def test_fsdp1_resumes_exactly_with_the_optim_state_shim(fsdp2_run, aux64_file, 
                            tmp_path / 'run' / f'epoch_{EPOCHS}_deploy.pth')
 
 
+def test_find_blocks_gives_one_unit_per_block_with_its_pathway(tiny_cls_configs):
+    model = MODELS.build(Config.fromfile(tiny_cls_configs['m2pt']).model)
+    blocks = find_blocks(model)
+    assert blocks == list(model.backbone.layers)
+    assert find_blocks(model, ['TransformerEncoderLayer']) == blocks
+    for block in blocks:  # W, W′ and λ of each pathway layer sit in its block's unit
+        layers = [m for m in block.modules() if isinstance(m, CrossModalReparamLinear)]
+        assert len(layers) == 4 and all(
+            {'weight', 'aux_weight', 'cross_modal_scale'} <= set(dict(m.named_parameters()))
+            for m in layers)
+
+
 # ---------------------------------------------------------------- bad input
+def test_find_blocks_names_the_module_types_when_none_matches():
+    with pytest.raises(ValueError, match=r"has no block of types \['Block'\] to shard; set "
+                       r"strategy.block_types to some of its module types \['Linear', "
+                       r"'Sequential'\]"):
+        find_blocks(torch.nn.Sequential(torch.nn.Linear(2, 2)), ['Block'])
+    with pytest.raises(ValueError, match='has no block in an nn.ModuleList'):
+        find_blocks(torch.nn.Sequential(torch.nn.Linear(2, 2)))
+
+
 def test_unknown_strategy_is_refused_by_the_command_line(tiny_cls_configs, capsys):
     with pytest.raises(SystemExit) as err:
         call_tool('train', tiny_cls_configs['m2pt'], '--strategy', 'fsdp9')
