@@ -16,7 +16,7 @@ Use it with ``tools/train.py CONFIG --strategy fsdp2`` (``tools/dist_train.sh``)
 """
 import re
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import mmengine
 import torch
@@ -103,7 +103,8 @@ class FSDP2Strategy(DDPStrategy):
             backward): lower memory for one more all-gather per block.
         mixed_precision: ``MixedPrecisionPolicy`` arguments; dtypes may be names
             (``dict(param_dtype='bfloat16', reduce_dtype='float32')``).
-        **kwargs: ``DDPStrategy`` arguments (``sync_bn``, and the runner's own).
+        **kwargs: ``DDPStrategy`` arguments (``sync_bn``, and the runner's own); no
+            ``model_wrapper``.
     """
 
     def __init__(self,
@@ -112,6 +113,10 @@ class FSDP2Strategy(DDPStrategy):
                  reshard_after_forward: bool = True,
                  mixed_precision: Optional[Dict[str, Any]] = None,
                  **kwargs) -> None:
+        if kwargs.get('model_wrapper') is not None:
+            # fully_shard changes the model in place: there is no wrapper to configure
+            raise ValueError('FSDP2Strategy takes no model_wrapper; its options are block_types, '
+                             'reshard_after_forward and mixed_precision')
         super().__init__(**kwargs)
         self.block_types = list(block_types) if block_types else None
         self.reshard_after_forward = reshard_after_forward
@@ -286,7 +291,7 @@ def fix_fsdp_resume() -> None:
     FSDPStrategy.load_optim_state_dict = _load_optim_state_dict_by_keyword
 
 
-def strategy_cfg(name: str) -> Dict[str, Union[str, Any]]:
+def strategy_cfg(name: str) -> Dict[str, Any]:
     """The ``strategy`` config block for a ``--strategy`` name."""
     if name not in STRATEGY_NAMES:
         raise ValueError(f'--strategy {name!r}: expected one of {sorted(STRATEGY_NAMES)}')
