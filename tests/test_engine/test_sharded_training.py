@@ -189,8 +189,7 @@ def test_fsdp2_frozen_variants_train_only_what_they_should(tiny_cls_configs, aux
 
 # mmengine's FSDPStrategy (FSDP1) in the config form. On CPU: device_id 'cpu' (mmengine's default
 # is the CUDA ordinal LOCAL_RANK) and full state dicts without offload_to_cpu (with it, torch 2.11
-# segfaults in FSDP's state_dict clone of a CPU model). CheckpointCheckHook is left out: it reads
-# the wrapped module's sharded views (shape [0]) and refuses the resume.
+# segfaults in FSDP's state_dict clone of a CPU model).
 FSDP1 = """
 runner_type = 'FlexibleRunner'
 strategy = dict(
@@ -200,7 +199,8 @@ strategy = dict(
                                                offload_to_cpu=False),
                         optim_state_dict_config=dict(type='FullOptimStateDictConfig',
                                                      rank0_only=True, offload_to_cpu=False)))
-custom_hooks = [dict(type='MergePathwayHook'), dict(type='ScaleLoggerHook', interval=1)]
+custom_hooks = [dict(type='MergePathwayHook'), dict(type='ScaleLoggerHook', interval=1),
+                dict(type='CheckpointCheckHook', strict=True)]
 """
 
 

@@ -4,6 +4,7 @@ from typing import List
 from mmengine.hooks import Hook
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.registry import HOOKS
+from torch.distributed.fsdp import FullyShardedDataParallel
 
 from m2pt_mm.checkpoints import check_finite, check_shapes
 from m2pt_mm.pathway import is_pathway_param
@@ -104,7 +105,10 @@ class CheckpointCheckHook(Hook):
                               checkpoint['state_dict'].values()))
         model_state = model.state_dict()
         check_finite(state_dict, str(source))
-        check_shapes(model_state, state_dict, str(source))
+        # FSDP1 holds each rank's flat shard in the module's parameters (views of shape [0] or a
+        # slice), so their shapes are not the model's; FSDP2's DTensors report the full shape
+        if not isinstance(runner.model, FullyShardedDataParallel):
+            check_shapes(model_state, state_dict, str(source))
         deploy = bool((checkpoint.get('meta') or {}).get('deploy'))
         report = check_state_dict_fits(model_state.keys(), state_dict.keys(), str(source),
                                        self.strict, deploy)
