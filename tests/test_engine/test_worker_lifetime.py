@@ -124,7 +124,9 @@ def _kill_all(proc: subprocess.Popen, workers: List[int]) -> None:
     proc.wait()
 
 
-@pytest.mark.parametrize('hook', [True, False], ids=['randomness-hook', 'no-hook'])
+# one variant of each in the default suite (each is a training process, ≈ 6 s)
+@pytest.mark.parametrize('hook', [True, pytest.param(False, marks=pytest.mark.slow)],
+                         ids=['randomness-hook', 'no-hook'])
 def test_workers_die_with_a_killed_run(tmp_path, hook):
     proc, workers = _stuck_workers(tmp_path, hook)
     try:
@@ -137,7 +139,9 @@ def test_workers_die_with_a_killed_run(tmp_path, hook):
         _kill_all(proc, workers)
 
 
-@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+@pytest.mark.parametrize('signum', [signal.SIGINT, pytest.param(signal.SIGTERM,
+                                                                   marks=pytest.mark.slow)],
+                         ids=['SIGINT', 'SIGTERM'])
 def test_a_signal_ends_a_worker_despite_inherited_handlers(tmp_path, signum):
     # one signal per run: a worker that dies makes the run tear its loader down
     proc, workers = _stuck_workers(tmp_path, hook=True, study_signals=True)
