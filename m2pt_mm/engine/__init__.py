@@ -7,6 +7,7 @@ configs all reach them by their plain names.
 """
 from ..checkpoints import route_mmengine_loads
 from ..checkpoints.safe_globals import allow_mmengine_checkpoints, mmengine_checkpoint_globals
+from ..utils.config_scope import memoize_config_formatting
 from .checkpoint_writing import (
     AtomicLocalBackend,
     checkpoint_bytes,
@@ -24,6 +25,7 @@ allow_mmengine_checkpoints()
 route_mmengine_loads()  # CRC-checked, weights_only, errors naming the file
 keep_checkpoint_step()  # FlexibleRunner's checkpoints record the step their caller names
 fix_fsdp_resume()  # mmengine's FSDPStrategy resumes on torch >= 2.1
+memoize_config_formatting()  # a Runner formats its config four times, 5 s each for OmniVec's
 
 __all__ = ['AtomicLocalBackend', 'checkpoint_bytes', 'save_atomic', 'deploy_path',
            'write_deploy_checkpoint', 'CPUCompatibleDistributedDataParallel',

@@ -13,10 +13,12 @@ that has none, (2) finds the package through its installed distribution, which f
 install or a checkout on ``PYTHONPATH`` need not be the m2pt_mm that is imported, and (3) tags
 every typed dict of the inherited config with ``_scope_='m2pt_mm'``, a scope without registries,
 so that the runner cannot build the model. Our configs carry their own ``default_scope``
-(mmpretrain, mmdet or mmseg) and are meant to be read exactly as a local base. This module is the
-one place that patches around mmengine: ``m2pt_mm::<path>`` becomes ``<path>`` under the configs
-of the imported m2pt_mm, inherited like a relative ``_base_`` path; every other path goes to
-mmengine unchanged.
+(mmpretrain, mmdet or mmseg) and are meant to be read exactly as a local base. So
+``m2pt_mm::<path>`` becomes ``<path>`` under the configs of the imported m2pt_mm, inherited like a
+relative ``_base_`` path; every other path goes to mmengine unchanged.
+
+This module holds the patches of mmengine's config code: that one, and the memoized yapf
+formatting of :func:`memoize_config_formatting`.
 """
 import functools
 import os.path as osp
@@ -67,10 +69,40 @@ def _with_m2pt_mm_scope(get_cfg_path: Callable) -> Callable:
 
 
 def register_config_scope() -> None:
-    """Let ``Config.fromfile`` read ``_base_ = ['m2pt_mm::<path under configs/>']``.
+    """Let ``Config.fromfile`` read ``_base_ = ['m2pt_mm::<path under configs/>']``, and
+    :func:`memoize_config_formatting`.
 
     Idempotent; it changes nothing for any other base path.
     """
+    memoize_config_formatting()
     if getattr(Config._get_cfg_path, _PATCHED, False):
         return
     Config._get_cfg_path = staticmethod(_with_m2pt_mm_scope(Config._get_cfg_path))
+
+
+def memoize_config_formatting() -> None:
+    """Format each config text with yapf once (idempotent).
+
+    Why a patch: ``Config.pretty_text`` runs yapf on the whole config every time it is read, and a
+    Runner reads it four times while it is built (the log, the dumped config, the visualiser's
+    copy, ...): 5 s each for an OmniVec config on a CPU core. mmengine imports yapf's
+    ``FormatCode`` into ``mmengine.config.config``; the same text and style give the same result,
+    so that name is replaced by a memoized call (the last 16 texts).
+    """
+    import mmengine.config.config as config_module
+    if getattr(config_module.FormatCode, _PATCHED, False):
+        return
+    format_code = config_module.FormatCode
+
+    @functools.lru_cache(maxsize=16)
+    def _format(text: str, style: Tuple[Tuple[str, object], ...]) -> Tuple[str, bool]:
+        return format_code(text, style_config=dict(style))
+
+    def memoized(text: str, style_config: Optional[dict] = None, **kwargs) -> Tuple[str, bool]:
+        if kwargs or not isinstance(style_config, dict):
+            return format_code(text, style_config=style_config, **kwargs)
+        return _format(text, tuple(sorted(style_config.items())))
+
+    setattr(memoized, _PATCHED, True)
+    memoized.cache_info = _format.cache_info  # type: ignore[attr-defined]
+    config_module.FormatCode = memoized

@@ -113,3 +113,18 @@ def test_checkpoint_using_getattr_beyond_history_buffer_is_refused(tmp_path):
     with pytest.raises(pickle.UnpicklingError,
                        match=r"refused getattr\(<class 'numpy.ndarray'>, 'tofile'\)"):
         torch.load(tmp_path / 'evil.pth', weights_only=True)
+
+
+def test_a_config_text_is_formatted_by_yapf_once():
+    # a Runner reads pretty_text four times while it is built; yapf took 5 s each for OmniVec
+    import mmengine.config.config as config_module
+    from mmengine.config import Config
+
+    import m2pt_mm.engine  # noqa: F401  applies memoize_config_formatting
+    cfg = Config(dict(model=dict(type='X', depth=4, layers=[1, 2, 3]), work_dir='w'))
+    before = config_module.FormatCode.cache_info()
+    first = cfg.pretty_text
+    assert cfg.pretty_text == first
+    after = config_module.FormatCode.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+    assert Config.fromstring(first, '.py').to_dict() == cfg.to_dict()  # still the config
