@@ -1,5 +1,5 @@
 """Inputs that used to do the wrong thing silently, or fail with a message naming nothing, are
-refused early with one line naming the file, key or option (issue 15 §4, §5)."""
+refused early with one line naming the file, key or option."""
 import os
 import subprocess
 import sys
@@ -198,10 +198,10 @@ def test_bad_inputs_tool_tabulates_what_the_user_reads(capsys):
     # two cases answered before torch is imported: cheap enough for the default suite
     rows = call_tool('analysis/bad_inputs', '--only', 'missing-config', 'cfg-key-without-equals')
     assert rows[2:] == [
-        "| §5 cfg-key-without-equals | `python tools/train.py $PLAIN_CFG --cfg-options "
+        "| unclear cfg-key-without-equals | `python tools/train.py $PLAIN_CFG --cfg-options "
         "train_cfg.max_epochs` | train.py: error: --cfg-options 'train_cfg.max_epochs': expected "
         "KEY=VALUE, e.g. train_cfg.max_epochs=10 |",
-        "| §5 missing-config | `python tools/train.py configs/no_such_config.py` | train.py: "
+        "| unclear missing-config | `python tools/train.py configs/no_such_config.py` | train.py: "
         "error: config 'configs/no_such_config.py' does not exist |"]
 
 

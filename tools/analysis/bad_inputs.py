@@ -1,5 +1,5 @@
-"""Try every bad input of issues 15 (§3–§5) and 24 (§1, §2, §4) as a user would, through
-``tools/*.py`` in new processes, and print a markdown table ``case | command | one-line message``
+"""Try every bad input the reviews of the toolbox found as a user would, through ``tools/*.py``
+in new processes, and print a markdown table ``case | command | one-line message``
 (what the user reads).
 
 The files are tiny and generated in a temporary work dir: the digits folder and the demo configs
@@ -44,9 +44,9 @@ Flags named in the messages:
   the command's own input; (`tools/train.py`) start a new run in a work dir that holds an earlier
   run's checkpoints (`--resume` continues that run instead).
 
-The first column groups the cases by the review that found them (§3–§5: damaged files, silent
-mistakes, unclear messages; 24§1–24§4: wrong numbers with exit 0, slips that destroyed an
-experiment, late or unclear answers).
+The first column says what kind of case it is: a damaged file, an input that did the wrong thing
+silently, an unclear message, a wrong number with exit 0, a slip that destroyed an experiment, or
+an answer that came late or unclear.
 
 Checkpoint files are checked against the CRC-32 of every record of torch's zip format when they
 are read (ours and mmengine's loads); files in torch's legacy (non-zip) format carry no checksum
@@ -82,100 +82,111 @@ def _test(files: Dict[str, str], config: str, checkpoint: str, *extra: str) -> L
 
 
 CASES = [
-    # §3 damaged files
-    Case('damaged-checkpoint', '§3', lambda f: _test(f, M2PT_CFG, f['flipped']) + _data_options(f),
+    # damaged files
+    Case('damaged-checkpoint', 'damaged file',
+         lambda f: _test(f, M2PT_CFG, f['flipped']) + _data_options(f),
          ('data', 'aux', 'flipped')),
-    Case('nan-in-aux-checkpoint', '§3', lambda f: ['tools/train.py', M2PT_CFG, '--work-dir',
-                                                   f['work'] + '/nan'] + _data_options(
+    Case('nan-in-aux-checkpoint', 'damaged file',
+         lambda f: ['tools/train.py', M2PT_CFG, '--work-dir',
+             f['work'] + '/nan'] + _data_options(
         f, f'model.backbone.pathway.aux_checkpoint={f["nan_aux"]}'), ('data', 'aux', 'nan_aux')),
-    # §4 inputs that did the wrong thing silently
-    Case('pathway-without-aux', '§4', lambda f: ['tools/train.py', M2PT_CFG, '--work-dir',
+    # inputs that did the wrong thing silently
+    Case('pathway-without-aux', 'silent', lambda f: ['tools/train.py', M2PT_CFG, '--work-dir',
                                                  f['work'] + '/noaux'] + _data_options(
         f, 'model.backbone.pathway.aux_checkpoint=None'), ('data', 'aux')),
-    Case('fix-weights-without-pathway', '§4', lambda f: ['tools/train.py', PLAIN_CFG, '--work-dir',
-                                                         f['work'] + '/fix'] + _data_options(
+    Case('fix-weights-without-pathway', 'silent',
+         lambda f: ['tools/train.py', PLAIN_CFG, '--work-dir',
+             f['work'] + '/fix'] + _data_options(
         f, 'model.backbone.fix_weights=True', aux=False), ('data', )),
-    Case('deploy-with-pathway', '§4', lambda f: _test(f, M2PT_CFG, f['deploy']) + _data_options(
+    Case('deploy-with-pathway', 'silent', lambda f: _test(f, M2PT_CFG, f['deploy']) + _data_options(
         f, 'model.backbone.deploy=True'), ('data', 'aux', 'deploy')),
-    Case('merge-out-is-the-input', '§4', lambda f: ['tools/merge_pathway.py', M2PT_CFG, f['train'],
-                                                    '--out', f['train']], ('train', )),
-    Case('converter-dst-is-src', '§4', lambda f: ['tools/model_converters/convert_checkpoint.py',
-                                                  f['aux'], f['aux']], ('aux', )),
-    Case('converter-dst-is-a-directory', '§4', lambda f: [
+    Case('merge-out-is-the-input', 'silent',
+         lambda f: ['tools/merge_pathway.py', M2PT_CFG, f['train'],
+             '--out', f['train']], ('train', )),
+    Case('converter-dst-is-src', 'silent',
+         lambda f: ['tools/model_converters/convert_checkpoint.py',
+             f['aux'], f['aux']], ('aux', )),
+    Case('converter-dst-is-a-directory', 'silent', lambda f: [
         'tools/model_converters/convert_checkpoint.py', f['aux'], f['work']], ('aux', )),
-    Case('metrics-out-in-missing-dir', '§4', lambda f: _test(
+    Case('metrics-out-in-missing-dir', 'silent', lambda f: _test(
         f, M2PT_CFG, f['train'], '--metrics-out', f['work'] + '/no/such/dir/metrics.json'),
         ('train', )),
-    Case('resume-with-nothing-to-resume', '§4', lambda f: [
+    Case('resume-with-nothing-to-resume', 'silent', lambda f: [
         'tools/train.py', PLAIN_CFG, '--work-dir', f['work'] + '/empty', '--resume'
     ] + _data_options(f, 'train_cfg.max_epochs=0', aux=False), ('data', )),
-    # §5 messages that named nothing
-    Case('mae-training-checkpoint', '§5', lambda f: [
+    # messages that named nothing
+    Case('mae-training-checkpoint', 'unclear', lambda f: [
         'tools/model_converters/convert_checkpoint.py', f['mae'], f['work'] + '/mae_converted.pth'],
         ('mae', )),
-    Case('code-carrying-pickle', '§5', lambda f: _test(f, M2PT_CFG, f['evil']) + _data_options(f),
+    Case('code-carrying-pickle', 'unclear',
+         lambda f: _test(f, M2PT_CFG, f['evil']) + _data_options(f),
          ('data', 'aux', 'evil')),
-    Case('not-a-checkpoint', '§5', lambda f: _test(f, M2PT_CFG, f['text']) + _data_options(f),
+    Case('not-a-checkpoint', 'unclear', lambda f: _test(f, M2PT_CFG, f['text']) + _data_options(f),
          ('data', 'aux', 'text')),
-    Case('directory-as-checkpoint', '§5',
+    Case('directory-as-checkpoint', 'unclear',
          lambda f: _test(f, M2PT_CFG, f['work']) + _data_options(f), ('data', 'aux')),
-    Case('resume-from-deploy', '§5', lambda f: [
+    Case('resume-from-deploy', 'unclear', lambda f: [
         'tools/train.py', M2PT_CFG, '--work-dir', f['work'] + '/resume', '--resume', f['deploy']
     ] + _data_options(f), ('data', 'aux', 'deploy')),
-    Case('cfg-scale-init-abc', '§5', lambda f: ['tools/train.py', M2PT_CFG, '--work-dir',
+    Case('cfg-scale-init-abc', 'unclear', lambda f: ['tools/train.py', M2PT_CFG, '--work-dir',
                                                 f['work'] + '/abc'] + _data_options(
         f, 'model.backbone.pathway.scale_init=abc'), ('data', 'aux')),
-    Case('cfg-max-epochs-two', '§5', lambda f: ['tools/train.py', PLAIN_CFG, '--cfg-options',
+    Case('cfg-max-epochs-two', 'unclear', lambda f: ['tools/train.py', PLAIN_CFG, '--cfg-options',
                                                 'train_cfg.max_epochs=two']),
-    Case('cfg-key-without-equals', '§5', lambda f: ['tools/train.py', PLAIN_CFG, '--cfg-options',
-                                                    'train_cfg.max_epochs']),
-    Case('missing-image-in-list', '§5', lambda f: _test(f, M2PT_CFG, f['train']) + _data_options(
+    Case('cfg-key-without-equals', 'unclear',
+         lambda f: ['tools/train.py', PLAIN_CFG, '--cfg-options',
+             'train_cfg.max_epochs']),
+    Case('missing-image-in-list', 'unclear',
+         lambda f: _test(f, M2PT_CFG, f['train']) + _data_options(
         dict(f, data=f['data_missing'])), ('aux', 'train', 'data_missing')),
-    Case('corrupt-image-in-list', '§5', lambda f: _test(f, M2PT_CFG, f['train']) + _data_options(
+    Case('corrupt-image-in-list', 'unclear',
+         lambda f: _test(f, M2PT_CFG, f['train']) + _data_options(
         dict(f, data=f['data_corrupt'])), ('aux', 'train', 'data_corrupt')),
-    Case('missing-config', '§5', lambda f: ['tools/train.py', 'configs/no_such_config.py']),
-    Case('unknown-argument', '§5', lambda f: ['tools/test.py', PLAIN_CFG, 'x.pth', '--bogus']),
-    # issue 24 §1: wrong numbers with exit 0
-    Case('checkpoint-of-another-width', '24§1', lambda f: _test(f, PLAIN_CFG, f['wide'])
+    Case('missing-config', 'unclear', lambda f: ['tools/train.py', 'configs/no_such_config.py']),
+    Case('unknown-argument', 'unclear', lambda f: ['tools/test.py', PLAIN_CFG, 'x.pth', '--bogus']),
+    # wrong numbers with exit 0
+    Case('checkpoint-of-another-width', 'wrong number', lambda f: _test(f, PLAIN_CFG, f['wide'])
          + _data_options(f, aux=False), ('data', 'wide')),
-    Case('load-from-another-width', '24§1', lambda f: [
+    Case('load-from-another-width', 'wrong number', lambda f: [
         'tools/train.py', M2PT_CFG, '--work-dir', f['work'] + '/wide'] + _data_options(
         f, f'load_from={f["wide"]}'), ('data', 'aux', 'wide')),
-    Case('nan-in-checkpoint', '24§1', lambda f: _test(f, PLAIN_CFG, f['nan_deploy'])
+    Case('nan-in-checkpoint', 'wrong number', lambda f: _test(f, PLAIN_CFG, f['nan_deploy'])
          + _data_options(f, aux=False), ('data', 'nan_deploy')),
-    Case('merge-nan-checkpoint', '24§1', lambda f: [
+    Case('merge-nan-checkpoint', 'wrong number', lambda f: [
         'tools/merge_pathway.py', M2PT_CFG, f['nan_train'], '--out', f['work'] + '/nan_d.pth'],
         ('nan_train', )),
-    # issue 24 §2: a slip must not destroy an experiment
-    Case('publish-onto-its-input', '24§2', lambda f: [
+    # a slip must not destroy an experiment
+    Case('publish-onto-its-input', 'slip', lambda f: [
         'tools/model_converters/publish_model.py', f['train'], osp.dirname(f['train']),
         '--out-name', osp.basename(f['train'])], ('train', )),
-    Case('new-run-in-a-used-work-dir', '24§2', lambda f: [
+    Case('new-run-in-a-used-work-dir', 'slip', lambda f: [
         'tools/train.py', M2PT_CFG, '--work-dir', osp.dirname(f['train'])] + _data_options(f),
         ('data', 'aux', 'train')),
-    # issue 24 §4: late and unclear answers
-    Case('mistyped-checkpoint-option', '24§4', lambda f: [
+    # late and unclear answers
+    Case('mistyped-checkpoint-option', 'late or unclear', lambda f: [
         'tools/train.py', PLAIN_CFG, '--work-dir', f['work'] + '/typo'] + _data_options(
         f, 'default_hooks.checkpoint.intervl=1', aux=False), ('data', )),
-    Case('missing-load-from', '24§4', lambda f: [
+    Case('missing-load-from', 'late or unclear', lambda f: [
         'tools/train.py', PLAIN_CFG, '--cfg-options', f'load_from={f["work"]}/no.pth']),
-    Case('missing-checkpoint', '24§4', lambda f: _test(f, PLAIN_CFG, f['work'] + '/no.pth')),
-    Case('publish-missing-checkpoint', '24§4', lambda f: [
+    Case('missing-checkpoint', 'late or unclear',
+         lambda f: _test(f, PLAIN_CFG, f['work'] + '/no.pth')),
+    Case('publish-missing-checkpoint', 'late or unclear', lambda f: [
         'tools/model_converters/publish_model.py', f['work'] + '/no.pth', f['work']]),
-    Case('zip-missing-its-middle', '24§4', lambda f: _test(f, PLAIN_CFG, f['middle'])
+    Case('zip-missing-its-middle', 'late or unclear', lambda f: _test(f, PLAIN_CFG, f['middle'])
          + _data_options(f, aux=False), ('data', 'middle')),
-    Case('plain-checkpoint-under-m2pt-config', '24§4', lambda f: _test(f, M2PT_CFG, f['plain_vit'])
+    Case('plain-checkpoint-under-m2pt-config', 'late or unclear',
+         lambda f: _test(f, M2PT_CFG, f['plain_vit'])
          + _data_options(f), ('data', 'aux', 'plain_vit')),
-    Case('dump-not-pkl', '24§4', lambda f: _test(f, PLAIN_CFG, f['train'], '--dump',
+    Case('dump-not-pkl', 'late or unclear', lambda f: _test(f, PLAIN_CFG, f['train'], '--dump',
                                                  f['work'] + '/preds.json'), ('train', )),
-    Case('metrics-out-is-the-checkpoint', '24§4', lambda f: _test(
+    Case('metrics-out-is-the-checkpoint', 'late or unclear', lambda f: _test(
         f, PLAIN_CFG, f['train'], '--metrics-out', f['train']), ('train', )),
-    Case('print-scales-of-a-deploy-checkpoint', '24§4', lambda f: [
+    Case('print-scales-of-a-deploy-checkpoint', 'late or unclear', lambda f: [
         'tools/analysis/print_scales.py', f['deploy']], ('deploy', )),
-    Case('omnivec-export-of-a-vit-config', '24§4', lambda f: [
+    Case('omnivec-export-of-a-vit-config', 'late or unclear', lambda f: [
         'tools/model_converters/omnivec_export.py', M2PT_CFG, f['train'], f['work'] + '/x.pth',
         '--modality', 'image'], ('train', )),
-    Case('paper-rows-guide-into-missing-folder', '24§4', lambda f: [
+    Case('paper-rows-guide-into-missing-folder', 'late or unclear', lambda f: [
         'tools/analysis/paper_rows.py', '--guide', f['work'] + '/no/such/dir/guide.md']),
 ]
 

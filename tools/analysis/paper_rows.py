@@ -8,8 +8,8 @@ A config that reproduces a row says so in its own file::
 (a dict or a list of them). The entry is read from the file's source, and mmengine drops dunder
 names from a config, so it never reaches the merged config and never passes to a child.
 
-The paper's numbers live once, in :data:`PAPER` below (typed from the paper's text in
-``shared/reference/papers/``). Rows of other methods the paper compares with (SemMAE, AST,
+The paper's numbers live once, in :data:`PAPER` below (typed from the paper's text,
+arXiv 2401.14405). Rows of other methods the paper compares with (SemMAE, AST,
 Point-BERT, SlowFast, …) are not reproduced here and not listed.
 
 Examples::
