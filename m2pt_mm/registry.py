@@ -12,6 +12,11 @@ from torch import nn
 
 TOKENIZERS = Registry('tokenizer', scope='m2pt_mm', locations=['m2pt_mm.models.tokenizers'])
 
+#: The modalities the toolbox knows (datasets tag their samples with them, OmniVec encodes them),
+#: in the order of OmniVec's meta modality embedding: a checkpoint's ``meta.modality_embed`` rows
+#: follow it, so append, never reorder.
+MODALITIES = ('image', 'depth', 'audio', 'video', 'point', 'text')
+
 
 def tokenizer_class(kind: Any) -> type:
     """The class registered as ``kind`` (a class passes through).

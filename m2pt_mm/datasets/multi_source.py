@@ -15,8 +15,8 @@ from mmengine.registry import FUNCTIONS
 from mmengine.structures import BaseDataElement
 from mmpretrain.registry import DATASETS
 
-#: The modalities an OmniVec model has encoders for (the paper's six).
-MODALITIES = ('audio', 'depth', 'image', 'point', 'text', 'video')
+from ..registry import MODALITIES
+
 #: The paper's task groups (§3.2): classification is ``simple``, segmentation ``dense``; masked
 #: pretraining samples every source uniformly and is its own group.
 TASK_GROUPS = ('simple', 'dense', 'pretrain')

@@ -5,9 +5,8 @@ from typing import Dict, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-#: The modalities OmniVec knows, in the order of the meta modality embedding (a checkpoint's
-#: ``meta.modality_embed`` rows follow it: append, never reorder).
-MODALITIES = ('image', 'depth', 'audio', 'video', 'point', 'text')
+from ...registry import MODALITIES
+
 #: The size fields after the modality ``I``.
 SIZE_FIELDS = ('T', 'H', 'W', 'C', 'L')
 
