@@ -566,3 +566,22 @@ def test_export_tool_refuses_nan_weights_and_other_shapes(tmp_path):
         with pytest.raises(CheckpointError, match=message):
             call_tool('model_converters/omnivec_export', config, ckpt, '--modality', 'image', out)
         assert not out.exists()
+
+
+def test_a_classification_only_model_never_imports_mmseg():
+    # a fresh process: this one has mmseg loaded by other tests
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+    code = ('import sys\nfrom mmengine.config import Config\n'
+            'from mmengine.registry import DefaultScope\nfrom mmpretrain.registry import MODELS\n'
+            'import m2pt_mm.models\n'
+            "cfg = Config.fromfile('configs/omnivec/"
+            "omnivec_vit-tiny-p8_omnivec-4-pre_1xb16-2e_digits-32x32.py')\n"
+            "with DefaultScope.overwrite_default_scope('mmpretrain'):\n"
+            '    model = MODELS.build(cfg.model)\n'
+            "print(sorted(model.heads), sorted(m for m in sys.modules if m.startswith('mmseg')))\n")
+    result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == "['digits_cls'] []", result.stdout + result.stderr[-2000:]

@@ -378,11 +378,15 @@ HEAD_KINDS = {
 
 def head_kind(head_cls: type) -> str:
     """The key of :data:`HEAD_KINDS` for a head class."""
-    from mmseg.models.decode_heads.decode_head import BaseDecodeHead
     for kind, bases in (('pretrain', OmniVecPretrainHead), ('point_seg', PointPartSegHead),
-                        ('seg', BaseDecodeHead), ('cls', (ClsHead, MultiLabelClsHead))):
+                        ('cls', (ClsHead, MultiLabelClsHead))):
         if issubclass(head_cls, bases):
             return kind
+    # only now: a model without a segmentation head (classification, pretraining) never loads
+    # mmseg
+    from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+    if issubclass(head_cls, BaseDecodeHead):
+        return 'seg'
     raise TypeError(f'OmniVec has no task route for a {head_cls.__name__}: use an mmpretrain '
                     'classification head, an mmseg decode head, PointPartSegHead, OmniVecMAEHead '
                     'or OmniVecMLMHead')
