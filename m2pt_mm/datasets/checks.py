@@ -112,26 +112,33 @@ def _data_list(dataset_cfg: Dict[str, Any], scope: str) -> Tuple[Any, List[dict]
 def check_not_empty(dataset_cfg: Dict[str, Any], where: str, scope: str = 'mmpretrain') -> int:
     """Refuse a dataset whose list has no sample (``where`` names the dataloader and source);
     returns the number of samples."""
-    dataset, samples = _data_list(dataset_cfg, scope)
+    _, samples = _data_list(dataset_cfg, scope)
+    _refuse_empty(dataset_cfg, samples, where)
+    return len(samples)
+
+
+def _refuse_empty(dataset_cfg: Dict[str, Any], samples: List[dict], where: str) -> None:
     if not samples:
         files = {k: dataset_cfg[k] for k in ('data_root', 'ann_file', 'split', 'data_prefix')
                  if dataset_cfg.get(k)}
         raise ValueError(f'{where}: {dataset_cfg.get("type")} lists no sample ({files}); check '
                          'its annotation file or split')
-    return len(samples)
 
 
-def check_image_list_files(dataset_cfg: Dict[str, Any], scope: str = 'mmpretrain') -> int:
+def check_image_list_files(dataset_cfg: Dict[str, Any], scope: str = 'mmpretrain',
+                           where: str = 'the dataset') -> int:
     """Check every image of an mmpretrain image-list dataset (``CustomDataset``, ``ImageNet``),
     with the list read and the paths joined by the dataset class itself (``lazy_init``).
 
     Raises:
         FileNotFoundError: images missing, empty or unreadable (names the first ones and the list).
+        ValueError: the list has no sample (``where`` names the dataloader and source).
 
     Returns:
         The number of images.
     """
     dataset, samples = _data_list(dataset_cfg, scope)
+    _refuse_empty(dataset_cfg, samples, where)
     bad = _bad_images([sample['img_path'] for sample in samples if 'img_path' in sample])
     if bad:
         source = dataset_cfg.get('ann_file') or dataset.img_prefix
@@ -153,17 +160,18 @@ def check_dataset_files(cfg: Any,
         check_source_tasks(cfg, name, ds)
         kind = str(ds.get('type', ''))
         root = ds.get('data_root') or ''
+        where = ' '.join(filter(None, [name, label]))
         if any(ds.get(k) for k in _WRAPPED) or '://' in root or ds.get('backend_args'):
             continue  # a wrapper (its leaves are checked), or remote storage (its backend reports)
         if 'Coco' in kind and ds.get('ann_file'):
             ann_file = (ds['ann_file'] if osp.isabs(ds['ann_file'])
                         else osp.join(root, ds['ann_file']))
             img_dir = osp.join(root, (ds.get('data_prefix') or {}).get('img', ''))
-            check_coco_files(ann_file, img_dir)
+            check_coco_files(ann_file, img_dir)  # refuses an empty annotation list itself
         elif kind.split('.')[-1] in _IMAGE_LIST_TYPES:
-            check_image_list_files(ds, scope)
-        if 'type' in ds:
-            check_not_empty(ds, ' '.join(filter(None, [name, label])), scope)
+            check_image_list_files(ds, scope, where)  # one read of the list for both checks
+        elif 'type' in ds:
+            check_not_empty(ds, where, scope)
 
 
 def check_source_tasks(cfg: Any, loader: str, dataset_cfg: Dict[str, Any]) -> None:
