@@ -28,15 +28,14 @@ Segmentation predictions for the metrics: ``pred_seg_score`` ``(N, num_parts)`` 
 OmniVec: ``MultiSourceDataset`` concatenates named sources and tags each DataSample with
 ``modality``, ``task``, ``task_group`` and ``source``; ``ModalityMixingSampler`` (mmengine
 ``DATA_SAMPLERS``) draws the mixed batches; ``omnivec_collate`` (mmengine ``FUNCTIONS``) groups a
-batch by modality; ``OmniVecDataPreprocessor`` (mmpretrain ``MODELS``) stacks and normalises each
-group with its own preprocessor.
+batch by modality; the model side, ``m2pt_mm.models.OmniVecDataPreprocessor``, stacks and
+normalises each group with its own preprocessor.
 
 Decoders (soundfile, PyAV, h5py) are imported where they are used, so importing this package
 registers everything without loading them.
 """
 from .audioset import AudioSetDataset
 from .categories import SHAPENETPART_SEG_CLASSES
-from .data_preprocessor import OmniVecDataPreprocessor
 from .depth import DepthImageDataset
 from .esc50 import ESC50Dataset
 from .kinetics import KineticsDataset
@@ -53,4 +52,4 @@ __all__ = ['AudioSetDataset', 'ESC50Dataset', 'KineticsDataset', 'ModelNetDatase
            'ShapeNetPartDataset', 'PartNetDataset', 'SHAPENETPART_SEG_CLASSES',
            'MultiSourceDataset', 'MODALITIES', 'TASK_GROUPS', 'omnivec_collate',
            'ModalityMixingSampler', 'apportion', 'DepthImageDataset', 'TextClsDataset',
-           'OmniVecDataPreprocessor', 'ShapeNet55Dataset']
+           'ShapeNet55Dataset']

@@ -253,7 +253,7 @@ def write_run_data(root: PathLike) -> Dict[str, Dict[str, dict]]:
         info = writer(root / kind)
         fixtures[kind] = dict(train=info['train'], val=info['val'])
         if kind == 'TextClsDataset':
-            from m2pt_mm.datasets.transforms.text import build_text_vocab
+            from m2pt_mm.text_vocab import build_text_vocab
             with open(info['corpus']) as corpus:
                 fixtures[kind]['vocab_file'] = str(build_text_vocab(
                     corpus, 256, root / kind / 'vocab.json'))

@@ -17,7 +17,7 @@ def write_omnivec_tiny(root: Union[str, Path], vocab_size: int = 256) -> dict:
     Returns:
         Each writer's result by folder name; ``text`` also has ``vocab_file``.
     """
-    from m2pt_mm.datasets.transforms.text import build_text_vocab  # needs `tokenizers`
+    from m2pt_mm.text_vocab import build_text_vocab  # needs `tokenizers`
     root = Path(root)
     info = dict(digits=write_digits_imagenet(str(root / 'digits')),
                 esc50=write_esc50(root / 'esc50'), kinetics=write_kinetics(root / 'kinetics'),

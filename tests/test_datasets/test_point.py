@@ -10,7 +10,7 @@ from mmpretrain.registry import DATASETS, MODELS, TRANSFORMS
 
 import m2pt_mm.datasets  # noqa: F401  registers
 from m2pt_mm.datasets import SHAPENETPART_SEG_CLASSES
-from m2pt_mm.models.utils import farthest_point_sample
+from m2pt_mm.ops import farthest_point_sample
 from m2pt_mm.testing.modalities import write_modelnet40, write_partnet, write_shapenetpart
 
 PACK_SEG = dict(type='PackInputs', input_key='points', algorithm_keys=('gt_seg_label', ),

@@ -18,11 +18,11 @@ import m2pt_mm.evaluation  # noqa: F401  TaskMetric
 from m2pt_mm.datasets import (
     ModalityMixingSampler,
     MultiSourceDataset,
-    OmniVecDataPreprocessor,
     apportion,
     omnivec_collate,
 )
 from m2pt_mm.engine import group_schedule
+from m2pt_mm.models import OmniVecDataPreprocessor
 from m2pt_mm.testing.modalities import write_modelnet40, write_rgbd, write_shapenetpart
 from m2pt_mm.testing.text import TEXT_CLASSES, write_text_cls
 from m2pt_mm.testing.tiny import write_image_folder

@@ -40,7 +40,7 @@ def _samples(task: str, n: int) -> list:
 # ---------------------------------------------------------------- text padding (item 2)
 @pytest.fixture(scope='module')
 def vocab_file(tmp_path_factory) -> str:
-    from m2pt_mm.datasets.transforms import build_text_vocab
+    from m2pt_mm.text_vocab import build_text_vocab
     return str(build_text_vocab(CORPUS, 300, tmp_path_factory.mktemp('vocab') / 'vocab.json'))
 
 
@@ -109,7 +109,7 @@ def test_text_of_padding_only_is_refused():
 _WRITE_VOCAB = """
 import sys
 from pathlib import Path
-from m2pt_mm.datasets.transforms.text import build_text_vocab
+from m2pt_mm.text_vocab import build_text_vocab
 from m2pt_mm.testing.text import write_text_cls
 root = Path(sys.argv[1])
 corpus = Path(write_text_cls(root)['corpus']).read_text(encoding='utf-8').splitlines()
@@ -129,7 +129,7 @@ def test_two_fresh_data_folders_get_byte_identical_vocabularies(tmp_path, monkey
 
 
 def test_vocabulary_ties_are_broken_by_string():
-    from m2pt_mm.datasets.transforms.text import train_wordpiece
+    from m2pt_mm.text_vocab import train_wordpiece
     # 'ab' and 'cd' each occur twice: both pairs tie, the merged piece's string decides
     pieces = train_wordpiece({'cd': 2, 'ab': 2}, vocab_size=5 + 7)
     assert pieces == ['##b', '##d', 'a', 'b', 'c', 'd', 'ab']

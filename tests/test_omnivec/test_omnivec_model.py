@@ -473,9 +473,8 @@ TEXTS = ['the quick brown fox jumps over the lazy dog', 'a handwritten seven on 
 
 
 def test_text_vocabulary_is_built_locally(tmp_path):
-    from m2pt_mm.datasets.transforms import build_text_vocab
     from m2pt_mm.models.tokenizers import TextTokenizer
-    from m2pt_mm.models.tokenizers.text import SPECIAL_TOKENS, load_text_vocab
+    from m2pt_mm.text_vocab import SPECIAL_TOKENS, build_text_vocab, load_text_vocab
     first = build_text_vocab(TEXTS, 60, tmp_path / 'a' / 'vocab.json')
     vocab = load_text_vocab(first).get_vocab()
     assert len(vocab) == 60
@@ -493,7 +492,8 @@ def test_text_vocabulary_is_built_locally(tmp_path):
 def test_tokenize_text_truncates_and_records_it_or_refuses(tmp_path):
     from mmcv.transforms import Compose
 
-    from m2pt_mm.datasets.transforms import TokenizeText, build_text_vocab
+    from m2pt_mm.datasets.transforms import TokenizeText
+    from m2pt_mm.text_vocab import build_text_vocab
     vocab = str(build_text_vocab(TEXTS, 60, tmp_path / 'vocab.json'))
     pack = dict(type='PackInputs', input_key='input_ids',
                 meta_keys=('sample_idx', 'text_length', 'num_text_tokens', 'truncated'))

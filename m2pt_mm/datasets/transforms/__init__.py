@@ -3,7 +3,7 @@
 from .audio import KaldiFbank, LoadAudioFromFile, NormalizeFbank, SpecAugment
 from .depth import LoadRGBDFromFile, decode_depth
 from .point import LoadPointCloud, PointNormalize, PointSample, PointScaleAndTranslate
-from .text import TokenizeText, build_text_vocab
+from .text import TokenizeText
 from .video import (
     PyAVDecode,
     PyAVInit,
@@ -17,5 +17,4 @@ from .video import (
 __all__ = ['LoadAudioFromFile', 'KaldiFbank', 'SpecAugment', 'NormalizeFbank', 'PyAVInit',
            'SampleFrames', 'PyAVDecode', 'VideoResize', 'VideoCrop', 'VideoFlip',
            'VideoNormalize', 'LoadPointCloud', 'PointSample', 'PointNormalize',
-           'PointScaleAndTranslate', 'LoadRGBDFromFile', 'decode_depth', 'TokenizeText',
-           'build_text_vocab']
+           'PointScaleAndTranslate', 'LoadRGBDFromFile', 'decode_depth', 'TokenizeText']

@@ -24,7 +24,7 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
-from m2pt_mm.models.utils import farthest_point_sample
+from m2pt_mm.ops import farthest_point_sample
 
 
 def _source(results: dict) -> str:

@@ -1,37 +1,20 @@
 """Text tokenizer: WordPiece ids → token embeddings with a learned position table (BERT)."""
-import os
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from m2pt_mm.registry import TOKENIZERS
-
-#: The special tokens of every vocabulary ``build_text_vocab`` writes, at these ids (the
-#: WordPiece trainer places them first, in this order).
-SPECIAL_TOKENS = ('[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]')
-PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = range(len(SPECIAL_TOKENS))
-
-
-def load_text_vocab(vocab_file: Union[str, os.PathLike]) -> 'tokenizers.Tokenizer':  # noqa: F821
-    """Read a vocabulary written by ``build_text_vocab`` (a HuggingFace ``tokenizers`` JSON).
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: the special tokens are not at the ids of :data:`SPECIAL_TOKENS`.
-    """
-    from tokenizers import Tokenizer  # the runtime requirement is only needed for text
-    path = os.fspath(vocab_file)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'text vocabulary not found: {path!r} (write one with '
-                                'm2pt_mm.datasets.transforms.build_text_vocab)')
-    tokenizer = Tokenizer.from_file(path)
-    ids = [tokenizer.token_to_id(token) for token in SPECIAL_TOKENS]
-    if ids != list(range(len(SPECIAL_TOKENS))):
-        raise ValueError(f'text vocabulary {path!r}: special tokens {SPECIAL_TOKENS} must have the '
-                         f'ids 0..{len(SPECIAL_TOKENS) - 1}, found {ids}')
-    return tokenizer
+from m2pt_mm.text_vocab import (  # noqa: F401  the ids models import from here
+    CLS_ID,
+    MASK_ID,
+    PAD_ID,
+    SEP_ID,
+    SPECIAL_TOKENS,
+    UNK_ID,
+    load_text_vocab,
+)
 
 
 @TOKENIZERS.register_module()
