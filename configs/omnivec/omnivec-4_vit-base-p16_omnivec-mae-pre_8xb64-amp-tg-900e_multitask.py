@@ -1,6 +1,7 @@
 # OmniVec stage 2 at the paper's scale (§3.2 "Training on multiple modalities and tasks", §4,
 # Table 8's OmniVec-4): task grouping and modality mixing, from the stage-1 network. Primitive of
-# Table 8's ablation: omnivec-{1,2,3}_* change only the loop and the sampler.
+# Table 8's ablation: omnivec-{1,2,3}_* change only the loop and the sampler, and omnivec-{1,2}_*
+# read the one-source stage-1 file instead of the mixed one.
 # - tasks and groups (Table 7's rule: a label per input is simple, a label per point/pixel dense),
 #   with the datasets this toolbox reads: simple = ImageNet-1k (image; the paper: iNaturalist),
 #   Kinetics-400 (video), ESC-50 (audio), ModelNet40 (points; the paper: ModelNet40-C), SUN RGB-D
