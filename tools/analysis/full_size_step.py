@@ -68,23 +68,17 @@ def build_model(cfg: Config) -> nn.Module:
 
 # ---------------------------------------------------------------------------- synthetic inputs
 def input_shape(cfg: Config, model: nn.Module) -> Tuple[int, ...]:
-    """The per-sample input shape the model was configured for (see the module docstring)."""
-    from m2pt_mm.models.tokenizers.point import PointTokenizer
-    from m2pt_mm.models.tokenizers.video import VideoTokenizer
+    """The per-sample input shape the model was configured for (see the module docstring): the
+    tokenizer's configured size, or for a tokenizer that fixes none (point clouds) the config's
+    top-level ``num_points``."""
     tokenizer = model.backbone.patch_embed
-    if isinstance(tokenizer, PointTokenizer):
-        if cfg.get('num_points') is None:
-            raise KeyError(f'{cfg.filename}: no top-level num_points for the point clouds; pass '
-                           '--input-shape N 3')
-        return (cfg.num_points, 3)
-    if isinstance(tokenizer, VideoTokenizer):
-        size = [g * k for g, k in zip(tokenizer.init_out_size, tokenizer.kernel)]
-        return (tokenizer.projection.in_channels, *size)
-    # images and spectrograms: mmcv's PatchEmbed with the configured input size
-    if getattr(tokenizer, 'init_input_size', None) is None:
-        raise ValueError(f'{cfg.filename}: {type(tokenizer).__name__} has no configured input '
-                         'size; pass --input-shape')
-    return (tokenizer.projection.in_channels, *tokenizer.init_input_size)
+    shape = tokenizer.input_shape()
+    if shape is None and cfg.get('num_points') is not None:
+        shape = tokenizer.input_shape(cfg.num_points)
+    if shape is None:
+        raise KeyError(f'{cfg.filename}: {type(tokenizer).__name__} fixes no input size and the '
+                       'config has no top-level num_points; pass --input-shape (e.g. N 3)')
+    return shape
 
 
 def _det_sample(size: Tuple[int, int], num_classes: int) -> Any:

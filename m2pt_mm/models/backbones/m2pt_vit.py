@@ -31,7 +31,7 @@ from m2pt_mm.pathway import (
 )
 from m2pt_mm.registry import build_tokenizer, tokenizer_class
 
-from ..tokenizers.text import PAD_ID, TextTokenizer
+from ..tokenizers import HOST_POS_EMBEDS
 from ..utils import PointCentres, TokenGrid, sincos_position_table
 
 PATHWAY_DEFAULTS: Dict[str, Any] = dict(
@@ -119,7 +119,7 @@ def run_block_with_key_padding(layer: nn.Module, x: Tensor, key_padding_mask: Te
     if bool(empty.any()):
         # every key masked: the softmax has nothing to normalise over
         raise ValueError(f'samples {empty.nonzero().flatten().tolist()} have no tokens left '
-                         f'after the key-padding mask (all [PAD] = {PAD_ID})')
+                         f'after the key-padding mask (all padding, e.g. text [PAD])')
     h = layer.ln1(x)
     q, k, v = attn.qkv(h).reshape(B, N, 3, attn.num_heads,
                                   attn.head_dims).permute(2, 0, 3, 1, 4).unbind(0)
@@ -130,10 +130,6 @@ def run_block_with_key_padding(layer: nn.Module, x: Tensor, key_padding_mask: Te
     h = h.transpose(1, 2).reshape(B, N, attn.embed_dims)
     x = x + attn.out_drop(attn.gamma1(attn.proj_drop(attn.proj(h))))
     return layer.ffn(layer.ln2(x), identity=x)
-
-
-def _is_square(n: int) -> bool:
-    return n > 0 and math.isqrt(n) ** 2 == n
 
 
 def _given_out_indices(kwargs: Dict[str, Any]) -> List[int]:
@@ -227,11 +223,12 @@ class M2PTVisionTransformer(VisionTransformer):
     ``out_indices``, position-embedding resizing, ``get_layer_depth``, state-dict names), plus:
 
     * a ``tokenizer`` slot: the module at ``patch_embed`` that turns the input into tokens
-      (image, audio, video, point cloud). A tokenizer with a ``position_embedding`` method
-      (video sin-cos, point MLP) replaces the learned ``pos_embed`` table, which is then None;
-      with a class token, its position is the learned ``cls_pos`` (Point-MAE's name);
-      a tokenizer with ``sincos_pos_embed=True`` gets a fixed (frozen) sin-cos ``pos_embed``, and
-      one with ``mask_tokens`` drops tokens in training after the positions are added (AudioMAE);
+      (image, audio, video, point cloud, text), used through its contract (``BaseTokenizer``):
+      ``host_pos_embed`` picks the ``pos_embed`` table, learned or fixed sin-cos (frozen,
+      AudioMAE), or none when the tokenizer adds its own positions (video sin-cos, point MLP,
+      text table), the class token's position then being the learned ``cls_pos`` (Point-MAE's
+      name); its ``mask_tokens`` may drop tokens in training after the positions are added
+      (AudioMAE) and its ``key_padding_mask`` keeps padding out of attention (text);
     * ``pathway``: every chosen linear computes ``x(W + Σₖ λₖ W′ₖ)ᵀ + b`` with ``W′ₖ`` from
       auxiliary checkpoint ``k`` (read in :meth:`init_weights`, any supported layout);
     * :meth:`switch_to_deploy` merges the pathways, after which the state dict loads with
@@ -376,11 +373,15 @@ class M2PTVisionTransformer(VisionTransformer):
         defaults = dict(embed_dims=self.embed_dims,
                         **{k: v for k, v in image_defaults.items() if k in params})
         self.patch_embed = build_tokenizer(cfg, **defaults)
+        host = self.patch_embed.host_pos_embed
+        if host not in HOST_POS_EMBEDS:
+            raise ValueError(f'{type(self.patch_embed).__name__}.host_pos_embed must be one of '
+                             f'{HOST_POS_EMBEDS}, got {host!r}')
         # Point-MAE adds the position embedding before every block, ViT once before the first
-        self.pos_every_block = bool(getattr(self.patch_embed, 'pos_every_block', False))
+        self.pos_every_block = bool(self.patch_embed.pos_every_block)
         self.cls_pos = None
         grid = tuple(self.patch_embed.init_out_size)
-        if hasattr(self.patch_embed, 'position_embedding'):
+        if host == 'none':
             self.patch_resolution = grid
             self.pos_embed = None
             if self.cls_token is not None:
@@ -390,38 +391,36 @@ class M2PTVisionTransformer(VisionTransformer):
             self.patch_resolution = grid
             num_tokens = math.prod(grid) + self.num_extra_tokens
             self.pos_embed = nn.Parameter(torch.zeros(1, num_tokens, self.embed_dims))
-        # a fixed sin-cos table the tokenizer asks for (AudioMAE fine-tunes with it frozen)
-        self.sincos_pos_embed = (self.pos_embed is not None
-                                 and getattr(self.patch_embed, 'sincos_pos_embed', False))
-        if self.sincos_pos_embed:
+        if host == 'sincos':  # AudioMAE fine-tunes with the fixed table frozen
             self.pos_embed.requires_grad = False
 
     def _prepare_pos_embed(self, state_dict: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
         """Resize a loaded ``pos_embed`` to this model's grid (a load_state_dict pre-hook).
 
-        mmpretrain's hook assumes the checkpoint's grid is square; a tokenizer with a
-        non-square grid (audio: 64 × 8) tells with ``grid_for_length`` which grid a table of
-        that length was made for.
+        mmpretrain's hook assumes the checkpoint's grid is square; the tokenizer's
+        ``grid_for_length`` tells which grid a table of that length was made for (square for
+        images, time × the fixed mel axis for audio: 64 × 8).
         """
         name = prefix + 'pos_embed'
         if self.pos_embed is None or name not in state_dict:
             return  # positions come from the tokenizer: a stray table is an unexpected key
-        grid_for_length = getattr(self.patch_embed, 'grid_for_length', None)
-        if grid_for_length is None:
-            length = state_dict[name].shape[1]
-            if not self.with_cls_token and not _is_square(length) and _is_square(length - 1):
-                # a table made with a class token (MAE's 1 + 14²) for a model without one on
-                # another grid (ViTDet at 1024²): mmpretrain drops the row only on equal grids
-                state_dict[name] = state_dict[name][:, 1:]
-            return super()._prepare_pos_embed(state_dict, prefix, *args, **kwargs)
-        if not self.with_cls_token and state_dict[name].shape[1] == self.pos_embed.shape[1] + 1:
-            state_dict[name] = state_dict[name][:, 1:]  # the class token's row, as mmpretrain
+        grid_for_length = self.patch_embed.grid_for_length
+        length = state_dict[name].shape[1]
+        if not self.with_cls_token and (length == self.pos_embed.shape[1] + 1 or (
+                grid_for_length(length) is None and grid_for_length(length - 1) is not None)):
+            # the class token's row: mmpretrain drops it on equal grids, and a table made with
+            # one (MAE's 1 + 14²) for a model without one on another grid (ViTDet at 1024²)
+            state_dict[name] = state_dict[name][:, 1:]
         if state_dict[name].shape == self.pos_embed.shape:
             return
         source = grid_for_length(state_dict[name].shape[1] - self.num_extra_tokens)
+        if source is None:
+            raise ValueError(f'a pos_embed of {state_dict[name].shape[1]} rows fits no token grid '
+                             f'of {type(self.patch_embed).__name__} with {self.num_extra_tokens} '
+                             f'extra tokens (its grid: {tuple(self.patch_resolution)})')
         MMLogger.get_current_instance().info(
-            f'Resize the pos_embed from a {source[0]}×{source[1]} to a '
-            f'{self.patch_resolution[0]}×{self.patch_resolution[1]} grid.')
+            f'Resize the pos_embed from a {"×".join(map(str, source))} to a '
+            f'{"×".join(map(str, self.patch_resolution))} grid.')
         state_dict[name] = resize_pos_embed(state_dict[name], source, self.patch_resolution,
                                             self.interpolate_mode, self.num_extra_tokens)
 
@@ -460,8 +459,7 @@ class M2PTVisionTransformer(VisionTransformer):
             x = torch.cat((self.cls_token.expand(B, -1, -1), x), dim=1)
         pos = self._position_embedding(grid)
         x = self.drop_after_pos(x + pos)
-        if hasattr(self.patch_embed, 'mask_tokens'):  # AudioMAE's fine-tuning token masking
-            x, grid = self.patch_embed.mask_tokens(x, grid, self.num_extra_tokens)
+        x, grid = self.patch_embed.mask_tokens(x, grid, self.num_extra_tokens)
         x = self.pre_norm(x)
 
         outs = []
@@ -478,11 +476,12 @@ class M2PTVisionTransformer(VisionTransformer):
         return tuple(outs), grid
 
     def _key_padding_mask(self, x: Tensor) -> Optional[Tensor]:
-        """``[B, E + L]`` True at the ``[PAD]`` ids of a text input (never at the class token),
-        so that padding is not attended to; None for every other tokenizer."""
-        if not isinstance(self.patch_embed, TextTokenizer) or x.dim() != 2:
+        """``[B, E + N]`` True at the tokenizer's padding (text ``[PAD]``; never at the class
+        token), so that padding is not attended to; None where every token is real."""
+        mask = self.patch_embed.key_padding_mask(x)
+        if mask is None:
             return None
-        return F.pad(x == PAD_ID, (self.num_extra_tokens, 0), value=False)
+        return F.pad(mask, (self.num_extra_tokens, 0), value=False)
 
     def _run_block(self, layer: nn.Module, x: Tensor, grid: TokenGrid,
                    key_padding_mask: Optional[Tensor] = None) -> Tensor:
@@ -534,7 +533,7 @@ class M2PTVisionTransformer(VisionTransformer):
         tokenizer's fixed sin-cos table (AudioMAE)."""
         if self.cls_pos is not None:
             trunc_normal_(self.cls_pos, std=.02)  # as Point-MAE
-        if self.sincos_pos_embed:
+        if self.pos_embed is not None and self.patch_embed.host_pos_embed == 'sincos':
             self.pos_embed.data.copy_(sincos_position_table(
                 self.patch_resolution, self.embed_dims, cls_token=self.num_extra_tokens == 1))
 

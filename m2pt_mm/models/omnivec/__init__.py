@@ -4,7 +4,7 @@ block classes of the M2PT backbone, so that its trunk is an M2PT auxiliary model
 single-modality OmniVec exports to a plain ``M2PTVisionTransformer``."""
 from .data_preprocessor import OmniVecDataPreprocessor
 from .encoder import OmniVecEncoder
-from .export import default_input_shape, export_single_modality
+from .export import export_single_modality
 from .heads import HEAD_INPUTS, OmniVecMAEHead, OmniVecMLMHead, OmniVecPretrainHead, TrunkOutput
 from .meta import MODALITIES, MetaTokens, meta_fields
 from .omnivec import OmniVec
@@ -15,4 +15,4 @@ from .vectorizer import Vectorizer
 __all__ = ['OmniVec', 'OmniVecEncoder', 'OmniVecTrunk', 'MetaTokens', 'meta_fields', 'MODALITIES',
            'FiLMProjection', 'Vectorizer', 'OmniVecPretrainHead', 'OmniVecMAEHead',
            'OmniVecMLMHead', 'TrunkOutput', 'HEAD_INPUTS', 'export_single_modality',
-           'default_input_shape', 'OmniVecDataPreprocessor']
+           'OmniVecDataPreprocessor']

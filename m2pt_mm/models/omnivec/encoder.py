@@ -11,9 +11,9 @@ from torch import Tensor, nn
 from m2pt_mm.registry import build_tokenizer
 
 from ..backbones.m2pt_vit import run_block_with_key_padding
-from ..tokenizers.text import PAD_ID, TextTokenizer
 from ..utils import TokenGrid, sincos_position_table
 
+#: The tables an encoder may hold (``HOST_POS_EMBEDS`` less ``'none'``).
 POS_EMBEDS = ('learned', 'sincos')
 
 
@@ -23,11 +23,11 @@ class OmniVecEncoder(BaseModule):
     * the tokenizer is any registered one (``ImageTokenizer`` for images, and with
       ``in_channels=4`` for depth; ``AudioTokenizer``, ``VideoTokenizer``, ``PointTokenizer``,
       ``TextTokenizer``), built with ``embed_dims`` filled in;
-    * positions: the tokenizer's own ``position_embedding`` where it has one (video sin-cos,
-      point MLP on the centres, text table), else a table on the tokenizer's grid here
-      (``pos_embed``: learned, or MAE's fixed 2-D sin-cos), resized for another grid. They are
-      added once, before the blocks (Point-MAE's re-adding before every block is a backbone
-      option, not used by OmniVec);
+    * positions: the tokenizer's own ``position_embedding`` where it has them
+      (``host_pos_embed='none'``: video sin-cos, point MLP on the centres, text table), else a
+      table on the tokenizer's grid here (learned, or MAE's fixed 2-D sin-cos), resized for
+      another grid. They are added once, before the blocks (Point-MAE's re-adding before every
+      block is a backbone option, not used by OmniVec);
     * ``depth`` blocks of mmpretrain's ``TransformerEncoderLayer``, the block class of the trunk
       (``depth=0``: tokenizer and positions only, the form that exports to a plain ViT).
 
@@ -40,7 +40,8 @@ class OmniVecEncoder(BaseModule):
         depth: Number of encoder blocks.
         num_heads: Attention heads of the blocks.
         feedforward_channels: MLP width of the blocks; ``4 · embed_dims`` when None.
-        pos_embed: ``'learned'`` or ``'sincos'``, for tokenizers without positions of their own.
+        pos_embed: ``'learned'`` or ``'sincos'``, the table for a tokenizer without positions of
+            its own; None: the tokenizer's ``host_pos_embed``.
         qkv_bias: Bias of the blocks' qkv.
         drop_path_rate: Stochastic depth of the blocks (linear over them).
         norm_cfg: Norm config of the blocks.
@@ -53,21 +54,22 @@ class OmniVecEncoder(BaseModule):
                  depth: int = 0,
                  num_heads: int = 1,
                  feedforward_channels: Optional[int] = None,
-                 pos_embed: str = 'learned',
+                 pos_embed: Optional[str] = None,
                  qkv_bias: bool = True,
                  drop_path_rate: float = 0.,
                  norm_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
-        if pos_embed not in POS_EMBEDS:
-            raise ValueError(f'pos_embed must be one of {POS_EMBEDS}, got {pos_embed!r}')
+        if pos_embed is not None and pos_embed not in POS_EMBEDS:
+            raise ValueError(f'pos_embed must be None or one of {POS_EMBEDS}, got {pos_embed!r}')
         if depth < 0:
             raise ValueError(f'depth must be >= 0, got {depth}')
         self.embed_dims, self.depth = embed_dims, depth
         self.tokenizer = build_tokenizer(tokenizer, embed_dims=embed_dims)
         self.grid = tuple(self.tokenizer.init_out_size)
-        self.own_positions = hasattr(self.tokenizer, 'position_embedding')
-        self.pos_embed_type = None if self.own_positions else pos_embed
+        self.own_positions = self.tokenizer.host_pos_embed == 'none'
+        self.pos_embed_type = None if self.own_positions else (
+            pos_embed or self.tokenizer.host_pos_embed)
         if self.own_positions:
             self.pos_embed = None
         else:
@@ -75,7 +77,7 @@ class OmniVecEncoder(BaseModule):
                 raise ValueError(f'{type(self.tokenizer).__name__} has the grid {self.grid} and no '
                                  'position embedding of its own: a table needs a 2-D grid')
             table = sincos_position_table(self.grid, embed_dims)
-            if pos_embed == 'learned':
+            if self.pos_embed_type == 'learned':
                 self.pos_embed = nn.Parameter(torch.zeros_like(table))
                 nn.init.trunc_normal_(self.pos_embed, std=.02)
             else:
@@ -108,11 +110,9 @@ class OmniVecEncoder(BaseModule):
         return tokens + self.position_embedding(grid), grid
 
     def padding_mask(self, x: Tensor) -> Optional[Tensor]:
-        """``[B, L]`` True at the ``[PAD]`` ids of a text batch (one token per id); None for the
-        other modalities, whose tokens are all real."""
-        if not isinstance(self.tokenizer, TextTokenizer):
-            return None
-        return x == PAD_ID
+        """``[B, N]`` True at the tokenizer's padding (text ``[PAD]`` ids, one token per id);
+        None where every token is real."""
+        return self.tokenizer.key_padding_mask(x)
 
     def forward_blocks(self, tokens: Tensor, key_padding_mask: Optional[Tensor] = None) -> Tensor:
         """Run the encoder blocks (none for ``depth=0``), padded tokens left out of attention

@@ -8,9 +8,11 @@ For a fixed input shape the meta vector is a constant, so the FiLM projection is
 
 and a ViT with ``pre_norm=True`` computes ``LN([cls, tokenizer'(x)] + pos) → blocks → ln1``. So
 ``A`` is folded into the tokenizer's last linear layer (patch / tubelet projection, text token
-table, the point adjacency projection), ``c`` into its bias, ``A P`` becomes the position table
-(the class token's position is zero), the projection's LayerNorm becomes ``pre_norm`` and the
-trunk keys are the backbone's. The result loads with ``strict=True`` and gives the same features.
+table, the point adjacency projection), ``c`` into its bias, by the tokenizer's own
+:meth:`~m2pt_mm.models.tokenizers.BaseTokenizer.fold`; ``A P`` becomes the position table (the
+tokenizer's, or the backbone's ``pos_embed`` whose class token position is zero), the
+projection's LayerNorm becomes ``pre_norm`` and the trunk keys are the backbone's. The result
+loads with ``strict=True`` and gives the same features.
 
 Two targets (``target=``):
 
@@ -23,122 +25,18 @@ Two targets (``target=``):
 """
 import copy
 from collections import OrderedDict
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from m2pt_mm.pathway import is_pathway_param, merge_state_dict
 
-from ..tokenizers import (
-    AudioTokenizer,
-    ImageTokenizer,
-    PointTokenizer,
-    TextTokenizer,
-    VideoTokenizer,
-)
-from .encoder import OmniVecEncoder
-
-#: A fold: (encoder, A [D, E], c [D], batch shape) → (tokenizer state dict without prefix,
-#: tokenizer config, position table [1, N, D] of the backbone or None when the tokenizer keeps
-#: its own positions).
-Fold = Callable[[OmniVecEncoder, Tensor, Tensor, Tuple[int, ...]],
-                Tuple[Dict[str, Tensor], dict, Optional[Tensor]]]
-
-
-def default_input_shape(tokenizer: nn.Module) -> Optional[Tuple[int, ...]]:
-    """The per-sample input shape a tokenizer was configured for (None for point clouds, whose
-    number of points the tokenizer does not fix)."""
-    if isinstance(tokenizer, (ImageTokenizer, AudioTokenizer)) and tokenizer.init_input_size:
-        channels = 1 if isinstance(tokenizer, AudioTokenizer) else tokenizer.in_channels
-        return (channels, *tokenizer.init_input_size)
-    if isinstance(tokenizer, VideoTokenizer):
-        return (tokenizer.in_channels,
-                *(n * k for n, k in zip(tokenizer.init_out_size, tokenizer.kernel)))
-    if isinstance(tokenizer, TextTokenizer):
-        return (tokenizer.max_length, )
-    return None
-
-
-def _fold_weight(A: Tensor, weight: Tensor) -> Tensor:
-    """``A [D, E]`` applied to the output axis of a linear/conv weight ``[E, ...]``."""
-    return torch.einsum('de,e...->d...', A, weight)
-
-
-def _fold_conv(projection: nn.Module, A: Tensor, c: Tensor) -> Dict[str, Tensor]:
-    bias = c if projection.bias is None else A @ projection.bias + c
-    return {'projection.weight': _fold_weight(A, projection.weight), 'projection.bias': bias}
-
-
-def _grid_positions(encoder: OmniVecEncoder, shape: Tuple[int, ...]) -> Tuple[Tensor, tuple]:
-    with torch.no_grad():
-        _, grid = encoder.tokenizer(torch.zeros(shape))
-    return encoder.position_embedding(grid), tuple(grid)
-
-
-def _fold_image(encoder: OmniVecEncoder, A: Tensor, c: Tensor, shape: Tuple[int, ...]):
-    tok = encoder.tokenizer
-    if tok.norm is not None:
-        raise ValueError('a tokenizer with a norm after its projection (norm_cfg) does not fold')
-    positions, _ = _grid_positions(encoder, shape)
-    patch = tok.projection.kernel_size[0]
-    if isinstance(tok, AudioTokenizer):
-        cfg = dict(type='AudioTokenizer', num_frames=shape[2], num_mel_bins=shape[3],
-                   patch_size=patch, bias=True)
-    else:
-        cfg = dict(type='ImageTokenizer', in_channels=shape[1], img_size=tuple(shape[2:]),
-                   patch_size=patch, bias=True)
-    return _fold_conv(tok.projection, A, c), cfg, positions @ A.T
-
-
-def _fold_video(encoder: OmniVecEncoder, A: Tensor, c: Tensor, shape: Tuple[int, ...]):
-    tok = encoder.tokenizer
-    positions, _ = _grid_positions(encoder, shape)
-    state = _fold_conv(tok.projection, A, c)
-    # the folded positions are no sin-cos table any more: the exported tokenizer learns its own
-    state['pos_embed'] = positions @ A.T
-    cfg = dict(type='VideoTokenizer', in_channels=shape[1], num_frames=shape[2],
-               img_size=tuple(shape[3:]), patch_size=tok.kernel[1], tubelet_size=tok.kernel[0],
-               pos_embed='learned', bias=True)
-    return state, cfg, None
-
-
-def _fold_text(encoder: OmniVecEncoder, A: Tensor, c: Tensor, shape: Tuple[int, ...]):
-    tok = encoder.tokenizer
-    state = {'token_embed.weight': tok.token_embed.weight @ A.T + c,
-             'pos_embed': tok.pos_embed @ A.T}
-    cfg = dict(type='TextTokenizer', vocab_size=tok.vocab_size, max_length=tok.max_length)
-    return state, cfg, None
-
-
-def _fold_point(encoder: OmniVecEncoder, A: Tensor, c: Tensor, shape: Tuple[int, ...]):
-    tok = encoder.tokenizer
-    if tok.group_embed != 'adjacency':
-        raise ValueError("a PointTokenizer with group_embed='pointnet' does not fold: its "
-                         'mini-PointNet max-pools after its last layer, and a linear map does '
-                         "not commute with the max (group_embed='adjacency' exports)")
-    state = {k: v for k, v in tok.state_dict().items()}
-    linear, position = tok.encoder.projection, tok.pos_embed[2]
-    state.update({'encoder.projection.weight': A @ linear.weight,
-                  'encoder.projection.bias': A @ linear.bias + c,
-                  'pos_embed.2.weight': A @ position.weight,
-                  'pos_embed.2.bias': A @ position.bias})
-    cfg = dict(type='PointTokenizer', num_groups=tok.num_groups, group_size=tok.group_size,
-               group_embed='adjacency', pos_every_block=False)
-    return state, cfg, None
-
+from ..tokenizers import TokenizerFold
 
 #: What ``export_single_modality`` writes for: ``M2PTVisionTransformer`` or mmpretrain's
 #: ``VisionTransformer``.
 EXPORT_TARGETS = ('m2pt', 'mmpretrain')
-
-FOLDS: Dict[type, Fold] = {
-    ImageTokenizer: _fold_image,
-    AudioTokenizer: _fold_image,
-    VideoTokenizer: _fold_video,
-    TextTokenizer: _fold_text,
-    PointTokenizer: _fold_point,
-}
 
 
 def export_single_modality(model: nn.Module, modality: str,
@@ -175,17 +73,9 @@ def export_single_modality(model: nn.Module, modality: str,
     if encoder.depth:
         raise ValueError(f'the {modality} encoder has {encoder.depth} blocks of its own: only a '
                          'depth-0 encoder (tokenizer + positions) folds into a ViT tokenizer')
-    fold = FOLDS.get(type(encoder.tokenizer))
-    if fold is None:
-        raise ValueError(f'{type(encoder.tokenizer).__name__} has no export fold; exportable: '
-                         f'{[cls.__name__ for cls in FOLDS]}')
-    if target == 'mmpretrain' and fold is not _fold_image:
-        raise ValueError(f"target='mmpretrain' takes image-like inputs (ImageTokenizer, "
-                         f"AudioTokenizer): mmpretrain's VisionTransformer embeds patches with "
-                         f"a conv; export the {modality} encoder's "
-                         f"{type(encoder.tokenizer).__name__} with target='m2pt'")
+    tokenizer = encoder.tokenizer
     if input_shape is None:
-        input_shape = default_input_shape(encoder.tokenizer)
+        input_shape = tokenizer.input_shape()
         if input_shape is None:
             raise ValueError(f'give the {modality} input shape to export for (the folded '
                              'projection depends on it through the meta tokens)')
@@ -194,18 +84,28 @@ def export_single_modality(model: nn.Module, modality: str,
         scale, shift = projection.modulation(model.meta_vector(modality, shape))
         A = scale[:, None] * projection.linear.weight  # [D, E]
         c = scale * projection.linear.bias + shift
-        tokenizer_state, tokenizer_cfg, positions = fold(encoder, A, c, shape)
+        folded = tokenizer.fold(A, c, shape[1:])
+        positions = None
+        if tokenizer.host_pos_embed != 'none':  # the encoder's table: the backbone's pos_embed
+            _, grid = tokenizer(torch.zeros(shape))
+            positions = encoder.position_embedding(grid) @ A.T
+    if target == 'mmpretrain' and folded.vit_patch_cfg is None:
+        raise ValueError(f"target='mmpretrain' takes image-like inputs (ImageTokenizer, "
+                         f"AudioTokenizer): mmpretrain's VisionTransformer embeds patches with "
+                         f"a conv; export the {modality} encoder's "
+                         f"{type(tokenizer).__name__} with target='m2pt'")
+    tokenizer_cfg = folded.cfg
 
     trunk_state = trunk.state_dict()
     if any(is_pathway_param(k) for k in trunk_state):
         trunk_state = merge_state_dict(trunk_state)  # W + λW′: a plain ViT has W only
     state = OrderedDict((k, v.detach().clone()) for k, v in trunk_state.items())
-    state.update((f'patch_embed.{k}', v.detach().clone()) for k, v in tokenizer_state.items())
+    state.update((f'patch_embed.{k}', v.detach().clone()) for k, v in folded.state_dict.items())
     state['pre_norm.weight'] = projection.norm.weight.detach().clone()
     state['pre_norm.bias'] = projection.norm.bias.detach().clone()
     dims = trunk.embed_dims
     if target == 'mmpretrain':
-        return _to_mmpretrain(model, state, tokenizer_cfg, positions, out_type)
+        return _to_mmpretrain(model, state, folded, positions, out_type)
     if positions is not None:  # a backbone table, the class token's row zero
         rows = [positions.new_zeros(1, 1, dims)] if trunk.cls_token is not None else []
         state['pos_embed'] = torch.cat(rows + [positions.expand(1, -1, -1)], dim=1).detach()
@@ -217,15 +117,15 @@ def export_single_modality(model: nn.Module, modality: str,
     cfg.update(type='M2PTVisionTransformer', arch=dict(trunk.arch_settings), pre_norm=True,
                with_cls_token=trunk.cls_token is not None, out_type=out_type,
                tokenizer=tokenizer_cfg)
-    if tokenizer_cfg['type'] == 'ImageTokenizer':
-        cfg.update(img_size=tokenizer_cfg['img_size'], patch_size=tokenizer_cfg['patch_size'],
-                   in_channels=tokenizer_cfg['in_channels'])
+    # the backbone arguments it would pass on to the tokenizer, set to the tokenizer's values
+    cfg.update((k, tokenizer_cfg[k]) for k in ('img_size', 'patch_size', 'in_channels')
+               if k in tokenizer_cfg)
     backbone = M2PTVisionTransformer(**{k: v for k, v in cfg.items() if k != 'type'})
     backbone.load_state_dict(state, strict=True)  # the export's own check
     return state, cfg
 
 
-def _to_mmpretrain(model: nn.Module, state: 'OrderedDict[str, Tensor]', tokenizer_cfg: dict,
+def _to_mmpretrain(model: nn.Module, state: 'OrderedDict[str, Tensor]', folded: TokenizerFold,
                    positions: Tensor, out_type: str) -> Tuple['OrderedDict[str, Tensor]', dict]:
     """The image export as mmpretrain's ``VisionTransformer(pre_norm=True)``: the tokenizer's
     bias moves into the patch rows of ``pos_embed`` (its patch embedding has no bias)."""
@@ -244,10 +144,7 @@ def _to_mmpretrain(model: nn.Module, state: 'OrderedDict[str, Tensor]', tokenize
         raise ValueError(f"target='mmpretrain': the trunk options {unknown} are "
                          "M2PTVisionTransformer's only; export with target='m2pt'")
     cfg = dict(given, type='VisionTransformer', arch=dict(trunk.arch_settings),
-               img_size=tuple(tokenizer_cfg.get('img_size') or (tokenizer_cfg['num_frames'],
-                                                              tokenizer_cfg['num_mel_bins'])),
-               patch_size=tokenizer_cfg['patch_size'],
-               in_channels=tokenizer_cfg.get('in_channels', 1), pre_norm=True,
+               **folded.vit_patch_cfg, pre_norm=True,
                with_cls_token=trunk.cls_token is not None, out_type=out_type)
     backbone = VisionTransformer(**{k: v for k, v in cfg.items() if k != 'type'})
     backbone.load_state_dict(state, strict=True)  # the export's own check

@@ -11,15 +11,6 @@ from torch import Tensor
 from ..backbones.m2pt_vit import M2PTVisionTransformer
 from ..utils import TokenGrid, sincos_position_table
 
-#: Per tokenizer: the base method's mask ratio, its masking unit, and how it rounds the count.
-#: MAE and AudioMAE keep ``int(n·(1-r))`` tokens; VideoMAE (``TubeMaskingGenerator``) and
-#: Point-MAE (``_mask_center_rand``) mask ``int(r·n)`` — e.g. 20, not 19, of 196 visible at 0.9.
-MASK_DEFAULTS: Dict[str, Tuple[float, str, str]] = {
-    'ImageTokenizer': (0.75, 'random', 'keep'),  # MAE
-    'AudioTokenizer': (0.8, 'random', 'keep'),  # AudioMAE (unstructured masking)
-    'VideoTokenizer': (0.9, 'tube', 'mask'),  # VideoMAE: one spatial mask for every time step
-    'PointTokenizer': (0.6, 'random', 'mask'),  # Point-MAE, mask_type='rand'
-}
 MASK_MODES = ('random', 'tube')
 
 
@@ -41,10 +32,11 @@ class M2PTMAEViT(M2PTVisionTransformer):
 
     Args:
         arch: As :class:`M2PTVisionTransformer`.
-        mask_ratio: Fraction of tokens masked; None takes the tokenizer's base method's
-            (image 0.75, audio 0.8, video 0.9, point 0.6).
+        mask_ratio: Fraction of tokens masked; None takes the tokenizer's ``mask_defaults``
+            (its base method's: image 0.75, audio 0.8, video 0.9, point 0.6).
         mask_mode: ``'random'`` (every token independently, MAE) or ``'tube'`` (one spatial mask
             shared by all time steps of a video grid, VideoMAE); None takes the tokenizer's.
+            How the count rounds is always the tokenizer's (``mask_defaults.count``).
         out_type: Output without a mask (``forward(x, mask=None)``); ``'raw'`` as ``MAEViT``.
         **kwargs: Passed on to :class:`M2PTVisionTransformer` (``tokenizer``, ``with_cls_token``,
             ``img_size``, ...).
@@ -58,7 +50,7 @@ class M2PTMAEViT(M2PTVisionTransformer):
                  **kwargs: object) -> None:
         super().__init__(arch=arch, out_type=out_type, **kwargs)
         name = type(self.patch_embed).__name__
-        ratio, mode, self.mask_count = MASK_DEFAULTS.get(name, (0.75, 'random', 'keep'))
+        ratio, mode, self.mask_count = self.patch_embed.mask_defaults
         self.mask_ratio = ratio if mask_ratio is None else float(mask_ratio)
         self.mask_mode = mode if mask_mode is None else mask_mode
         if not 0. <= self.mask_ratio < 1.:

@@ -1,5 +1,5 @@
 """Audio tokenizer: a log-mel spectrogram seen as a 1-channel image, cut into patches (AudioMAE)."""
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from mmcv.cnn.bricks.transformer import PatchEmbed
@@ -7,9 +7,11 @@ from torch import Tensor
 
 from m2pt_mm.registry import TOKENIZERS
 
+from .base import BaseTokenizer, InputSize, MaskDefaults, TokenizerFold, fold_patch_embed
+
 
 @TOKENIZERS.register_module()
-class AudioTokenizer(PatchEmbed):
+class AudioTokenizer(PatchEmbed, BaseTokenizer):
     """Split a log-mel filterbank into ``patch_size`` patches and project each to ``embed_dims``.
 
     The input orientation is AudioMAE's: ``(B, 1, T, F)``, time frames first, mel bins last
@@ -19,8 +21,9 @@ class AudioTokenizer(PatchEmbed):
     the timm-family converter. The fbank itself is computed by a data transform, not here.
 
     AudioMAE's fine-tuning options: token masking (:meth:`mask_tokens`, which the backbone calls
-    after adding the positions) and the frozen sin-cos table (``sincos_pos_embed``: the backbone
-    fills its ``pos_embed`` with it and freezes it).
+    after adding the positions) and the frozen sin-cos table (``sincos_pos_embed``:
+    ``host_pos_embed='sincos'``, the backbone fills its ``pos_embed`` with it and freezes it).
+    Masked pretraining defaults to AudioMAE's: 80 % of the tokens, unstructured.
 
     Args:
         embed_dims: Token width.
@@ -38,6 +41,8 @@ class AudioTokenizer(PatchEmbed):
             (AudioMAE's is that table) still replaces it.
         init_cfg: Initialisation config.
     """
+
+    mask_defaults = MaskDefaults(0.8, 'random', 'keep')
 
     def __init__(self,
                  embed_dims: int,
@@ -63,7 +68,7 @@ class AudioTokenizer(PatchEmbed):
                          init_cfg=init_cfg)
         self.num_mel_bins = num_mel_bins
         self.mask_t_prob, self.mask_f_prob = float(mask_t_prob), float(mask_f_prob)
-        self.sincos_pos_embed = sincos_pos_embed
+        self.host_pos_embed = 'sincos' if sincos_pos_embed else 'learned'
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
         """``(B, 1, T, F)`` → tokens ``(B, T/p · F/p, D)`` and the grid ``(T/p, F/p)``."""
@@ -73,16 +78,27 @@ class AudioTokenizer(PatchEmbed):
                              f'AudioMAE), got {tuple(x.shape)}')
         return super().forward(x)
 
-    def grid_for_length(self, num_tokens: int) -> Tuple[int, int]:
-        """The token grid a position table of ``num_tokens`` entries was made for.
+    def input_shape(self, size: InputSize = None) -> Tuple[int, int, int]:
+        """``(1, T, F)`` for ``size`` ``T`` time frames; None: the configured ``num_frames``."""
+        frames = self.init_input_size[0] if size is None else int(size)
+        return 1, frames, self.num_mel_bins
+
+    def fold(self, A: Tensor, c: Tensor, input_shape: Sequence[int]) -> TokenizerFold:
+        """The patch projection followed by ``A·t + c``, for spectrograms of ``input_shape``."""
+        _, frames, bins = (int(n) for n in input_shape)
+        return fold_patch_embed(self, A, c, input_shape,
+                                dict(type='AudioTokenizer', num_frames=frames, num_mel_bins=bins))
+
+    def grid_for_length(self, num_tokens: int) -> Optional[Tuple[int, int]]:
+        """The token grid a position table of ``num_tokens`` entries was made for (None when
+        none fits).
 
         The mel axis is fixed, so only the time axis can differ (e.g. a 1024-frame AudioSet
         table loaded for 512-frame ESC-50 clips); a square-grid guess would be wrong.
         """
         freq = self.init_out_size[1]
-        if num_tokens % freq:
-            raise ValueError(f'a position table of {num_tokens} patch tokens does not fit '
-                             f'{freq} mel patches per frame ({self.num_mel_bins} mel bins)')
+        if num_tokens <= 0 or num_tokens % freq:
+            return None
         return num_tokens // freq, freq
 
     def mask_tokens(self,

@@ -1,13 +1,13 @@
 """Point-cloud tokenizer: Point-MAE's farthest-point groups, mini-PointNet and MLP positions."""
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from m2pt_mm.registry import TOKENIZERS
 
 from ..utils import PointCentres, farthest_point_sample, knn, point_position_mlp
+from .base import BaseTokenizer, InputSize, MaskDefaults, TokenizerFold
 
 
 class PointGroupEncoder(nn.Module):
@@ -50,7 +50,7 @@ class AdjacencyEmbed(nn.Module):
 
 
 @TOKENIZERS.register_module()
-class PointTokenizer(BaseModule):
+class PointTokenizer(BaseTokenizer):
     """Point-MAE's tokenizer: ``G`` centres by farthest point sampling, the ``K`` nearest
     points of each as a group (coordinates relative to its centre), one token per group.
 
@@ -64,7 +64,8 @@ class PointTokenizer(BaseModule):
     Parameter names are Point-MAE's under ``patch_embed.``: ``encoder.first_conv.*``,
     ``encoder.second_conv.*``, ``pos_embed.{0,2}.*``. Point-MAE's blocks use LayerNorm with
     eps 1e-5 and no qkv bias: configure the backbone with ``norm_cfg=dict(type='LN', eps=1e-5)``
-    and ``qkv_bias=False`` to reproduce it exactly.
+    and ``qkv_bias=False`` to reproduce it exactly. Masked pretraining defaults to Point-MAE's
+    (``mask_type='rand'``): 60 % of the groups.
 
     Args:
         embed_dims: Token width (768 in M2PT's point configs, 384 in Point-MAE's).
@@ -79,6 +80,8 @@ class PointTokenizer(BaseModule):
     """
 
     GROUP_EMBEDS = ('pointnet', 'adjacency')
+    host_pos_embed = 'none'
+    mask_defaults = MaskDefaults(0.6, 'random', 'mask')
 
     def __init__(self,
                  embed_dims: int = 768,
@@ -148,3 +151,31 @@ class PointTokenizer(BaseModule):
             raise TypeError(f'{type(self).__name__}.position_embedding expects the PointCentres '
                             f'its forward returned, got {type(positions).__name__}')
         return self.pos_embed(positions.centres)
+
+    def input_shape(self, size: InputSize = None) -> Optional[Tuple[int, int]]:
+        """``(N, 3)`` for ``size`` ``N`` points; None for None: the number of points is the
+        data's, not the tokenizer's."""
+        return None if size is None else (int(size), 3)
+
+    def fold(self, A: Tensor, c: Tensor, input_shape: Sequence[int]) -> TokenizerFold:
+        """The adjacency projection and the position MLP's last layer followed by ``A``, ``c``
+        added to the tokens.
+
+        Raises:
+            ValueError: ``group_embed='pointnet'``: its max-pool after the last layer does not
+                commute with a linear map.
+        """
+        if self.group_embed != 'adjacency':
+            raise ValueError("a PointTokenizer with group_embed='pointnet' does not fold: its "
+                             'mini-PointNet max-pools after its last layer, and a linear map does '
+                             "not commute with the max (group_embed='adjacency' exports)")
+        with torch.no_grad():
+            state = {k: v.detach().clone() for k, v in self.state_dict().items()}
+            linear, position = self.encoder.projection, self.pos_embed[2]
+            state.update({'encoder.projection.weight': A @ linear.weight,
+                          'encoder.projection.bias': A @ linear.bias + c,
+                          'pos_embed.2.weight': A @ position.weight,
+                          'pos_embed.2.bias': A @ position.bias})
+        cfg = dict(type='PointTokenizer', num_groups=self.num_groups, group_size=self.group_size,
+                   group_embed='adjacency', pos_every_block=False)
+        return TokenizerFold(cfg, state)

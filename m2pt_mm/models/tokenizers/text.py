@@ -2,7 +2,6 @@
 from typing import Optional, Sequence, Tuple
 
 import torch
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from m2pt_mm.registry import TOKENIZERS
@@ -16,16 +15,19 @@ from m2pt_mm.text_vocab import (  # noqa: F401  the ids models import from here
     load_text_vocab,
 )
 
+from .base import BaseTokenizer, InputSize, TokenizerFold
+
 
 @TOKENIZERS.register_module()
-class TextTokenizer(BaseModule):
+class TextTokenizer(BaseTokenizer):
     """Token ids ``[B, L]`` → embeddings ``[B, L, D]``, BERT's input embedding without segments.
 
     The ids come from the ``TokenizeText`` transform (WordPiece over a vocabulary built locally by
     ``build_text_vocab``), padded with ``[PAD]`` (id 0) to a fixed length. The position table is
     learned (BERT) and belongs to the tokenizer (:meth:`position_embedding`), so a backbone using
     this tokenizer has no ``pos_embed`` of its own. A sequence longer than ``max_length`` is
-    refused here: the transform truncates (or refuses) before.
+    refused here: the transform truncates (or refuses) before. ``[PAD]`` ids are padding
+    (:meth:`key_padding_mask`): no token attends to them.
 
     Args:
         embed_dims: Token width.
@@ -34,6 +36,8 @@ class TextTokenizer(BaseModule):
         max_length: Longest sequence; the rows of the position table.
         init_cfg: Initialisation config; BERT's normal(0.02) for both tables by default.
     """
+
+    host_pos_embed = 'none'
 
     def __init__(self,
                  embed_dims: int,
@@ -72,6 +76,29 @@ class TextTokenizer(BaseModule):
             raise ValueError(f'{type(self).__name__}: token ids must be in [0, {self.vocab_size}), '
                              f'got [{int(ids.min())}, {int(ids.max())}]')
         return self.token_embed(ids.long()), (ids.shape[1], )
+
+    def input_shape(self, size: InputSize = None) -> Tuple[int]:
+        """``(L, )`` for ``size`` ``L``; None: ``max_length`` (``TokenizeText`` pads to it)."""
+        length = self.max_length if size is None else int(size)
+        if not 0 < length <= self.max_length:
+            raise ValueError(f'{type(self).__name__}: a length of {length} is not in '
+                             f'1..max_length={self.max_length}')
+        return (length, )
+
+    def key_padding_mask(self, x: Tensor) -> Optional[Tensor]:
+        """``[B, L]`` True at the ``[PAD]`` ids (id 0) of a batch of ids ``[B, L]``."""
+        if x.dim() != 2:
+            return None  # not ids: forward refuses the batch, naming the expected shape
+        return x == PAD_ID
+
+    def fold(self, A: Tensor, c: Tensor, input_shape: Sequence[int]) -> TokenizerFold:
+        """The token table followed by ``A·t + c`` and the position table times ``A`` (every
+        row: the folded tokenizer takes any length up to ``max_length``)."""
+        with torch.no_grad():
+            state = {'token_embed.weight': (self.token_embed.weight @ A.T + c).detach().clone(),
+                     'pos_embed': (self.pos_embed @ A.T).detach().clone()}
+        return TokenizerFold(dict(type='TextTokenizer', vocab_size=self.vocab_size,
+                                  max_length=self.max_length), state)
 
     def position_embedding(self, grid: Sequence[int]) -> Tensor:
         """``[1, L, D]``: the first ``L`` rows of the table."""

@@ -4,24 +4,25 @@ from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor, nn
 
 from m2pt_mm.registry import TOKENIZERS
 
 from ..utils import sincos_position_table
+from .base import BaseTokenizer, InputSize, MaskDefaults, TokenizerFold, fold_projection
 
 
 @TOKENIZERS.register_module()
-class VideoTokenizer(BaseModule):
+class VideoTokenizer(BaseTokenizer):
     """Cut a clip into ``tubelet_size × patch_size × patch_size`` tubelets and project each to
     ``embed_dims`` (VideoMAE's ``PatchEmbed``: one ``Conv3d`` with kernel = stride).
 
     16 frames of 224² in 2×16×16 tubelets give ``8 × 14 × 14 = 1568`` tokens, time-major. The
     position embedding belongs to the tokenizer (the backbone then has no ``pos_embed`` table):
     VideoMAE's fixed sin-cos table by default (a buffer, not saved: VideoMAE does not save it
-    either), or a learned one (``patch_embed.pos_embed``).
+    either), or a learned one (``patch_embed.pos_embed``). Masked pretraining defaults to
+    VideoMAE's tube masking of 90 % of the tokens.
 
     Args:
         embed_dims: Token width.
@@ -36,6 +37,8 @@ class VideoTokenizer(BaseModule):
     """
 
     POS_EMBEDS = ('sincos', 'learned')
+    host_pos_embed = 'none'
+    mask_defaults = MaskDefaults(0.9, 'tube', 'mask')
 
     def __init__(self,
                  embed_dims: int,
@@ -99,3 +102,23 @@ class VideoTokenizer(BaseModule):
         table = self.pos_embed.reshape(1, *self.init_out_size, -1).permute(0, 4, 1, 2, 3)
         table = F.interpolate(table, size=grid, mode='trilinear', align_corners=False)
         return table.flatten(2).transpose(1, 2)
+
+    def input_shape(self, size: InputSize = None) -> Tuple[int, int, int, int]:
+        """``(C, T, H, W)`` for ``size`` ``(T, H, W)``; None: the configured clip size."""
+        if size is None:
+            size = [n * k for n, k in zip(self.init_out_size, self.kernel)]
+        frames, height, width = (int(n) for n in size)
+        return self.in_channels, frames, height, width
+
+    def fold(self, A: Tensor, c: Tensor, input_shape: Sequence[int]) -> TokenizerFold:
+        """The tubelet projection followed by ``A·t + c``; the positions of the clip size
+        ``input_shape``, times ``A``, become a learned table (no sin-cos table any more)."""
+        channels, frames, height, width = (int(n) for n in input_shape)
+        with torch.no_grad():
+            state = fold_projection(self.projection, A, c)
+            positions = self.position_embedding(self._grid((frames, height, width)))
+            state['pos_embed'] = (positions @ A.T).detach().clone()
+        cfg = dict(type='VideoTokenizer', in_channels=channels, num_frames=frames,
+                   img_size=(height, width), patch_size=self.kernel[1],
+                   tubelet_size=self.kernel[0], pos_embed='learned', bias=True)
+        return TokenizerFold(cfg, state)
