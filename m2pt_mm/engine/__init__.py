@@ -5,9 +5,8 @@ allow-list (registered on import).
 Hooks and the constructor live in mmengine's root registries, so mmpretrain, mmdet and mmseg
 configs all reach them by their plain names.
 """
-from ..checkpoints import route_mmengine_loads
 from ..checkpoints.safe_globals import allow_mmengine_checkpoints, mmengine_checkpoint_globals
-from ..utils.config_scope import memoize_config_formatting
+from ..patches import apply_patches
 from .checkpoint_writing import (
     AtomicLocalBackend,
     checkpoint_bytes,
@@ -19,13 +18,10 @@ from .distributed import CPUCompatibleDistributedDataParallel, setup_cpu_distrib
 from .hooks import *  # noqa: F401,F403
 from .loops import TaskGroupEpochBasedTrainLoop, group_schedule
 from .optimizers import *  # noqa: F401,F403
-from .strategies import FSDP2Strategy, fix_fsdp_resume, keep_checkpoint_step
+from .strategies import FSDP2Strategy
 
 allow_mmengine_checkpoints()
-route_mmengine_loads()  # CRC-checked, weights_only, errors naming the file
-keep_checkpoint_step()  # FlexibleRunner's checkpoints record the step their caller names
-fix_fsdp_resume()  # mmengine's FSDPStrategy resumes on torch >= 2.1
-memoize_config_formatting()  # a Runner formats its config four times, 5 s each for OmniVec's
+apply_patches()
 
 __all__ = ['AtomicLocalBackend', 'checkpoint_bytes', 'save_atomic', 'deploy_path',
            'write_deploy_checkpoint', 'CPUCompatibleDistributedDataParallel',

@@ -99,13 +99,12 @@ def route_mmengine_worker_init() -> None:
     """Make :func:`worker_init_fn` the default ``worker_init_fn`` of mmengine's
     ``Runner.build_dataloader`` (idempotent).
 
-    The one patch of mmengine's data loading: ``runner.py`` binds mmengine's function to the
-    module name ``default_worker_init_fn`` at import and builds every loader without a
-    configured ``worker_init_fn`` from it; there is no registry entry or argument to choose
-    another.
+    A patch of mmengine's data loading (listed in :mod:`m2pt_mm.patches`): ``runner.py`` and
+    ``_flexible_runner.py`` bind mmengine's function to the module name
+    ``default_worker_init_fn`` at import and build every loader without a configured
+    ``worker_init_fn`` from it; there is no registry entry or argument to choose another.
     """
+    import mmengine.runner._flexible_runner as flexible_module
     import mmengine.runner.runner as runner_module
     runner_module.default_worker_init_fn = worker_init_fn
-
-
-route_mmengine_worker_init()
+    flexible_module.default_worker_init_fn = worker_init_fn

@@ -18,7 +18,7 @@ so that the runner cannot build the model. Our configs carry their own ``default
 relative ``_base_`` path; every other path goes to mmengine unchanged.
 
 This module holds the patches of mmengine's config code: that one, and the memoized yapf
-formatting of :func:`memoize_config_formatting`.
+formatting of :func:`memoize_config_formatting` (both listed in :mod:`m2pt_mm.patches`).
 """
 import functools
 import os.path as osp
@@ -69,12 +69,10 @@ def _with_m2pt_mm_scope(get_cfg_path: Callable) -> Callable:
 
 
 def register_config_scope() -> None:
-    """Let ``Config.fromfile`` read ``_base_ = ['m2pt_mm::<path under configs/>']``, and
-    :func:`memoize_config_formatting`.
+    """Let ``Config.fromfile`` read ``_base_ = ['m2pt_mm::<path under configs/>']``.
 
     Idempotent; it changes nothing for any other base path.
     """
-    memoize_config_formatting()
     if getattr(Config._get_cfg_path, _PATCHED, False):
         return
     Config._get_cfg_path = staticmethod(_with_m2pt_mm_scope(Config._get_cfg_path))
