@@ -7,6 +7,7 @@ Examples:
     python tools/train.py CONFIG --force                  # a new run over an earlier one's files
     bash tools/dist_train.sh CONFIG 8 [args]               # torchrun, 8 processes
     bash tools/dist_train.sh CONFIG 8 --strategy fsdp2     # sharded (FlexibleRunner + FSDP2)
+    bash tools/dist_train.sh CONFIG 8 --strategy fsdp      # sharded (mmengine's FSDP1)
 """
 import argparse
 from typing import TYPE_CHECKING, Optional, Sequence
@@ -35,9 +36,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'auto_scale_lr.base_batch_size')
     parser.add_argument('--no-validate', action='store_true',
                         help='skip validation during training')
-    parser.add_argument('--strategy', choices=['fsdp2'],
-                        help="sharded training through mmengine's FlexibleRunner: fsdp2 = "
-                        'FSDP2Strategy (torch fully_shard per block; with dist_train.sh)')
+    parser.add_argument('--strategy', choices=['fsdp', 'fsdp2'],
+                        help="sharded training through mmengine's FlexibleRunner, with "
+                        'dist_train.sh: fsdp2 = FSDP2Strategy (torch fully_shard per block), '
+                        "fsdp = PathwayFSDPStrategy (mmengine's FSDPStrategy, FSDP1, one unit "
+                        'per block)')
     args = parser.parse_args(argv)
     require_file(parser, args.config, 'config')
     # checkpoints named on the command line answer before the stack is imported (5-7 s)

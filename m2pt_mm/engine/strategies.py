@@ -13,21 +13,27 @@ Use it with ``tools/train.py CONFIG --strategy fsdp2`` (``tools/dist_train.sh``)
 
     runner_type = 'FlexibleRunner'
     strategy = dict(type='FSDP2Strategy')
+
+:class:`PathwayFSDPStrategy` (``--strategy fsdp``) is mmengine's own ``FSDPStrategy`` (FSDP1)
+with the defaults a pathway model needs: one FSDP unit per block of the block class (an
+auto-wrap policy keyed on the class, W, W′ and λ always in their block's unit), rank 0's initial
+weights on every rank, a CPU device without CUDA and full state dicts (DDP's checkpoint layout).
 """
 import re
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import mmengine
 import torch
 import torch.distributed as torch_dist
-from mmengine._strategy import DDPStrategy
+from mmengine._strategy import DDPStrategy, FSDPStrategy
 from mmengine.device import get_device
 from mmengine.dist import is_main_process
 from mmengine.fileio import FileClient, join_path
 from mmengine.optim import BaseOptimWrapper
 from mmengine.registry import STRATEGIES
 from mmengine.utils import get_git_hash
+from mmpretrain.models.backbones.vision_transformer import TransformerEncoderLayer
 from torch import nn
 from torch.distributed.checkpoint.state_dict import (
     StateDictOptions,
@@ -37,12 +43,20 @@ from torch.distributed.checkpoint.state_dict import (
     set_optimizer_state_dict,
 )
 from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.fsdp import FullyShardedDataParallel as FSDP1
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+from torch.distributed.fsdp.wrap import ModuleWrapPolicy
+
+from m2pt_mm.pathway import CrossModalReparamLinear
 
 from .checkpoint_writing import save_atomic
 
 #: ``--strategy`` names (tools/train.py) → registered strategy types.
-STRATEGY_NAMES = {'fsdp2': 'FSDP2Strategy'}
+STRATEGY_NAMES = {'fsdp': 'PathwayFSDPStrategy', 'fsdp2': 'FSDP2Strategy'}
+
+#: The block class of every transformer of this project (the M2PT backbone, the OmniVec trunk,
+#: the MAE encoders and decoders): mmpretrain's ``TransformerEncoderLayer``.
+DEFAULT_BLOCK_CLASSES = (TransformerEncoderLayer, )
 
 _DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
 
@@ -212,6 +226,123 @@ class FSDP2Strategy(DDPStrategy):
         if callback is not None:
             callback(checkpoint)
         save_atomic(checkpoint, filename)
+
+
+def pathway_block_classes(model: nn.Module,
+                          block_types: Optional[Sequence[str]] = None) -> Tuple[type, ...]:
+    """The block classes :class:`PathwayFSDPStrategy` makes FSDP units of, checked against
+    ``model``: some module is of them, and every pathway layer (W, W′, λ) lies inside one.
+
+    Args:
+        model: The model (not yet wrapped).
+        block_types: Class names of the blocks, among ``model``'s module types; None:
+            :data:`DEFAULT_BLOCK_CLASSES`.
+
+    Raises:
+        ValueError: No module of the classes, or pathway layers outside every block (each
+            message names the model's module types).
+    """
+    kinds = {type(m).__name__: type(m) for m in model.modules()}
+    if block_types:
+        classes = tuple(kinds[name] for name in block_types if name in kinds)
+        what = f'of types {list(block_types)}'
+    else:
+        classes, what = DEFAULT_BLOCK_CLASSES, f'of type {DEFAULT_BLOCK_CLASSES[0].__name__}'
+    blocks = [m for m in model.modules() if classes and isinstance(m, classes)]
+    # the candidates: the module types that hold pathway layers (or all, without a pathway)
+    holders = sorted({type(m).__name__ for m in model.modules()
+                      if m is not model and not isinstance(m, CrossModalReparamLinear)
+                      and any(isinstance(c, CrossModalReparamLinear) for c in m.modules())})
+    hint = ('set strategy.block_types to the block class among the module types that hold them '
+            f'{holders}' if holders else
+            f'set strategy.block_types to some of its module types {sorted(kinds)[:12]}')
+    if not blocks:
+        raise ValueError(f'FSDP: {type(model).__name__} has no block {what} to make a sharding '
+                         f'unit of; {hint}')
+    inside = {id(m) for block in blocks for m in block.modules()}
+    outside = [name for name, m in model.named_modules()
+               if isinstance(m, CrossModalReparamLinear) and id(m) not in inside]
+    if outside:
+        # such a layer would be sharded with the root: its W, W′ and λ apart from its block's
+        raise ValueError(f'FSDP: the pathway layers {outside[:4]}{" ..." * (len(outside) > 4)} '
+                         f'({len(outside)}) are in no block {what}, so they cannot share a '
+                         f'sharding unit with their block; {hint}')
+    return classes
+
+
+def _full_state_dict_cfg(offload_to_cpu: bool) -> Dict[str, Any]:
+    return dict(state_dict_type='FULL_STATE_DICT',
+                state_dict_config=dict(type='FullStateDictConfig', rank0_only=True,
+                                       offload_to_cpu=offload_to_cpu),
+                optim_state_dict_config=dict(type='FullOptimStateDictConfig', rank0_only=True,
+                                             offload_to_cpu=offload_to_cpu))
+
+
+@STRATEGIES.register_module()
+class PathwayFSDPStrategy(FSDPStrategy):
+    """mmengine's ``FSDPStrategy`` (FSDP1, ``MMFullyShardedDataParallel``) with the defaults an
+    M2PT model needs; everything else (checkpoints, optimiser, ``activation_checkpointing``) is
+    mmengine's.
+
+    * One FSDP unit per block: an auto-wrap policy keyed on the block classes
+      (:func:`pathway_block_classes`, torch's ``ModuleWrapPolicy``), then the root. W, W′ and λ
+      of a pathway layer are direct parameters of one module inside its block, so they share the
+      block's unit; a pathway layer outside every block is an error.
+    * ``sync_module_states=True``: every rank starts from rank 0's initial weights, as under DDP
+      (configs with ``randomness.diff_rank_seed`` initialise each rank differently); on CPU,
+      where FSDP refuses it, the strategy broadcasts them itself.
+    * Without CUDA the wrapper gets ``device_id='cpu'`` (mmengine's default is the CUDA ordinal
+      ``LOCAL_RANK``), and full state dicts are not offloaded (with ``offload_to_cpu=True``
+      torch 2.11 segfaults cloning a CPU model's state dict).
+    * ``state_dict_cfg='full'`` by default: rank 0 writes checkpoints in DDP's layout, which
+      ``tools/test.py``, ``tools/merge_pathway.py`` and ``load_from`` read without the strategy
+      (mmengine's default ``'local'`` writes a folder of per-rank shards).
+
+    Args:
+        block_types: Class names of the blocks (None: :data:`DEFAULT_BLOCK_CLASSES`).
+        state_dict_cfg: As ``FSDPStrategy``; ``'full'`` is CPU-aware as above.
+        **kwargs: ``FSDPStrategy`` arguments; ``model_wrapper`` may set any option of
+            ``MMFullyShardedDataParallel`` (``mixed_precision=dict(param_dtype='bfloat16')``)
+            but ``auto_wrap_policy``, which ``block_types`` replaces.
+    """
+
+    def __init__(self,
+                 *,
+                 block_types: Optional[Sequence[str]] = None,
+                 state_dict_cfg: Union[str, dict] = 'full',
+                 **kwargs) -> None:
+        if (kwargs.get('model_wrapper') or {}).get('auto_wrap_policy') is not None:
+            raise ValueError('PathwayFSDPStrategy makes one FSDP unit per block: set '
+                             'strategy.block_types (block class names), not '
+                             'model_wrapper.auto_wrap_policy')
+        if state_dict_cfg == 'full':
+            state_dict_cfg = _full_state_dict_cfg(offload_to_cpu=torch.cuda.is_available())
+        super().__init__(state_dict_cfg=state_dict_cfg, **kwargs)
+        self.block_types = list(block_types) if block_types else None
+
+    def _wrap_model(self, model: nn.Module) -> nn.Module:
+        if not (torch_dist.is_available() and torch_dist.is_initialized()):
+            raise RuntimeError('PathwayFSDPStrategy needs a distributed launch: '
+                               'tools/dist_train.sh CONFIG N --strategy fsdp (--launcher pytorch)')
+        classes = pathway_block_classes(model, self.block_types)
+        wrapper = dict(self.model_wrapper or {})
+        wrapper.setdefault('type', 'MMFullyShardedDataParallel')
+        if torch.cuda.is_available():
+            wrapper.setdefault('sync_module_states', True)
+        else:
+            wrapper.setdefault('device_id', torch.device('cpu'))
+            # FSDP's sync_module_states needs CUDA tensors: broadcast rank 0's weights here
+            if wrapper.pop('sync_module_states', True):
+                for tensor in [*model.parameters(), *model.buffers()]:
+                    torch_dist.broadcast(tensor.detach(), src=0)
+        wrapper['auto_wrap_policy'] = ModuleWrapPolicy(set(classes))
+        self.model_wrapper = wrapper
+        model = super()._wrap_model(model)
+        units = sum(1 for m in model.modules() if isinstance(m, FSDP1))
+        self.logger.info(f'PathwayFSDPStrategy: {units - 1} blocks of '
+                         f'{sorted(c.__name__ for c in classes)} sharded over '
+                         f'{torch_dist.get_world_size()} ranks on {get_device()}, then the root')
+        return model
 
 
 def _save_checkpoint_keeping_step(self,

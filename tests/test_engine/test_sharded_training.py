@@ -1,9 +1,17 @@
 """Sharded training through mmengine's FlexibleRunner (#25): ``tools/dist_train.sh CONFIG 2
---strategy fsdp2`` (``FSDP2Strategy``, torch ``fully_shard`` per block on a CPU gloo mesh) on the
-tiny M2PT classifier. Its checkpoints hold the full state, its deploy twins are the merge of
+--strategy fsdp2`` (``FSDP2Strategy``, torch ``fully_shard`` per block on a CPU gloo mesh) and
+``--strategy fsdp`` (``PathwayFSDPStrategy``, mmengine's FSDP1 with one unit per block) on the
+tiny M2PT classifier. Their checkpoints hold the full state, their deploy twins are the merge of
 them, λ is logged gathered, a resumed run is the uninterrupted one and the run equals a
 single-process one within fp32 tolerance."""
+import contextlib
 import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Dict
 
@@ -16,20 +24,23 @@ from torch.testing import assert_close
 import m2pt_mm.models  # noqa: F401  registers the backbone
 from m2pt_mm.engine.cli import load_config, merge_train_args, train_args
 from m2pt_mm.engine.hooks.scale_logger_hook import scale_statistics
-from m2pt_mm.engine.strategies import find_blocks
+from m2pt_mm.engine.strategies import find_blocks, pathway_block_classes
 from m2pt_mm.pathway import (
     CrossModalReparamLinear,
     collect_scales,
+    format_scale_table,
     is_scale_param,
     merge_state_dict,
 )
 from tests.helpers import (
+    ROOT,
+    VENV_BIN,
     assert_deploy_is_merge,
     call_tool,
+    run_dist,
     state_dict_of,
     write_tiny_cls_config,
 )
-from tests.test_det_seg.conftest import run_dist
 
 EPOCHS = 2  # 2 iterations each (16 images, 4 per rank); epoch 1 is also the best checkpoint
 
@@ -187,43 +198,207 @@ def test_fsdp2_frozen_variants_train_only_what_they_should(tiny_cls_configs, aux
                            tmp_path / 'work' / f'epoch_{EPOCHS}_deploy.pth')
 
 
-# mmengine's FSDPStrategy (FSDP1) in the config form. On CPU: device_id 'cpu' (mmengine's default
-# is the CUDA ordinal LOCAL_RANK) and full state dicts without offload_to_cpu (with it, torch 2.11
-# segfaults in FSDP's state_dict clone of a CPU model).
-FSDP1 = """
-runner_type = 'FlexibleRunner'
-strategy = dict(
-    type='FSDPStrategy', model_wrapper=dict(device_id='cpu'),
-    state_dict_cfg=dict(state_dict_type='FULL_STATE_DICT',
-                        state_dict_config=dict(type='FullStateDictConfig', rank0_only=True,
-                                               offload_to_cpu=False),
-                        optim_state_dict_config=dict(type='FullOptimStateDictConfig',
-                                                     rank0_only=True, offload_to_cpu=False)))
-custom_hooks = [dict(type='MergePathwayHook'), dict(type='ScaleLoggerHook', interval=1),
-                dict(type='CheckpointCheckHook', strict=True)]
+# ---------------------------------------------------------------- FSDP1: --strategy fsdp
+# 10 steps: 5 epochs of 2 iterations (16 images, 2 ranks × 4). Each rank writes its own log
+# (log_kwargs distributed) with the loss of its own batch in full digits (window 1), and the λ
+# table ScaleLoggerHook logs after each epoch from the parameters gathered on that rank.
+FSDP1_EPOCHS = 5
+PER_RANK_LOGS = """
+strategy = dict(log_kwargs=dict(distributed=True))
+log_processor = dict(window_size=1, num_digits=9)
 """
+_LOSS = re.compile(r'Epoch\(train\) +\[(\d+)\]\[(\d+)/\d+\].* loss: ([-\d.]+)')
+_TABLE = re.compile(r'Cross-Modal Scales λ after epoch (\d+):\n((?:(?!\d+/\d\d/\d\d ).*\n)+)')
 
 
-@pytest.mark.slow  # two 2-process runs (≈ 30 s)
-def test_fsdp1_resumes_exactly_with_the_optim_state_shim(fsdp2_run, aux64_file, tmp_path):
-    config = write_tiny_cls_config(tmp_path / 'm2pt_fsdp1.py', Path(fsdp2_run['data']),
-                                   Path(aux64_file), extra=FSDP1)
-    options = ['--cfg-options', f'train_cfg.max_epochs={EPOCHS}']
-    run_dist('dist_train.sh', config, '2', '--work-dir', tmp_path / 'run', *options)
+@pytest.fixture(scope='module')
+def fsdp1_config(tmp_path_factory, tiny_cls_configs, aux64_file) -> str:
+    return write_tiny_cls_config(tmp_path_factory.mktemp('fsdp1') / 'm2pt.py',
+                                 Path(tiny_cls_configs['data']), Path(aux64_file),
+                                 extra=PER_RANK_LOGS)
+
+
+def _train_fsdp1(config: str, work: Path, *args: str) -> str:
+    result = run_dist('dist_train.sh', config, '2', '--work-dir', work, '--strategy', 'fsdp',
+                      '--cfg-options', f'train_cfg.max_epochs={FSDP1_EPOCHS}', *args)
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope='module')
+def fsdp1_run(tmp_path_factory, fsdp1_config) -> Dict:
+    """One 2-process ``--strategy fsdp`` run of 10 steps (≈ 20 s on 2 cores)."""
+    work = tmp_path_factory.mktemp('fsdp1_run')
+    return dict(work=work, log=_train_fsdp1(fsdp1_config, work), config=fsdp1_config)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _descendants(pid: int) -> list:
+    """The ids of the processes below ``pid``, read from /proc (parents before children)."""
+    found, queue = [], [pid]
+    while queue:
+        for task in Path(f'/proc/{queue.pop(0)}/task').glob('*'):
+            with contextlib.suppress(OSError):
+                children = [int(c) for c in (task / 'children').read_text().split()]
+                found += children
+                queue += children
+    return found
+
+
+def _rank_logs(work: Path) -> Dict[int, str]:
+    logs = {int(re.search(r'rank(\d+)\.log$', p.name).group(1)): p.read_text()
+            for p in work.glob('*/*_rank*.log')}
+    assert sorted(logs) == [0, 1], sorted(logs)
+    return logs
+
+
+def _mean_rank_losses(work: Path) -> torch.Tensor:
+    """The loss of each step averaged over the ranks: the loss of the whole global batch."""
+    per_rank = [[float(m.group(3)) for m in _LOSS.finditer(log)]
+                for _, log in sorted(_rank_logs(work).items())]
+    return torch.tensor(per_rank, dtype=torch.float64).mean(0)
+
+
+def _lambda_tables(log: str) -> Dict[int, str]:
+    return {int(m.group(1)): m.group(2).strip() for m in _TABLE.finditer(log)}
+
+
+@pytest.mark.slow  # the fixture's run
+def test_fsdp1_run_shards_per_block_and_saves_the_full_state(fsdp1_run):
+    work, log = fsdp1_run['work'], fsdp1_run['log']
+    assert ("PathwayFSDPStrategy: 4 blocks of ['TransformerEncoderLayer'] sharded over 2 ranks "
+            'on cpu, then the root') in log
+    ckpt = torch.load(work / f'epoch_{FSDP1_EPOCHS}.pth', map_location='cpu', weights_only=True)
+    model = _model_state(fsdp1_run['config'])
+    assert sorted(ckpt['state_dict']) == sorted(model)
+    for k, v in ckpt['state_dict'].items():
+        assert type(v) is torch.Tensor and v.shape == model[k].shape, k
+    optim = ckpt['optimizer']['state']
+    name = 'backbone.layers.3.attn.qkv.aux_weight'
+    assert optim[name]['exp_avg'].shape == model[name].shape
+    # layer decay's per-parameter groups of the wrapped model: λ without weight decay, W′ and λ
+    # at the lr scale of their block
+    groups = {p: g for g in ckpt['optimizer']['param_groups'] for p in g['params']}
+    lam0, lam3, aux0 = (groups[f'backbone.layers.{i}.attn.qkv.{name}'] for i, name in (
+        (0, 'cross_modal_scale'), (3, 'cross_modal_scale'), (0, 'aux_weight')))
+    assert lam0['weight_decay'] == lam3['weight_decay'] == 0 and aux0['weight_decay'] == 0.05
+    assert lam0['lr_scale'] == aux0['lr_scale'] == pytest.approx(0.65 ** 4)
+    assert lam3['lr_scale'] == pytest.approx(0.65)
+
+
+@pytest.mark.slow  # one single-process run and one 2-process DDP run (≈ 35 s)
+def test_fsdp1_run_equals_the_single_process_and_the_ddp_runs(fsdp1_run, tiny_cls_configs,
+                                                              tmp_path):
+    work, config = fsdp1_run['work'], fsdp1_run['config']
+    options = ['--cfg-options', f'train_cfg.max_epochs={FSDP1_EPOCHS}']
+    call_tool('train', config, '--work-dir', tmp_path / 'single', *options,
+              'train_dataloader.batch_size=8')
+    # the loss of each of the 10 steps: mean of the two ranks' batches = the 8-image batch
+    single = torch.tensor([line['loss'] for line in _scalars(tmp_path / 'single')
+                           if 'loss' in line], dtype=torch.float64)
+    sharded = _mean_rank_losses(work)
+    assert len(single) == len(sharded) == 2 * FSDP1_EPOCHS
+    assert_close(sharded, single, rtol=1.3e-6, atol=1e-5)  # fp32 tolerance
+    assert sharded[-1] < sharded[0]
+    # every rank gathers the same λ, those of the checkpoint, after every epoch
+    logs = _rank_logs(work)
+    tables = [_lambda_tables(logs[rank]) for rank in (0, 1)]
+    assert sorted(tables[0]) == list(range(1, FSDP1_EPOCHS + 1)) and tables[0] == tables[1]
+    final = state_dict_of(work / f'epoch_{FSDP1_EPOCHS}.pth')
+    assert tables[0][FSDP1_EPOCHS] == format_scale_table(collect_scales(final))
+    single_state = state_dict_of(tmp_path / 'single' / f'epoch_{FSDP1_EPOCHS}.pth')
+    assert_close(final, single_state)
+    lam = {k: v for k, v in final.items() if is_scale_param(k)}
+    assert len(lam) == 16 and all(v.item() != 0 for v in lam.values())
+    assert_close(lam, {k: single_state[k] for k in lam})
+    # the deploy twin loads strictly into the plain config and equals the DDP run's
+    deploy = state_dict_of(work / f'epoch_{FSDP1_EPOCHS}_deploy.pth')
+    MODELS.build(Config.fromfile(tiny_cls_configs['plain']).model).load_state_dict(deploy,
+                                                                                   strict=True)
+    run_dist('dist_train.sh', config, '2', '--work-dir', tmp_path / 'ddp', *options)
+    ddp = state_dict_of(tmp_path / 'ddp' / f'epoch_{FSDP1_EPOCHS}_deploy.pth')
+    assert_close(deploy, ddp)
+    worst = max((deploy[k] - ddp[k]).abs().max().item() for k in ddp)
+    worst_loss = (sharded - single).abs().max().item()
+    print(f'FSDP1 (2 processes) vs 1 process, {2 * FSDP1_EPOCHS} steps: max |Δ loss| = '
+          f'{worst_loss:.2e}; deploy checkpoint vs DDP (2 processes): max |Δ| = {worst:.2e}')
+
+
+@pytest.mark.slow  # a killed and a resumed 2-process run (≈ 35 s)
+def test_fsdp1_killed_and_resumed_run_is_the_uninterrupted_run(fsdp1_run, tmp_path):
+    work = tmp_path / 'killed'
+    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ.get('PATH', ''),
+               PORT=str(_free_port()), OMP_NUM_THREADS='1')
+    proc = subprocess.Popen(['bash', 'tools/dist_train.sh', fsdp1_run['config'], '2',
+                             '--work-dir', str(work), '--strategy', 'fsdp', '--cfg-options',
+                             f'train_cfg.max_epochs={FSDP1_EPOCHS}'],
+                            cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last, deadline = work / 'last_checkpoint', time.time() + 240
+    try:
+        while not (last.exists() and last.read_text().strip().endswith('epoch_2.pth')):
+            assert proc.poll() is None and time.time() < deadline, 'ended before epoch 2'
+            time.sleep(0.02)
+    finally:
+        # the whole job: bash, torchrun and its workers (each in a session of its own)
+        for pid in [proc.pid] + _descendants(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
     # without fix_fsdp_resume this run fails: TypeError: unhashable type: 'dict'
-    result = run_dist('dist_train.sh', config, '2', '--work-dir', tmp_path / 'resumed', '--resume',
-                      tmp_path / 'run' / 'epoch_1.pth', *options)
-    assert 'resumed epoch: 1, iter: 2' in result.stdout + result.stderr
-    final = state_dict_of(tmp_path / 'run' / f'epoch_{EPOCHS}.pth')
-    assert_close(state_dict_of(tmp_path / 'resumed' / f'epoch_{EPOCHS}.pth'), final, rtol=0, atol=0)
-    # the same steps as FSDP2 up to rounding, λ logged gathered, the deploy twin the merge
-    assert_close(final, state_dict_of(fsdp2_run['work'] / f'epoch_{EPOCHS}.pth'))
-    logged = [line for line in _scalars(tmp_path / 'run') if 'lambda/abs_mean' in line]
-    expected = scale_statistics(collect_scales(final))
-    assert logged[-1]['step'] == 2 * EPOCHS
-    assert logged[-1]['lambda/abs_mean'] == pytest.approx(expected['lambda/abs_mean'], rel=1e-6)
-    assert_deploy_is_merge(tmp_path / 'run' / f'epoch_{EPOCHS}.pth',
-                           tmp_path / 'run' / f'epoch_{EPOCHS}_deploy.pth')
+    log = _train_fsdp1(fsdp1_run['config'], work, '--resume')
+    assert re.search(r'resumed epoch: [23], iter: [46]', log)
+    resumed = torch.load(work / f'epoch_{FSDP1_EPOCHS}.pth', map_location='cpu',
+                         weights_only=True)
+    uninterrupted = torch.load(fsdp1_run['work'] / f'epoch_{FSDP1_EPOCHS}.pth',
+                               map_location='cpu', weights_only=True)
+    assert_close(resumed['state_dict'], uninterrupted['state_dict'], rtol=0, atol=0)
+    assert_close(resumed['optimizer']['state'], uninterrupted['optimizer']['state'], rtol=0,
+                 atol=0)
+    print(f'FSDP1 killed after epoch 2, resumed to {FSDP1_EPOCHS}: '
+          f'{len(resumed["state_dict"])} tensors equal the uninterrupted run (atol=0)')
+
+
+@pytest.mark.slow  # one 2-process run each (≈ 20 s)
+@pytest.mark.parametrize('options, frozen', [
+    ({'model.backbone.fix_weights': True, 'model.backbone.pathway.recompute': True},
+     lambda k: k.startswith('backbone.') and not is_scale_param(k)),
+    ({'model.backbone.pathway.aux_trainable': False}, lambda k: 'aux_weight' in k),
+], ids=['fix-weights-recompute', 'frozen-aux'])
+def test_fsdp1_frozen_variants_train_only_what_they_should(tiny_cls_configs, aux64_file, tmp_path,
+                                                           options, frozen):
+    config = write_tiny_cls_config(tmp_path / 'm2pt.py', Path(tiny_cls_configs['data']),
+                                   Path(aux64_file), extra=RUNTIME_HOOKS)
+    run_dist('dist_train.sh', config, '2', '--work-dir', tmp_path / 'work', '--strategy', 'fsdp',
+             '--cfg-options', f'train_cfg.max_epochs={EPOCHS}',
+             *(f'{k}={v}' for k, v in options.items()))
+    first, last = (state_dict_of(tmp_path / 'work' / f'epoch_{e}.pth') for e in (1, EPOCHS))
+    fixed = [k for k in first if frozen(k) and first[k].is_floating_point()]
+    assert fixed and all(torch.equal(first[k], last[k]) for k in fixed)
+    assert all(not torch.equal(first[k], last[k]) for k in first if is_scale_param(k))
+    assert_deploy_is_merge(tmp_path / 'work' / f'epoch_{EPOCHS}.pth',
+                           tmp_path / 'work' / f'epoch_{EPOCHS}_deploy.pth')
+
+
+@pytest.mark.slow  # one 2-process run (≈ 20 s)
+def test_fsdp1_bf16_mixed_precision_trains_and_keeps_fp32_checkpoints(fsdp1_run, tmp_path):
+    # FSDP casts W, W′ and λ to bf16 for forward and backward; the merge accumulates
+    # W + λW′ in fp32 and casts once (merge_reparam); the fp32 parameters are what is saved
+    precision = 'strategy.model_wrapper.mixed_precision'
+    _train_fsdp1(fsdp1_run['config'], tmp_path, f'{precision}.param_dtype=bfloat16',
+                 f'{precision}.reduce_dtype=float32')
+    state = state_dict_of(tmp_path / f'epoch_{FSDP1_EPOCHS}.pth')
+    assert {v.dtype for v in state.values() if v.is_floating_point()} == {torch.float32}
+    assert_deploy_is_merge(tmp_path / f'epoch_{FSDP1_EPOCHS}.pth',
+                           tmp_path / f'epoch_{FSDP1_EPOCHS}_deploy.pth')
+    bf16, fp32 = _mean_rank_losses(tmp_path), _mean_rank_losses(fsdp1_run['work'])
+    assert bf16[-1] < bf16[0]
+    assert not torch.equal(bf16, fp32)  # it ran in bf16 ...
+    assert_close(bf16, fp32, rtol=0, atol=2e-2)  # ... close to the fp32 run
 
 
 def test_find_blocks_gives_one_unit_per_block_with_its_pathway(tiny_cls_configs):
@@ -238,7 +413,32 @@ def test_find_blocks_gives_one_unit_per_block_with_its_pathway(tiny_cls_configs)
             for m in layers)
 
 
+def test_pathway_block_classes_group_each_pathway_with_its_block(tiny_cls_configs):
+    model = MODELS.build(Config.fromfile(tiny_cls_configs['m2pt']).model)
+    classes = pathway_block_classes(model)
+    assert [m for m in model.modules() if isinstance(m, classes)] == list(model.backbone.layers)
+    assert pathway_block_classes(model, ['TransformerEncoderLayer']) == classes
+
+
 # ---------------------------------------------------------------- bad input
+def test_fsdp_refuses_pathway_layers_outside_every_block(tiny_cls_configs):
+    model = MODELS.build(Config.fromfile(tiny_cls_configs['m2pt']).model)
+    # attention modules as units would leave fc1/fc2 (W, W′, λ) in the root's unit
+    with pytest.raises(ValueError, match=r"FSDP: the pathway layers \['backbone.layers.0.ffn."
+                       r"layers.0.0', 'backbone.layers.0.ffn.layers.1', .*\] ... \(8\) are in no "
+                       r"block of types \['MultiheadAttention'\], so they cannot share a "
+                       r'sharding unit with their block; set strategy.block_types to the block '
+                       r"class among the module types that hold them \['FFN', "
+                       r"'M2PTVisionTransformer', 'ModuleList', 'MultiheadAttention', "
+                       r"'Sequential', 'TransformerEncoderLayer'\]"):
+        pathway_block_classes(model, ['MultiheadAttention'])
+    with pytest.raises(ValueError, match=r"has no block of types \['Block'\] to make a "
+                       r'sharding unit of'):
+        pathway_block_classes(model, ['Block'])
+    with pytest.raises(ValueError, match='has no block of type TransformerEncoderLayer'):
+        pathway_block_classes(torch.nn.Sequential(torch.nn.Linear(2, 2)))
+
+
 def test_find_blocks_names_the_module_types_when_none_matches():
     with pytest.raises(ValueError, match=r"has no block of types \['Block'\] to shard; set "
                        r"strategy.block_types to some of its module types \['Linear', "

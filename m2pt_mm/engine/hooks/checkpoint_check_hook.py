@@ -1,5 +1,5 @@
 """Refuse a checkpoint that does not fit the model, naming what to use instead."""
-from typing import List
+from typing import Dict, List
 
 from mmengine.hooks import Hook
 from mmengine.model import BaseTTAModel, is_model_wrapper
@@ -9,6 +9,9 @@ from torch.distributed.fsdp import FullyShardedDataParallel
 from m2pt_mm.checkpoints import check_finite, check_shapes
 from m2pt_mm.pathway import is_pathway_param
 
+#: What FSDP1 puts in the names of the modules it wraps (``layers.0._fsdp_wrapped_module.attn``).
+_FSDP_WRAPPED = '_fsdp_wrapped_module.'
+
 
 class CheckpointMismatchError(RuntimeError):
     """A checkpoint whose keys do not fit the model (the message says which to use)."""
@@ -16,6 +19,20 @@ class CheckpointMismatchError(RuntimeError):
 
 def _strip(keys, prefix='module.') -> List[str]:
     return [k[len(prefix):] if k.startswith(prefix) else k for k in keys]
+
+
+def _fsdp1_state_keys(model: FullyShardedDataParallel) -> Dict[str, None]:
+    """The state-dict keys of an FSDP1 model (``use_orig_params``), from its parameter and
+    persistent buffer names. Not its ``state_dict()``: that is a collective, and called on the
+    inner module it initialises the nested units (one per block) as roots, which breaks the
+    load that follows."""
+    keys: Dict[str, None] = {}
+    for prefix, module in model.named_modules():
+        persistent = [n for n, b in module.named_buffers(recurse=False)
+                      if b is not None and n not in module._non_persistent_buffers_set]
+        for name in [n for n, _ in module.named_parameters(recurse=False)] + persistent:
+            keys[f'{prefix}.{name}'.replace(_FSDP_WRAPPED, '').lstrip('.')] = None
+    return keys
 
 
 def check_state_dict_fits(model_keys, ckpt_keys, source: str, strict: bool = True,
@@ -103,11 +120,13 @@ class CheckpointCheckHook(Hook):
                 f'{source} has no "state_dict" (keys: {list(checkpoint)[:6]})')
         state_dict = dict(zip(_strip(checkpoint['state_dict']),
                               checkpoint['state_dict'].values()))
-        model_state = model.state_dict()
         check_finite(state_dict, str(source))
         # FSDP1 holds each rank's flat shard in the module's parameters (views of shape [0] or a
         # slice), so their shapes are not the model's; FSDP2's DTensors report the full shape
-        if not isinstance(runner.model, FullyShardedDataParallel):
+        if isinstance(runner.model, FullyShardedDataParallel):
+            model_state = _fsdp1_state_keys(runner.model)
+        else:
+            model_state = model.state_dict()
             check_shapes(model_state, state_dict, str(source))
         deploy = bool((checkpoint.get('meta') or {}).get('deploy'))
         report = check_state_dict_fits(model_state.keys(), state_dict.keys(), str(source),
