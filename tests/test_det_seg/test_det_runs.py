@@ -10,43 +10,20 @@ import torch
 
 import m2pt_mm.engine  # noqa: F401  safe-globals allow-list for reading training checkpoints
 from tests.helpers import (
+    DET,
+    DET_M2PT,
+    DET_METRICS,
+    DET_STEPS,
+    DET_TRAINING,
     call_tool,
     cfg_options,
+    data_options,
+    evaluate,
+    evaluate_two_processes,
     record_start_options,
     start_of_training,
     state_dict_of,
 )
-from tests.test_det_seg.conftest import (
-    DET,
-    DET_M2PT,
-    data_options,
-    evaluate,
-    evaluate_two_processes,
-)
-
-DET_METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')
-
-
-#: Steps of the detector run: 4 scenes in batches of 4, one step per epoch
-DET_STEPS = 16
-#: What lets the from-scratch tiny Mask R-CNN learn in DET_STEPS steps. With the config's schedule
-#: (warm-up, lr 4e-4, layer decay 0.7) on the session's scenes (1–4 digits of 20–48 px, ten
-#: classes) its bbox mAP stays at chance (0.0–0.02 after 1 to 6 epochs). On the scenes of
-#: ``det_scenes`` with layer decay 0.7, 16 steps at 1e-3 reached 0.00–0.04 and longer runs
-#: collapsed (loss_cls jumping to 2–10 after 50–150 steps). At layer decay 0.1 the ViT's blocks
-#: learn 10× (last block) to 10⁴× (first) slower than the neck and heads, which learn at 1e-3 from
-#: the first step; the last 4 steps at a tenth let them settle before they are evaluated.
-DET_TRAINING = {
-    'train_cfg.max_epochs': DET_STEPS,
-    'optim_wrapper.optimizer.lr': 1e-3, 'optim_wrapper.paramwise_cfg.layer_decay_rate': 0.1,
-    'param_scheduler.0.start_factor': 1.0,  # the LinearLR warm-up, made flat
-    'param_scheduler.1.milestones': [DET_STEPS - 4], 'param_scheduler.1.end': DET_STEPS,
-    # one digit per scene: fewer sampled anchors and RoIs (faster steps, as many positives)
-    'model.train_cfg.rpn.sampler.num': 64, 'model.train_cfg.rcnn.sampler.num': 32,
-    # the train pipeline's RandomResize without its scale jitter (16 steps with it: val bbox mAP
-    # 0.03; without: 0.22)
-    'train_dataloader.dataset.pipeline.2.ratio_range': (1.0, 1.0),
-}
 
 
 @pytest.fixture(scope='module')

@@ -10,33 +10,29 @@ from torch.testing import assert_close
 
 import m2pt_mm.models  # noqa: F401
 from m2pt_mm.testing.tiny import set_scales
-from tests.test_det_seg.conftest import DET, DET_M2PT, SEG, SEG_M2PT, tiny_config
-
-
-def _build(cfg, scope: str):
-    from mmengine.registry import DATASETS, MODELS
-    with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg.model)
-        model.init_weights()
-        train = DATASETS.build(cfg.train_dataloader.dataset)
-        val = DATASETS.build(cfg.val_dataloader.dataset)
-    return model, train, val
-
-
-def _scope(path) -> str:
-    return 'mmdet' if 'mask-rcnn' in path.name else 'mmseg'
+from tests.helpers import (
+    DET,
+    DET_M2PT,
+    SEG,
+    SEG_M2PT,
+    build_det_seg,
+    det_seg_scope,
+    predict,
+    prediction_tensors,
+    tiny_config,
+)
 
 
 @pytest.fixture(scope='module', params=[DET_M2PT, SEG_M2PT], ids=['mask-rcnn', 'upernet'])
 def m2pt_model(request, scenes, aux_file):
     cfg = tiny_config(request.param, scenes, aux_file)
-    return (request.param, cfg) + _build(cfg, _scope(request.param))
+    return (request.param, cfg) + build_det_seg(cfg, det_seg_scope(request.param))
 
 
 def test_training_step_reaches_w_aux_and_scales(m2pt_model):
     path, cfg, model, train, _ = m2pt_model
     model = copy.deepcopy(model).train()
-    with DefaultScope.overwrite_default_scope(_scope(path)):
+    with DefaultScope.overwrite_default_scope(det_seg_scope(path)):
         data = model.data_preprocessor(pseudo_collate([train[0], train[1]]), training=True)
         losses = model(**data, mode='loss')
     loss, _ = model.parse_losses(losses)
@@ -51,40 +47,24 @@ def test_training_step_reaches_w_aux_and_scales(m2pt_model):
             assert param.grad is not None, name
 
 
-def _predict(model, samples, scope):
-    # one image per batch, as the val dataloaders: mmseg batches need equal image sizes
-    with DefaultScope.overwrite_default_scope(scope), torch.no_grad():
-        return [out for s in samples for out in model.test_step(pseudo_collate([s]))]
-
-
-def _outputs(samples, scope):
-    if scope == 'mmseg':
-        return [s.seg_logits.data for s in samples]
-    out = []
-    for s in samples:
-        inst = s.pred_instances
-        out += [inst.bboxes, inst.scores, inst.labels, inst.masks]
-    return out
-
-
 def test_merged_unmerged_and_plain_config_predict_the_same(m2pt_model, scenes, aux_file):
     path, cfg, model, _, val = m2pt_model
-    scope = _scope(path)
+    scope = det_seg_scope(path)
     model = copy.deepcopy(model).eval()
     set_scales(model, lambda name: 0.02 + 0.01 * (hash(name) % 5))
     batch = [val[0], val[1]]
-    unmerged = _outputs(_predict(model, batch, scope), scope)
+    unmerged = prediction_tensors(predict(model, batch, scope), scope)
     if scope == 'mmdet':
         assert len(unmerged[1]) > 0, 'no detections to compare'
     merged_model = copy.deepcopy(model)
     merged_model.backbone.switch_to_deploy()
-    merged = _outputs(_predict(merged_model, batch, scope), scope)
+    merged = prediction_tensors(predict(merged_model, batch, scope), scope)
     for a, b in zip(unmerged, merged):
         assert_close(a, b)
     # the deploy state dict loads strict=True into the same config with pathway=None
     plain_cfg = tiny_config(DET if scope == 'mmdet' else SEG, scenes)
-    plain, _, _ = _build(plain_cfg, scope)
+    plain, _, _ = build_det_seg(plain_cfg, scope)
     plain.load_state_dict(merged_model.state_dict(), strict=True)
     plain.eval()
-    for a, b in zip(unmerged, _outputs(_predict(plain, batch, scope), scope)):
+    for a, b in zip(unmerged, prediction_tensors(predict(plain, batch, scope), scope)):
         assert_close(a, b)

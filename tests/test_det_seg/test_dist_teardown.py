@@ -16,8 +16,7 @@ import sys
 import pytest
 
 from m2pt_mm.engine.distributed import end_distributed_process
-from tests.helpers import cfg_options
-from tests.test_det_seg.conftest import SEG, data_options, run_dist
+from tests.helpers import SEG, cfg_options, data_options, run_dist
 
 REPEATS = 12
 TRAIN_REPEATS = 4  # each launch trains one iteration and saves it

@@ -14,7 +14,7 @@ from m2pt_mm.engine.hooks.checkpoint_check_hook import (
     check_state_dict_fits,
 )
 from m2pt_mm.testing.tiny import tiny_backbone_cfg
-from tests.test_det_seg.conftest import DET, tiny_config
+from tests.helpers import DET, tiny_config
 
 
 def _neck(**kwargs):

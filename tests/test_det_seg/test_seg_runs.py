@@ -5,10 +5,11 @@ import pytest
 import torch
 
 import m2pt_mm.engine  # noqa: F401  safe-globals allow-list for reading training checkpoints
-from tests.helpers import call_tool, cfg_options
-from tests.test_det_seg.conftest import (
+from tests.helpers import (
     SEG,
     SEG_M2PT,
+    call_tool,
+    cfg_options,
     data_options,
     evaluate,
     evaluate_two_processes,

@@ -9,10 +9,20 @@ from torch.testing import assert_close
 
 from m2pt_mm.models.backbones.m2pt_vit import WindowRelPosAttention
 from m2pt_mm.testing.tiny import pathway_stand_ins
-from tests.helpers import call_tool, cfg_options
-from tests.test_det_seg.conftest import DEMO, data_options, evaluate, tiny_config
-from tests.test_det_seg.test_det_runs import DET_METRICS, DET_STEPS, DET_TRAINING
-from tests.test_det_seg.test_det_seg_models import _build, _outputs, _predict
+from tests.helpers import (
+    DEMO,
+    DET_METRICS,
+    DET_STEPS,
+    DET_TRAINING,
+    build_det_seg,
+    call_tool,
+    cfg_options,
+    data_options,
+    evaluate,
+    predict,
+    prediction_tensors,
+    tiny_config,
+)
 
 DET_WIN = DEMO / 'mask-rcnn_m2pt-vit-tiny-p8-spectrogram-win5-relpos_scratch_1xb4-6e_digits-coco.py'
 PLAIN = {'model.backbone.pathway': None}
@@ -21,25 +31,25 @@ PLAIN = {'model.backbone.pathway': None}
 @pytest.mark.slow  # ≈ 7 s of CPU (two detectors built, three predictions); the default suite
 # checks the same at the backbone: test_window_attention.py
 def test_window_detector_merged_unmerged_and_plain_predict_the_same(scenes, aux_file):
-    model, _, val = _build(tiny_config(DET_WIN, scenes, aux_file), 'mmdet')
+    model, _, val = build_det_seg(tiny_config(DET_WIN, scenes, aux_file), 'mmdet')
     backbone = model.backbone
     assert [type(layer.attn) for layer in backbone.layers] == [WindowRelPosAttention] * 4
     assert [layer.attn.window_size for layer in backbone.layers] == [5, 0, 5, 0]
     pathway_stand_ins(model, aux_std=0.05, scale=0.5)
     model.eval()
     batch = [val[0], val[1]]
-    unmerged = _outputs(_predict(model, batch, 'mmdet'), 'mmdet')
+    unmerged = prediction_tensors(predict(model, batch, 'mmdet'), 'mmdet')
     assert len(unmerged[1]) > 0, 'no detections to compare'
     merged_model = copy.deepcopy(model)
     merged_model.backbone.switch_to_deploy()
-    for a, b in zip(unmerged, _outputs(_predict(merged_model, batch, 'mmdet'), 'mmdet')):
+    for a, b in zip(unmerged, prediction_tensors(predict(merged_model, batch, 'mmdet'), 'mmdet')):
         assert_close(a, b)
     plain_cfg = tiny_config(DET_WIN, scenes)
     plain_cfg.merge_from_dict(PLAIN)
-    plain, _, _ = _build(plain_cfg, 'mmdet')
+    plain, _, _ = build_det_seg(plain_cfg, 'mmdet')
     plain.load_state_dict(merged_model.state_dict(), strict=True)
     plain.eval()
-    for a, b in zip(unmerged, _outputs(_predict(plain, batch, 'mmdet'), 'mmdet')):
+    for a, b in zip(unmerged, prediction_tensors(predict(plain, batch, 'mmdet'), 'mmdet')):
         assert_close(a, b)
 
 
