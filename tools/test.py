@@ -13,6 +13,9 @@ Examples:
 import argparse
 import json
 import numbers
+import os
+import os.path as osp
+import re
 from typing import TYPE_CHECKING, Optional, Sequence
 
 # torch and the OpenMMLab stack are imported after the arguments are checked
@@ -42,6 +45,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         '`tta_model` wraps the model and `tta_pipeline` is the test pipeline')
     args = parser.parse_args(argv)
     require_file(parser, args.config, 'config')
+    refuse_sharded_checkpoint(parser, args.checkpoint)
     require_file(parser, args.checkpoint, 'checkpoint')
     if args.dump is not None and not args.dump.endswith(('.pkl', '.pickle')):
         parser.error(f"--dump {args.dump!r}: expected a .pkl file name (mmengine's DumpResults "
@@ -51,6 +55,27 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     check_output_file(parser, args.metrics_out, '--metrics-out', inputs)
     check_output_file(parser, args.dump, '--dump', inputs)
     return args
+
+
+def refuse_sharded_checkpoint(parser: argparse.ArgumentParser, path: str) -> None:
+    """Name a sharded checkpoint for what it is: a folder of FSDP's per-rank shards
+    (``FSDPStrategy`` with ``state_dict_cfg='local'``) or of ``torch.distributed.checkpoint``.
+    This tool loads one full checkpoint into an unsharded model (no strategy)."""
+    if not osp.isdir(path):
+        return
+    shards = sorted((n for n in os.listdir(path) if re.fullmatch(r'rank\d+\.pth', n)),
+                    key=lambda n: int(n[4:-4]))
+    if shards:
+        names = shards[0] if len(shards) == 1 else f'{shards[0]} ... {shards[-1]}'
+        kind = f"a folder of per-rank FSDP shards ({names}, written with " \
+               "strategy.state_dict_cfg='local')"
+    elif osp.isfile(osp.join(path, '.metadata')):
+        kind = 'a sharded torch.distributed.checkpoint folder'
+    else:
+        return
+    parser.error(f"checkpoint {path!r} is {kind}; test.py reads one full checkpoint without a "
+                 "strategy: train with full state dicts (the default of --strategy fsdp and "
+                 "fsdp2, or strategy.state_dict_cfg='full')")
 
 
 def enable_visualization(cfg: 'Config', args: argparse.Namespace) -> None:

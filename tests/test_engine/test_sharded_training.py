@@ -38,6 +38,7 @@ from tests.helpers import (
     assert_deploy_is_merge,
     call_tool,
     run_dist,
+    run_tool,
     state_dict_of,
     write_tiny_cls_config,
 )
@@ -453,6 +454,46 @@ def test_unknown_strategy_is_refused_by_the_command_line(tiny_cls_configs, capsy
         call_tool('train', tiny_cls_configs['m2pt'], '--strategy', 'fsdp9')
     assert err.value.code == 2
     assert "--strategy: invalid choice: 'fsdp9'" in capsys.readouterr().err
+
+
+def test_fsdp_with_units_apart_from_their_pathway_says_so_in_one_line(tiny_cls_configs,
+                                                                      tmp_path):
+    # the tool as a user runs it (torchrun, 1 process): one error line, nothing trained
+    result = run_tool('dist_train.sh', tiny_cls_configs['m2pt'], '1', '--work-dir', tmp_path,
+                      '--strategy', 'fsdp', '--cfg-options',
+                      'strategy.block_types=[MultiheadAttention]', check=False,
+                      env=dict(PORT=str(_free_port()), OMP_NUM_THREADS='1'))
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith('train.py: error:')]
+    assert errors == [
+        "train.py: error: FSDP: the pathway layers ['backbone.layers.0.ffn.layers.0.0', "
+        "'backbone.layers.0.ffn.layers.1', 'backbone.layers.1.ffn.layers.0.0', "
+        "'backbone.layers.1.ffn.layers.1'] ... (8) are in no block of types "
+        "['MultiheadAttention'], so they cannot share a sharding unit with their block; set "
+        'strategy.block_types to the block class among the module types that hold them '
+        "['FFN', 'M2PTVisionTransformer', 'ModuleList', 'MultiheadAttention', 'Sequential', "
+        "'TransformerEncoderLayer']"]
+    assert not list(tmp_path.glob('*.pth'))
+
+
+@pytest.mark.slow  # one 2-process run (≈ 15 s)
+def test_sharded_checkpoint_given_to_test_py_says_what_it_is(tiny_cls_configs, tmp_path, capsys):
+    # mmengine's own default state dicts ('local'): a folder of per-rank shards (the merge hook,
+    # which needs the full state dict, is left out)
+    run_dist('dist_train.sh', tiny_cls_configs['m2pt'], '2', '--work-dir', tmp_path, '--strategy',
+             'fsdp', '--cfg-options', 'train_cfg.max_epochs=1', 'strategy.state_dict_cfg=local',
+             'custom_hooks=[]')
+    shards = tmp_path / 'epoch_1.pth'
+    assert sorted(p.name for p in shards.iterdir()) == ['rank0.pth', 'rank1.pth']
+    with pytest.raises(SystemExit) as err:
+        call_tool('test', tiny_cls_configs['m2pt'], shards)
+    assert err.value.code == 2
+    # (in-process argparse names the program __main__.py)
+    assert capsys.readouterr().err.splitlines()[-1].split(': error: ')[1] == (
+        f"checkpoint '{shards}' is a folder of per-rank FSDP shards (rank0.pth "
+        "... rank1.pth, written with strategy.state_dict_cfg='local'); test.py reads one full "
+        'checkpoint without a strategy: train with full state dicts (the default of --strategy '
+        "fsdp and fsdp2, or strategy.state_dict_cfg='full')")
 
 
 def test_strategy_without_a_distributed_launch_says_how_to_launch(tiny_cls_configs, tmp_path):

@@ -19,6 +19,7 @@ import os
 import os.path as osp
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -186,15 +187,37 @@ CASES = [
     Case('omnivec-export-of-a-vit-config', 'late or unclear', lambda f: [
         'tools/model_converters/omnivec_export.py', M2PT_CFG, f['train'], f['work'] + '/x.pth',
         '--modality', 'image'], ('train', )),
+    # sharded training
+    Case('unknown-strategy', 'unclear', lambda f: [
+        'tools/train.py', M2PT_CFG, '--work-dir', f['work'] + '/fsdp3', '--strategy', 'fsdp3']),
+    Case('fsdp-units-apart-from-their-pathway', 'late or unclear', lambda f: [
+        'tools/dist_train.sh', M2PT_CFG, '1', '--work-dir', f['work'] + '/units', '--strategy',
+        'fsdp'] + _data_options(f, 'strategy.block_types=[MultiheadAttention]'), ('data', 'aux')),
+    Case('sharded-checkpoint-to-test', 'unclear',
+         lambda f: _test(f, M2PT_CFG, f['sharded']) + _data_options(f), ('data', 'aux', 'sharded')),
     Case('paper-rows-guide-into-missing-folder', 'late or unclear', lambda f: [
         'tools/analysis/paper_rows.py', '--guide', f['work'] + '/no/such/dir/guide.md']),
 ]
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 def _run(argv: Sequence[str], timeout: float = 600) -> subprocess.CompletedProcess:
+    """A tool in a new process: ``tools/*.py`` with this interpreter, ``tools/dist_*.sh`` with
+    bash and this interpreter's torchrun (one thread per process, a free port)."""
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    return subprocess.run([sys.executable] + list(argv), cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    if argv[0].endswith('.sh'):
+        env.update(PATH=osp.dirname(sys.executable) + os.pathsep + env.get('PATH', ''),
+                   PORT=str(_free_port()), OMP_NUM_THREADS='1')
+        command = ['bash'] + list(argv)
+    else:
+        command = [sys.executable] + list(argv)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env=env)
 
 
 class Files(dict):
@@ -232,6 +255,17 @@ class Files(dict):
         if result.returncode != 0:
             raise RuntimeError('the training run for the checkpoints failed:\n'
                                + result.stderr[-3000:])
+        return osp.join(work, 'epoch_1.pth')
+
+    def _sharded(self) -> str:
+        # mmengine's FSDPStrategy with its own default state dicts ('local'): a folder of
+        # per-rank shards (without the merge hook, which needs the full state dict)
+        work = self._path('sharded')
+        result = _run(['tools/dist_train.sh', M2PT_CFG, '1', '--work-dir', work, '--strategy',
+                       'fsdp'] + _data_options(self, 'train_cfg.max_epochs=1',
+                                               'strategy.state_dict_cfg=local', 'custom_hooks=[]'))
+        if result.returncode != 0:
+            raise RuntimeError('the sharded training run failed:\n' + result.stderr[-3000:])
         return osp.join(work, 'epoch_1.pth')
 
     def _deploy(self) -> str:
@@ -336,7 +370,7 @@ def shown(argv: Sequence[str], files: Dict[str, str]) -> str:
         damaged = '' if root == files.get('data') else f'(data_root={root}) '
         return '--cfg-options $DATA ' + damaged
 
-    text = 'python ' + ' '.join(argv)
+    text = ('bash ' if argv[0].endswith('.sh') else 'python ') + ' '.join(argv)
     text = text.replace(M2PT_CFG, '$M2PT_CFG').replace(PLAIN_CFG, '$PLAIN_CFG')
     text = re.sub(r'--cfg-options \S+\.data_root=(\S+) (?:\S+\.data_root=\S+ )*'
                   r'(?:\S+\.indices=64 ?)*(?:\S+aux_checkpoint=\S+aux_vit_4x64\.pth ?)?',
