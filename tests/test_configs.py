@@ -158,7 +158,7 @@ DATASET_WORDS = {
     'audioset': {'AudioSetDataset'}, 'esc50': {'ESC50Dataset'},
     'digits': {'CustomDataset', 'CocoDataset', 'BaseSegDataset'},
     'spectrogram': {'CustomDataset'}, 'multitask': {'MultiSourceDataset'},
-    'multimodal': {'MultiSourceDataset'},
+    'multimodal': {'MultiSourceDataset'}, 'sunrgbd': {'DepthImageDataset'},
 }
 
 

@@ -1,11 +1,15 @@
 # OmniVec fine-tuning at the paper's scale (§4, Table 13: the OmniVec-4 network fine-tuned on one
-# dataset with its standard train set): ImageNet-1k classification from the stage-2 network
+# dataset with its standard train set; the other datasets' fine-tunings inherit this recipe):
+# ImageNet-1k classification from the stage-2 network
 # (load_from: the image encoder, projection, meta tokens, trunk, vectorizer and the imagenet_cls
 # head; the other modalities' parts are reported as not used). The paper gives no fine-tuning
 # recipe: 100 epochs, AdamW lr 5e-4 x batch / 1024, wd 0.05, label smoothing 0.1, 5 warmup
 # epochs and cosine, as MAE's ViT-B fine-tuning (without its RandAugment, Mixup/CutMix and layer
 # decay).
 _base_ = ['./_base_/omnivec_vit-base-p16_multimodal.py']
+
+__paper_rows__ = dict(paper='OmniVec', table=13, setting='fine-tuned', row='OmniVec',
+                      columns=['ImageNet1K top-1'])
 
 max_epochs = 100
 warmup_epochs = 5

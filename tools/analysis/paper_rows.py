@@ -1,16 +1,21 @@
-"""The M2PT paper's result rows (Tables 1–6) and the configs of this repository that reproduce
-each, read from the configs themselves.
+"""The result rows of the two papers this toolbox implements — M2PT (Tables 1–6) and OmniVec
+(Tables 2, 8 and 13) — and the configs of this repository that reproduce each, read from the
+configs themselves.
 
 A config that reproduces a row says so in its own file::
 
     __paper_rows__ = dict(table=1, setting='pretrained', row='M2PT-Point', columns=['tune acc'])
+    __paper_rows__ = dict(paper='OmniVec', table=13, setting='fine-tuned', row='OmniVec',
+                          columns=['ImageNet1K top-1'])
 
-(a dict or a list of them). The entry is read from the file's source, and mmengine drops dunder
-names from a config, so it never reaches the merged config and never passes to a child.
+(a dict or a list of them; ``paper`` defaults to M2PT). The entry is read from the file's
+source, and mmengine drops dunder names from a config, so it never reaches the merged config and
+never passes to a child.
 
-The paper's numbers live once, in :data:`PAPER` below (typed from the paper's text,
-arXiv 2401.14405). Rows of other methods the paper compares with (SemMAE, AST,
-Point-BERT, SlowFast, …) are not reproduced here and not listed.
+The papers' numbers live once, in :data:`PAPER` below (typed from the papers' text, arXiv
+2401.14405 and OmniVec, WACV 2024); the OmniVec cells no config can reproduce are
+:data:`NOT_REPRODUCED`, with the reason. Rows of other methods the papers compare with (SemMAE,
+AST, Point-BERT, SlowFast, Omnivore, …) are not reproduced here and not listed.
 
 Examples::
 
@@ -41,19 +46,27 @@ from m2pt_mm.engine.chain import (
 )
 from m2pt_mm.utils.cli_checks import check_output_file
 
+M2PT, OMNIVEC = 'M2PT', 'OmniVec'
+
 
 class Cell(NamedTuple):
-    """One number of the paper: a (table, setting, row, column) and its value."""
+    """One number of a paper: a (table, setting, row, column) and its value."""
     table: int
     setting: str
     row: str
     column: str
     value: float
+    paper: str = M2PT
+
+    @property
+    def label(self) -> str:
+        """The table as the guide names it (M2PT's tables by number alone)."""
+        return str(self.table) if self.paper == M2PT else f'{self.paper} {self.table}'
 
 
 def _cells(table: int, setting: str, columns: Sequence[str],
-           rows: Dict[str, Sequence[Optional[float]]]) -> List[Cell]:
-    return [Cell(table, setting, row, column, value) for row, values in rows.items()
+           rows: Dict[str, Sequence[Optional[float]]], paper: str = M2PT) -> List[Cell]:
+    return [Cell(table, setting, row, column, value, paper) for row, values in rows.items()
             for column, value in zip(columns, values) if value is not None]
 
 
@@ -98,6 +111,35 @@ PAPER: List[Cell] = [
         'normal order, aux pretrained 220 epochs': (83.69, ),
         'normal order, aux pretrained 300 epochs': (83.93, ),
         'reversed order, aux pretrained 300 epochs': (83.61, )}),
+    # OmniVec: Table 2 (the stage-2 network without fine-tuning), Table 8 (its ablation, the same
+    # evaluation), Table 13 (fine-tuned on each pretraining dataset); the cells of
+    # NOT_REPRODUCED are left out here
+    *_cells(2, 'pretrained', ('AudioSet (A)', 'SSv2', 'ImageNet1K', 'Sun RGBD', 'ModelNet40'), {
+        'OmniVec': (44.7, 80.1, 88.6, 71.4, 83.6)}, OMNIVEC),
+    *_cells(8, 'ablation', ('AudioSet (A)', 'SSv2', 'ImageNet1K', 'Sun RGBD', 'ModelNet40'), {
+        'OmniVec-1': (None, 62.6, 70.2, 59.8, 68.5),
+        'OmniVec-2': (None, 73.5, 79.8, 66.4, 75.2),
+        'OmniVec-3': (None, 70.2, 77.3, 65.5, 72.2),
+        'OmniVec-4': (44.7, 80.1, 88.6, 71.4, 83.6)}, OMNIVEC),
+    *_cells(13, 'fine-tuned', ('AudioSet (A) mAP', 'SSv2 top-1', 'ImageNet1K top-1',
+                               'Sun RGBD top-1', 'ModelNet40 OA'), {
+        'OmniVec': (54.8, 85.4, 92.4, 74.6, 96.6)}, OMNIVEC),
+]
+
+#: OmniVec cells without a config, and why: (table, row, column, value, reason).
+NOT_REPRODUCED: List[Tuple[int, str, str, float, str]] = [
+    *[(2 if row == 'OmniVec' else 8, row, 'AudioSet (A+V)', value,
+       'no audio-visual model or reader here') for row, value in (
+           ('OmniVec', 48.6), ('OmniVec-1', 37.5), ('OmniVec-2', 42.6), ('OmniVec-3', 39.2),
+           ('OmniVec-4', 48.6))],
+    *[(2 if row == 'OmniVec' else 8, row, 'GLUE', value,
+       'GLUE averages nine tasks; only its SST-2 layout is read here') for row, value in (
+           ('OmniVec', 84.3), ('OmniVec-1', 57.5), ('OmniVec-2', 69.5), ('OmniVec-3', 68.8),
+           ('OmniVec-4', 84.3))],
+    *[(8, row, 'AudioSet (A)', value, 'the linear probe config reads OmniVec-4 only; '
+       'another variant is its run with --cfg-options load_from=<that variant\'s stage-2 file>')
+      for row, value in (('OmniVec-1', 36.3), ('OmniVec-2', 40.1), ('OmniVec-3', 39.4))],
+    (13, 'OmniVec', 'AudioSet (A+V) mAP', 55.2, 'no audio-visual model or reader here'),
 ]
 
 
@@ -108,6 +150,7 @@ class Claim(NamedTuple):
     setting: str
     row: str
     columns: Tuple[str, ...]
+    paper: str = M2PT
 
 
 def read_claims(config: Path) -> List[Claim]:
@@ -131,8 +174,12 @@ def read_claims(config: Path) -> List[Claim]:
                 missing = {'table', 'setting', 'row', 'columns'} - set(entry)
                 if missing:
                     raise ValueError(f'{rel}: __paper_rows__ lacks {sorted(missing)}')
+                paper = entry.get('paper', M2PT)
+                if paper not in (M2PT, OMNIVEC):
+                    raise ValueError(f'{rel}: __paper_rows__ paper {paper!r} is neither '
+                                     f'{M2PT!r} nor {OMNIVEC!r}')
                 claims.append(Claim(rel, int(entry['table']), entry['setting'], entry['row'],
-                                    tuple(entry['columns'])))
+                                    tuple(entry['columns']), paper))
             return claims
     return []
 
@@ -143,14 +190,15 @@ def all_claims(config_root: Path = ROOT / 'configs') -> List[Claim]:
 
 def match(claims: Sequence[Claim]) -> Tuple[Dict[Cell, List[str]], List[str]]:
     """Configs per paper cell, and the errors: claims of cells the paper does not have."""
-    index = {(c.table, c.setting, c.row, c.column): c for c in PAPER}
+    index = {(c.paper, c.table, c.setting, c.row, c.column): c for c in PAPER}
     configs: Dict[Cell, List[str]] = defaultdict(list)
     errors = []
     for claim in claims:
         for column in claim.columns:
-            cell = index.get((claim.table, claim.setting, claim.row, column))
+            cell = index.get((claim.paper, claim.table, claim.setting, claim.row, column))
             if cell is None:
-                errors.append(f'{claim.config}: no paper cell table {claim.table} '
+                table = claim.table if claim.paper == M2PT else f'{claim.paper} {claim.table}'
+                errors.append(f'{claim.config}: no paper cell table {table} '
                               f'{claim.setting!r} row {claim.row!r} column {column!r}')
             else:
                 configs[cell].append(claim.config)
@@ -161,7 +209,7 @@ def markdown_table(configs: Dict[Cell, List[str]]) -> str:
     lines = ['| table | setting | row | column | paper | config |', '|---|---|---|---|---|---|']
     for cell in PAPER:
         found = '<br>'.join(f'`{c}`' for c in configs.get(cell, [])) or '**none**'
-        lines.append(f'| {cell.table} | {cell.setting} | {cell.row} | {cell.column} | '
+        lines.append(f'| {cell.label} | {cell.setting} | {cell.row} | {cell.column} | '
                      f'{cell.value:g} | {found} |')
     return '\n'.join(lines) + '\n'
 
@@ -173,7 +221,9 @@ def origin(path: str) -> str:
         config = producer(path)
         if config is None:
             return '**origin unknown**'
-        return f'the run of `{config}` (its rows above or below; train it first)'
+        train = ' → '.join(f'`{c}`' for c in render(train_chain(config, load(config),
+                                                                 test=False)))
+        return f'the run of `{config}`, after the files it reads (its rows say): {train}'
     made = ' → '.join(f'`{c}`' for c in render(source_steps(path)))
     if source.public and made:
         return f'{source.public}; or train it here: {made}'
@@ -209,15 +259,23 @@ def guide(configs: Dict[Cell, List[str]]) -> str:
            '`MergePathwayHook`) and the `--cfg-options` that drop the pathway.', '',
            '## Where each checkpoint comes from', '', '| file | origin |', '|---|---|']
     out += [f'| `{path}` | {origin(path)} |' for path in SOURCES]
-    out += ['', '## All rows', '', markdown_table(configs).rstrip('\n'), '']
-    rows: Dict[Tuple[int, str, str], List[Cell]] = defaultdict(list)
+    out += ['', '## All rows', '', markdown_table(configs).rstrip('\n'), '',
+            '## OmniVec cells without a config', '',
+            "Tables 2, 8 and 13 of OmniVec (the rows labelled `OmniVec N` above) run on the "
+            "datasets this toolbox reads; the paper's other cells are not reproduced:", '',
+            '| table | row | column | paper | why not |', '|---|---|---|---|---|']
+    out += [f'| OmniVec {table} | {row} | {column} | {value:g} | {reason} |'
+            for table, row, column, value, reason in NOT_REPRODUCED]
+    out += ['']
+    rows: Dict[Tuple[str, str, str], List[Cell]] = defaultdict(list)
     for cell in PAPER:
-        rows[(cell.table, cell.setting, cell.row)].append(cell)
+        rows[(cell.label, cell.setting, cell.row)].append(cell)
     table = None
-    for (number, setting, row), cells in rows.items():
-        if number != table:
-            table = number
-            out += [f'## Table {number}', '']
+    for (label, setting, row), cells in rows.items():
+        if label != table:
+            table = label
+            out += [f'## {cells[0].paper} Table {cells[0].table}' if cells[0].paper != M2PT
+                    else f'## Table {label}', '']
         numbers = ', '.join(f'{c.column} {c.value:g}' for c in cells)
         out += [f'### {row} ({setting}): {numbers}', '']
         members = list(dict.fromkeys(c for cell in cells for c in configs.get(cell, [])))
@@ -242,7 +300,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(markdown_table(configs), end='')
     missing = [cell for cell in PAPER if cell not in configs]
     for cell in missing:
-        errors.append(f'no config for table {cell.table} {cell.setting!r} row {cell.row!r} '
+        errors.append(f'no config for table {cell.label} {cell.setting!r} row {cell.row!r} '
                       f'column {cell.column!r}')
     if args.guide:
         Path(args.guide).write_text(guide(configs))
