@@ -7,10 +7,7 @@ import math
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -18,6 +15,7 @@ import pytest
 import torch
 
 from m2pt_mm.engine.hooks import derived_seed
+from m2pt_mm.testing.processes import kill_when
 from tests.helpers import ROOT, call_tool, run_tool, state_dict_of
 
 # The tiny classifier on the runtime base every mmpretrain config uses (so its hooks are the ones
@@ -188,18 +186,10 @@ def test_sigkill_while_a_large_checkpoint_is_written_leaves_one_resume_finds(tin
     config = write_config(tmp_path / 'vit_base.py', tiny_cls_configs['data'], epochs=2,
                           arch=VIT_BASE)
     work = tmp_path / 'work'
-    proc = subprocess.Popen([sys.executable, 'tools/train.py', config, '--work-dir', str(work)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 600
-    try:
-        # kill while epoch 2's checkpoint is being written (the atomic writer's temporary file)
-        while not list(work.glob('.epoch_2.pth.*.tmp')):
-            assert proc.poll() is None and time.time() < deadline, 'no save of epoch_2.pth seen'
-            time.sleep(0.005)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
+    # kill while epoch 2's checkpoint is being written (the atomic writer's temporary file)
+    kill_when([sys.executable, 'tools/train.py', config, '--work-dir', work],
+              lambda: bool(list(work.glob('.epoch_2.pth.*.tmp'))),
+              what='a save of epoch_2.pth was seen', timeout=600, poll=0.005, cwd=ROOT)
     files = checkpoint_files(work)
     assert 'epoch_1.pth' in files, files  # max_keep_ckpts=1 did not delete it before the save
     assert (work / 'last_checkpoint').read_text().strip().endswith('epoch_1.pth')

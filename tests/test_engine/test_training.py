@@ -5,12 +5,8 @@ The tools run in-process (``call_tool``) on one shared 3-epoch run; the command 
 exercised once end to end: a killed ``tools/train.py`` process, its ``--resume``, then
 ``tools/merge_pathway.py`` and ``tools/test.py`` as processes on the result."""
 import json
-import os
 import re
-import signal
-import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -18,6 +14,7 @@ from torch.testing import assert_close
 
 from m2pt_mm.checkpoints import CheckpointError
 from m2pt_mm.engine.hooks import CheckpointMismatchError
+from m2pt_mm.testing.processes import kill_when
 from tests.helpers import ROOT, assert_deploy_is_merge, call_tool, run_tool, state_dict_of
 
 
@@ -69,18 +66,11 @@ def test_command_line_sigkill_resume_merge_and_test(trained_classifier, tmp_path
     the uninterrupted run), ``merge_pathway.py``, ``test.py`` on the merged file with the plain
     config it wrote (same accuracy as the unmerged checkpoint)."""
     work = tmp_path / 'killed'
-    proc = subprocess.Popen([sys.executable, 'tools/train.py', trained_classifier['m2pt'],
-                             '--work-dir', str(work)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
     last = work / 'last_checkpoint'
     # kill once the runner points resume at epoch 1: the next save (epoch 2) may be under way
-    while not (last.exists() and last.read_text().strip().endswith('epoch_1.pth')):
-        assert proc.poll() is None and time.time() < deadline, \
-            'training ended before epoch 1 was saved'
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_when([sys.executable, 'tools/train.py', trained_classifier['m2pt'], '--work-dir', work],
+              lambda: last.exists() and last.read_text().strip().endswith('epoch_1.pth'),
+              what='epoch 1 was saved', timeout=240, cwd=ROOT)
     result = run_tool('train.py', trained_classifier['m2pt'], '--work-dir', work, '--resume')
     assert re.search(r'resumed epoch: [12]', result.stdout + result.stderr)
     a, b = (state_dict_of(trained_classifier['work'] / 'epoch_3.pth'),

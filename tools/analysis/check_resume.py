@@ -19,10 +19,8 @@ import argparse
 import os
 import os.path as osp
 import re
-import signal
 import subprocess
 import sys
-import time
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 if TYPE_CHECKING:  # for the annotations only: the functions import torch when they run
@@ -105,33 +103,28 @@ def _steps_after(log: str, start: int) -> int:
 def run_killed(args: argparse.Namespace, work_dir: str) -> str:
     """Train until the first checkpoint, then ``--kill-after-steps`` more logged steps, SIGKILL;
     returns what the killed run's work dir held at the kill."""
+    from m2pt_mm.testing.processes import EndedBeforeKill, kill_when
     log = osp.join(work_dir, 'killed_run.out')
     os.makedirs(work_dir, exist_ok=True)
     pointer = osp.join(work_dir, 'last_checkpoint')
-    deadline = time.time() + args.timeout
+    mark = None
+
+    def past_first_checkpoint() -> bool:
+        nonlocal mark
+        if mark is None and osp.exists(pointer):
+            mark = osp.getsize(log)  # steps logged from here on are past the checkpoint
+        return mark is not None and _steps_after(log, mark) >= args.kill_after_steps
+
     with open(log, 'w') as out:
-        proc = subprocess.Popen(_train_cmd(args, work_dir), stdout=out, stderr=subprocess.STDOUT,
-                                env=_ENV)
         try:
-            mark = None
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f'the run ended (exit {proc.returncode}) before it could be '
-                                       f'killed after its first checkpoint: train longer or lower '
-                                       f'--kill-after-steps; see {log}:\n' + _tail(log))
-                if time.time() > deadline:
-                    raise RuntimeError(f'no checkpoint within --timeout {args.timeout} s; '
-                                       f'see {log}')
-                if mark is None and osp.exists(pointer):
-                    mark = osp.getsize(log)  # steps logged from here on are past the checkpoint
-                if mark is not None and _steps_after(log, mark) >= args.kill_after_steps:
-                    break
-                time.sleep(0.01)
-            os.kill(proc.pid, signal.SIGKILL)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
+            kill_when(_train_cmd(args, work_dir), past_first_checkpoint, env=_ENV, stdout=out,
+                      timeout=args.timeout, what='it could be killed after its first checkpoint')
+        except EndedBeforeKill as error:
+            raise RuntimeError(f'{error}: train longer or lower --kill-after-steps; see '
+                               f'{log}:\n' + _tail(log)) from None
+        except TimeoutError:
+            raise RuntimeError(f'no checkpoint within --timeout {args.timeout} s; '
+                               f'see {log}') from None
     return ' '.join(sorted(os.listdir(work_dir)))
 
 
