@@ -1,4 +1,4 @@
-# Table 8's OmniVec-3: modality mixing without task grouping — every batch draws from all seven
+# Table 8's OmniVec-3: modality mixing without task grouping — every batch draws from all nine
 # sources (simple and dense tasks together) for 900 epochs.
 _base_ = ['./omnivec-4_vit-base-p16_omnivec-mae-pre_8xb64-amp-tg-900e_multitask.py']
 

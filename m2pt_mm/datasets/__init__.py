@@ -21,6 +21,10 @@ reach the data sample with ``PackInputs(input_key='points', algorithm_keys=('gt_
 - ``DepthImageDataset``: RGB-D ``(4, H, W)`` float (``LoadRGBDFromFile``; depth in metres as the
   4th channel); ``gt_label`` ``[label]``.
 - ``TextClsDataset``: ``text`` (str) for the tokenizer transform; ``gt_label`` ``[label]``.
+- ``Places365Dataset``: image (``LoadImageFromFile``); ``gt_label`` ``[label]``.
+- ``MomentsInTimeDataset``: clip as ``KineticsDataset``'s; ``gt_label`` ``[label]``.
+- ``S3DISDataset``: points ``(N, 3 | 6)`` of a room (``LoadS3DISRoom``); ``gt_seg_label``
+  ``(N,)`` long, the 13 classes of ``S3DIS_CLASSES``.
 
 Segmentation predictions for the metrics: ``pred_seg_score`` ``(N, num_parts)`` or
 ``pred_seg_label`` ``(N,)`` (``m2pt_mm.evaluation``).
@@ -40,8 +44,11 @@ from .depth import DepthImageDataset
 from .esc50 import ESC50Dataset
 from .kinetics import KineticsDataset
 from .modelnet import ModelNetDataset
+from .moments import MomentsInTimeDataset
 from .multi_source import MODALITIES, TASK_GROUPS, MultiSourceDataset, omnivec_collate
 from .partnet import PartNetDataset
+from .places365 import Places365Dataset
+from .s3dis import S3DIS_CLASSES, LoadS3DISRoom, S3DISDataset
 from .samplers import ModalityMixingSampler, apportion
 from .shapenet55 import ShapeNet55Dataset
 from .shapenet_part import ShapeNetPartDataset
@@ -52,4 +59,5 @@ __all__ = ['AudioSetDataset', 'ESC50Dataset', 'KineticsDataset', 'ModelNetDatase
            'ShapeNetPartDataset', 'PartNetDataset', 'SHAPENETPART_SEG_CLASSES',
            'MultiSourceDataset', 'MODALITIES', 'TASK_GROUPS', 'omnivec_collate',
            'ModalityMixingSampler', 'apportion', 'DepthImageDataset', 'TextClsDataset',
-           'ShapeNet55Dataset']
+           'ShapeNet55Dataset', 'Places365Dataset', 'MomentsInTimeDataset', 'S3DISDataset',
+           'LoadS3DISRoom', 'S3DIS_CLASSES']

@@ -110,6 +110,9 @@ class TaskGroupEpochBasedTrainLoop(EpochBasedTrainLoop):
         runner.model.train()
         for idx, data_batch in enumerate(self.dataloader, start):
             runner.message_hub.update_scalar('train/task_group', self.groups.index(group))
+            # the iteration line shows modality mixing at work: omnivec_collate keys a batch's
+            # inputs by modality
+            runner.message_hub.update_scalar('train/modalities', len(data_batch['inputs']))
             self.run_iter(idx, data_batch)
         runner.call_hook('after_train_epoch')
         self._epoch += 1

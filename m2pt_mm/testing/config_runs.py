@@ -235,7 +235,7 @@ def write_run_data(root: PathLike) -> Dict[str, Dict[str, dict]]:
     """Tiny data of every dataset type the configs read, in their real on-disk formats, under
     ``root``; returns ``{dataset type: {'train': kwargs, 'val': kwargs}}`` for
     :func:`shrink_config`."""
-    from . import modalities
+    from . import modalities, omnivec
     root = Path(root)
     fixtures: Dict[str, Dict[str, dict]] = dict(ImageNet=write_imagenet(root / 'imagenet'))
     fixtures.update(write_coco_and_ade(root / 'scenes'))
@@ -248,7 +248,12 @@ def write_run_data(root: PathLike) -> Dict[str, Dict[str, dict]]:
         TextClsDataset=modalities.write_text_cls,
         ShapeNetPartDataset=modalities.write_shapenetpart,
         PartNetDataset=modalities.write_partnet,
-        ShapeNet55Dataset=modalities.write_shapenet55)
+        ShapeNet55Dataset=modalities.write_shapenet55,
+        # the category lists of the full sets: the configs' num_classes (default) checks them
+        Places365Dataset=lambda p: omnivec.write_places365(p, size=40, num_categories=365),
+        MomentsInTimeDataset=lambda p: omnivec.write_moments(p, num_frames=70, size=(40, 48),
+                                                             num_categories=339),
+        S3DISDataset=omnivec.write_s3dis)
     for kind, writer in writers.items():
         info = writer(root / kind)
         fixtures[kind] = dict(train=info['train'], val=info['val'])

@@ -78,6 +78,11 @@ def test_task_grouped_stage_starts_from_the_pretrained_trunk_and_alternates(chai
     scalars = [json.loads(line) for line in next(work.rglob('vis_data/scalars.json')).read_text()
                .splitlines()]
     assert [s['task_group'] for s in scalars if 'task_group' in s] == [0, 0, 1, 1]
+    # modality mixing in both groups (Table 7's): five modalities per simple batch, image,
+    # video and points in every dense one
+    assert [s['modalities'] for s in scalars if 'modalities' in s] == [5, 5, 3, 3]
+    dense = [line for line in log.splitlines() if 'Epoch(train) [2]' in line]
+    assert len(dense) == 2 and all('task_group: 1  modalities: 3' in line for line in dense)
     # load_from: the pretrained trunk, not a fresh one (the checkpoint check named the new heads)
     assert 'CheckpointCheckHook' in log and 'heads.digits_cls.fc.weight' in log
 
@@ -105,7 +110,8 @@ def test_test_dump_writes_an_omni_embedding_per_sample_and_each_task_is_scored(c
     counts = Counter((s['modality'], s['task']) for s in dumped)
     assert counts == {('image', 'digits_cls'): 40, ('audio', 'esc50_cls'): 3,
                       ('video', 'kinetics_cls'): 2, ('point', 'modelnet_cls'): 3,
-                      ('point', 'shapenetpart_seg'): 3, ('text', 'text_cls'): 8}
+                      ('text', 'text_cls'): 8, ('image', 'places365_cls'): 6,
+                      ('video', 'mit_cls'): 2, ('point', 's3dis_seg'): 2}
     assert all(s['omni_embedding'].shape == (64, ) for s in dumped)
     assert all(torch.isfinite(s['omni_embedding']).all() for s in dumped)
     # different inputs, different embeddings
@@ -113,7 +119,8 @@ def test_test_dump_writes_an_omni_embedding_per_sample_and_each_task_is_scored(c
     scores = json.loads(metrics.read_text())
     assert {'digits_cls/accuracy/top1', 'esc50_cls/accuracy/top1', 'kinetics_cls/accuracy/top1',
             'modelnet_cls/accuracy/top1', 'text_cls/accuracy/top1',
-            'shapenetpart_seg/part-seg/instance_mIoU'} <= set(scores)
+            'places365_cls/accuracy/top1', 'mit_cls/accuracy/top1',
+            's3dis_seg/s3dis/mIoU'} <= set(scores)
 
 
 def test_test_refuses_another_stages_checkpoint_before_dumping(chain):
@@ -159,10 +166,10 @@ def test_train_refuses_a_damaged_source_before_the_first_iteration(damaged_copy,
 
 def test_train_refuses_a_source_whose_task_has_no_head(damaged_copy):
     # before: the first batch of that task failed, maybe hours in
-    with pytest.raises(KeyError, match=r"train_dataloader: source\(s\) \['shapenet'\] have "
+    with pytest.raises(KeyError, match=r"train_dataloader: source\(s\) \['s3dis'\] have "
                        r"task\(s\) \['part_seg'\] without a head in model.heads"):
         tool(damaged_copy, 'train', str(GROUPED), '--work-dir', str(damaged_copy / 'work'),
-             '--cfg-options', 'train_dataloader.dataset.sources.shapenet.task=part_seg')
+             '--cfg-options', 'train_dataloader.dataset.sources.s3dis.task=part_seg')
 
 
 @pytest.mark.parametrize('variant, grouping, mixing', [

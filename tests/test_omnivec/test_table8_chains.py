@@ -24,11 +24,11 @@ CONFIGS = 'configs/omnivec'
 MIXED = f'{CONFIGS}/omnivec-mae_vit-tiny-p8_1xb10-2e_tiny-multimodal.py'
 ONESRC = f'{CONFIGS}/omnivec-mae_vit-tiny-p8_1xb10-onesrc-2e_tiny-multimodal.py'
 VARIANTS = {
-    1: (f'{CONFIGS}/omnivec-1_vit-tiny-p8_omnivec-mae-onesrc-pre_1xb12-onesrc-4e_'
+    1: (f'{CONFIGS}/omnivec-1_vit-tiny-p8_omnivec-mae-onesrc-pre_1xb10-onesrc-4e_'
         'tiny-multimodal.py', ONESRC),
     2: (f'{CONFIGS}/omnivec-2_vit-tiny-p8_omnivec-mae-onesrc-pre_1xb10-onesrc-tg-4e_'
         'tiny-multimodal.py', ONESRC),
-    3: (f'{CONFIGS}/omnivec-3_vit-tiny-p8_omnivec-mae-pre_1xb12-4e_tiny-multimodal.py', MIXED),
+    3: (f'{CONFIGS}/omnivec-3_vit-tiny-p8_omnivec-mae-pre_1xb10-4e_tiny-multimodal.py', MIXED),
     4: (f'{CONFIGS}/omnivec-4_vit-tiny-p8_omnivec-mae-pre_1xb10-tg-4e_tiny-multimodal.py', MIXED),
 }
 # one batch per epoch: the configs' own epoch counts, so the files keep the names load_from reads

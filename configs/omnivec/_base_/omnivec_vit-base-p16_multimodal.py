@@ -151,6 +151,14 @@ part_test = [
     dict(type='PointSample', num_points=num_points, method='random', replace=True),
     dict(type='PackInputs', input_key='points', algorithm_keys=('gt_seg_label', )),
 ]
+# S3DIS: a whole room sampled to num_points (the benchmark's loaders cut 1 m blocks first; rooms
+# hold up to millions of points: convert them once if reading the txt files per epoch is slow)
+s3dis_pipeline = [
+    dict(type='LoadS3DISRoom'),
+    dict(type='PointNormalize'),
+    dict(type='PointSample', num_points=num_points, method='random', replace=True),
+    dict(type='PackInputs', input_key='points', algorithm_keys=('gt_seg_label', )),
+]
 # the WordPiece vocabulary is built once from the Wikipedia text:
 #   build_text_vocab(open('data/wikipedia/wiki.txt'), 30522, 'data/wikipedia/vocab.json')
 text_pipeline = [
@@ -191,6 +199,19 @@ shapenet_train = dict(type='ShapeNetPartDataset',
                       data_root='data/shapenetcore_partanno_segmentation_benchmark_v0_normal',
                       split='trainval', pipeline=part_train)
 shapenet_val = dict(shapenet_train, split='test', pipeline=part_test)
+# Table 7's dense classification tasks and its point segmentation, in their releases' layouts:
+# Places365-Standard (256×256 images and lists), Moments in Time (Moments_in_Time_Raw: CSVs and
+# clips), S3DIS (Stanford3dDataset_v1.2_Aligned_Version; Area 5 held out)
+places_train = dict(type='Places365Dataset', data_root='data/places365', split='train',
+                    pipeline=image_train)
+places_val = dict(places_train, split='val', pipeline=image_test)
+moments_train = dict(type='MomentsInTimeDataset', data_root='data/Moments_in_Time_Raw',
+                     ann_file='trainingSet.csv', data_prefix='training', pipeline=video_train)
+moments_val = dict(moments_train, ann_file='validationSet.csv', data_prefix='validation',
+                   pipeline=video_test)
+s3dis_train = dict(type='S3DISDataset', data_root='data/Stanford3dDataset_v1.2_Aligned_Version',
+                   areas=(1, 2, 3, 4, 6), pipeline=s3dis_pipeline)
+s3dis_val = dict(s3dis_train, areas=(5, ))
 # English Wikipedia as one sentence per line (the paper's text pretraining data)
 wikipedia = dict(type='TextClsDataset', data_root='data/wikipedia', ann_file='wiki.txt',
                  pipeline=text_pipeline)

@@ -9,7 +9,9 @@
 # esc50/ (ESC-50 layout, 1-s tones, 3 classes), kinetics/ (Kinetics list files, mp4 clips of a
 # moving bar, 2 classes), modelnet40/ and shapenetpart/ (Point-MAE's txt layouts, spheres /
 # cubes / cylinders), text/ (GLUE-style tsv about digits, shapes, tones, motions, 4 classes; its
-# WordPiece vocab.json built from corpus.txt).
+# WordPiece vocab.json built from corpus.txt); for Table 7's dense group places365/ (Places365-
+# Standard's lists, striped 32×32 scenes, 3 classes), moments/ (Moments in Time's CSVs, moving-bar
+# clips, 2 classes) and s3dis/ (S3DIS's Area_N/<room>/Annotations/*.txt, 13 classes).
 _base_ = ['../../_base_/mmpretrain_runtime.py']
 
 data_root = 'data/omnivec-tiny'
@@ -84,6 +86,12 @@ part_train = [
     dict(type='PackInputs', input_key='points', algorithm_keys=('gt_seg_label', )),
 ]
 part_test = part_train
+s3dis_pipeline = [
+    dict(type='LoadS3DISRoom'),
+    dict(type='PointNormalize'),
+    dict(type='PointSample', num_points=num_points, method='random', replace=True),
+    dict(type='PackInputs', input_key='points', algorithm_keys=('gt_seg_label', )),
+]
 text_test = [
     dict(type='TokenizeText', vocab_file=f'{data_root}/text/vocab.json', max_length=text_length),
     dict(type='PackInputs', input_key='input_ids',
@@ -110,6 +118,17 @@ modelnet_val = dict(modelnet_train, split='test', pipeline=point_test)
 shapenet_train = dict(type='ShapeNetPartDataset', data_root=f'{data_root}/shapenetpart',
                       split='trainval', pipeline=part_train)
 shapenet_val = dict(shapenet_train, split='test', pipeline=part_test)
+places_train = dict(type='Places365Dataset', data_root=f'{data_root}/places365', split='train',
+                    num_classes=3, pipeline=image_train)
+places_val = dict(places_train, split='val', pipeline=image_test)
+moments_train = dict(type='MomentsInTimeDataset', data_root=f'{data_root}/moments',
+                     ann_file='trainingSet.csv', data_prefix='training', num_classes=2,
+                     pipeline=video_train)
+moments_val = dict(moments_train, ann_file='validationSet.csv', data_prefix='validation',
+                   pipeline=video_test)
+s3dis_train = dict(type='S3DISDataset', data_root=f'{data_root}/s3dis', areas=(1, ),
+                   pipeline=s3dis_pipeline)
+s3dis_val = dict(s3dis_train, areas=(5, ))  # Area 5 held out, as the benchmark
 text_train_set = dict(type='TextClsDataset', data_root=f'{data_root}/text', ann_file='train.tsv',
                       classes=text_classes, pipeline=text_train)
 text_val_set = dict(text_train_set, ann_file='dev.tsv', pipeline=text_test)
