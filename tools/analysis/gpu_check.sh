@@ -10,6 +10,8 @@
 #   4. benchmark-fp32, benchmark-bf16: tools/analysis/benchmark.py on ViT-B/16 224², batch 64 and
 #      128, settings all and aux-frozen, M2PT with and without recompute: train step, floor,
 #      merged-vs-stock and unmerged-eval inference, peak memory (torch.cuda.max_memory_allocated)
+#   4b. sharded-memory: tools/analysis/sharded_memory.py on an M2PT ViT-L/16 classifier at 224²,
+#      batch 32: DDP vs FSDP1 vs FSDP2, recompute off and on (NPROC ranks, default 1)
 #   5. train-data, train-amp: a tiny M2PT config (configs/demo, 4 × 64 ViT) trained through
 #      tools/train.py --amp on random 32×32 images with a random aux checkpoint
 #   6. test-unmerged, test-deploy: tools/test.py on the final checkpoint (M2PT config) and on its
@@ -202,6 +204,19 @@ for amp in fp32 bf16; do
   step "benchmark-$amp" 600 "$PYTHON" "${BENCH[@]}" --amp "$amp" --out-dir "$OUT/benchmark-$amp"
 done
 
+# ------------------------------------------------------------------------------- 4b. sharded memory
+# DDP vs FSDP1 vs FSDP2, recompute off and on: peak memory per rank and step time of an M2PT
+# ViT-L/16 classifier at 224² (tools/analysis/sharded_memory.py), one rank per visible GPU
+# (NPROC, default 1: FSDP on one GPU does not shard, it measures the wrapping's own cost)
+SHARDED=(tools/analysis/sharded_memory.py --device "$DEVICE" --nproc "${NPROC:-1}"
+         --out "$OUT/sharded-memory.json")
+if [ "$QUICK" -eq 1 ]; then
+  SHARDED+=(--steps 2 --warmup 1)  # the tiny ViT
+else
+  SHARDED+=(--arch large --img-size 224 --patch-size 16 --batch-size 32 --steps 5 --warmup 2)
+fi
+step sharded-memory 900 "$PYTHON" "${SHARDED[@]}"
+
 # ------------------------------------------------------------------------------------ 5. training
 M2PT_CFG=configs/demo/m2pt_vit-tiny-p8-spectrogram_scratch_1xb64-coslr-20e_digits-32x32.py
 PLAIN_CFG=configs/demo/vit-tiny-p8_scratch_1xb64-coslr-20e_digits-32x32.py
@@ -315,6 +330,13 @@ for amp in ('fp32', 'bf16'):
         summary[f'benchmark_{amp}'] = dict(targets=report.get('targets'),
                                           json=f'benchmark-{amp}/benchmark.json')
         md += ['', '---', '', read(f'benchmark-{amp}/benchmark.md', lambda f: f.read())]
+sharded = read('sharded-memory.json')
+if sharded is not None:
+    summary['sharded_memory'] = dict(json='sharded-memory.json')
+    md += ['', '---', '', '| strategy | recompute | params / rank (MB) | AdamW state / rank (MB) '
+           '| peak / rank (MB) | step (s) |', '|---|---|---|---|---|---|']
+    md += [f"| {r['strategy']} | {'on' if r['recompute'] else 'off'} | {r['params_mb']:.1f} | "
+           f"{r['optim_mb']:.1f} | {r['peak_mb']:.0f} | {r['step_s']:.3f} |" for r in sharded]
 with open(os.path.join(out, 'gpu_check.json'), 'w') as f:
     json.dump(summary, f, indent=2)
 with open(os.path.join(out, 'gpu_check.md'), 'w') as f:
