@@ -38,7 +38,12 @@ __reproduce_notes__ = [
     "own train sets in stage 2 (the paper's Table 7 trains K400 and ModelNet40-C, and "
     'iNaturalist where this config trains ImageNet-1k; SUN RGB-D is an added simple task).',
     'AudioSet (A) needs a head the stage-2 network lacks: the linear probe config '
-    'omnivec_vit-base-p16_omnivec-4-pre_8xb64-amp-linear-100e_audioset-2m.py.']
+    'omnivec_vit-base-p16_omnivec-4-pre_8xb64-amp-linear-100e_audioset-2m.py.',
+    "Stage 2 trains Table 7's groups with these substitutions: ImageNet-1k for iNaturalist-2018 "
+    '(simple, image), ModelNet40 for ModelNet40-C (simple, points); SUN RGB-D (depth) and SST-2 '
+    '(text) are added simple tasks; DialogueSUM summarisation (dense, text) is not reproduced. '
+    'Places-365, Moments in Time and S3DIS (dense) are read in their releases\' layouts; S3DIS '
+    'rooms are sampled whole to 2048 points (no 1 m blocks).']
 
 max_epochs = 900
 warmup_epochs = 5
