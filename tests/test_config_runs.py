@@ -6,7 +6,7 @@ parameter schedulers, hooks, sampler, collate and data pipeline, built by mmengi
 paper row's whole chain as ``docs/reproduce.md`` prints it (:mod:`m2pt_mm.engine.chain`)."""
 import contextlib
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Set
 
 import numpy as np
 import pytest
@@ -64,10 +64,12 @@ def built_runner(path: Path, run_data, work_dir: Path) -> Runner:
 
 
 @pytest.mark.parametrize('path', FULL, ids=[rel(p) for p in FULL])
-def test_config_builds_its_runner_and_its_optimiser_steps(path, run_data, tmp_path):
+def test_config_builds_its_runner_and_its_optimiser_steps(path, run_data, tmp_path, request):
     # the cheap part of a run, for every config in the default suite: the forward and backward
     # at full resolution (30 s for a 1024² Mask R-CNN on 2 cores) are the slow chain's
     runner = built_runner(path, run_data, tmp_path)
+    # the visualiser's TensorBoard writer runs a thread until closed
+    request.addfinalizer(runner.visualizer.close)
     assert runner.param_schedulers, 'a config without parameter schedulers'
     batch = next(iter(runner.train_dataloader))  # the config's sampler, pipeline and collate
     data = runner.model.data_preprocessor(batch, True)
@@ -109,7 +111,7 @@ class ChainRunner:
             link.parent.mkdir(parents=True, exist_ok=True)
             if not link.exists():
                 link.symlink_to(path)
-        self.ran: Dict[str, list] = {}
+        self.ran: Set[str] = set()  # configs whose chain ran (their runners are not kept)
 
     def config_file(self, config: str) -> str:
         path = self.folder / 'shrunk' / Path(config).name
@@ -163,7 +165,8 @@ class ChainRunner:
 
     def make(self, config: str, path: str) -> Path:
         if config not in self.ran:
-            self.ran[config] = self.run(train_chain(config, load(config), test=False))
+            self.run(train_chain(config, load(config), test=False))
+            self.ran.add(config)
         if path.startswith('work_dirs/'):  # a later stage's load_from: the run's last checkpoint
             return Path(self.checkpoint(CheckpointRef(work_dir(config), 'last')))
         made = self.folder / path
