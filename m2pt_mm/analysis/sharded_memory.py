@@ -195,6 +195,41 @@ def run(strategies: Sequence[str] = STRATEGIES, recompute: Sequence[bool] = (Fal
     return [measure(s, r, **kwargs) for s in strategies for r in recompute]
 
 
+def saved_for_backward(arch: Any, img_size: int, patch_size: int, recompute: bool,
+                       batch_size: int = 1) -> Dict[str, float]:
+    """MB that autograd keeps for backward in the forward of ONE block of ``arch`` (the M2PT
+    backbone cut to one block, pathway on, fp32, this process's attention kernel), split into what
+    grows with the batch (activations) and the merged weights W + λW′ (none with ``recompute``);
+    parameters themselves are not counted (they are state). The block × batch arithmetic of a
+    full model starts from these."""
+    from mmpretrain.models import VisionTransformer
+
+    import m2pt_mm.models  # noqa: F401  the backbone
+    from m2pt_mm.models.backbones.m2pt_vit import M2PTVisionTransformer
+    arch = dict(arch if isinstance(arch, dict) else VisionTransformer.arch_zoo[arch],
+                num_layers=1)
+    torch.manual_seed(0)
+    model = M2PTVisionTransformer(arch=arch, img_size=img_size, patch_size=patch_size,
+                                  pathway=dict(allow_zero_aux=True, recompute=recompute))
+    params = {p.data_ptr() for p in model.parameters()}
+    # the merged weight may be saved as it is or transposed
+    merged = {shape for m in model.modules() if hasattr(m, 'aux_weight')
+              for shape in (tuple(m.weight.shape), tuple(m.weight.shape)[::-1])}
+    seen: Dict[int, tuple] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in params:
+            seen[ptr] = (t.untyped_storage().nbytes(), tuple(t.shape) in merged)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(torch.randn(batch_size, 3, img_size, img_size))[-1].sum()
+    weights = sum(n for n, is_merged in seen.values() if is_merged)
+    return dict(activations_mb=(sum(n for n, _ in seen.values()) - weights) / _MB,
+                merged_weights_mb=weights / _MB)
+
+
 def table(results: Sequence[Dict[str, Any]], title: Optional[str] = None) -> str:
     """The results as a markdown table (largest over the ranks)."""
     rows = ([title, ''] if title else []) + [

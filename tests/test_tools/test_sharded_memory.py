@@ -52,3 +52,17 @@ def test_sharded_memory_tool_reports_each_strategy_per_rank(tmp_path):
         assert_close(sum(x['optim_mb'] for x in ranks), ddp['optim_mb'], rtol=5e-3, atol=0)
         assert all(0.45 * ddp['params_mb'] < x['params_mb'] < 0.55 * ddp['params_mb']
                    for x in ranks), key
+
+
+def test_saved_for_backward_counts_the_merged_weights_that_recompute_drops(capsys):
+    off = call_tool('analysis/sharded_memory', '--saved-for-backward', '--recompute', 'off')
+    on = call_tool('analysis/sharded_memory', '--saved-for-backward', '--recompute', 'on')
+    # one tiny block (64 dims, MLP 128): the four merged weights qkv, proj, fc1, fc2 in fp32
+    merged = (3 * 64 * 64 + 64 * 64 + 2 * 64 * 128) * 4 / 2 ** 20
+    assert [r['merged_weights_mb'] for r in off] == [merged, merged]
+    assert [r['merged_weights_mb'] for r in on] == [0, 0]
+    for rows in (off, on):  # the activations grow with the batch, the same with recompute or not
+        assert [r['batch_size'] for r in rows] == [1, 2]
+        assert_close(rows[1]['activations_mb'], 2 * rows[0]['activations_mb'], rtol=0.05, atol=0)
+    assert_close([r['activations_mb'] for r in on], [r['activations_mb'] for r in off])
+    assert '| off | 1 |' in capsys.readouterr().out
