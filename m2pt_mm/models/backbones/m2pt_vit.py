@@ -1,15 +1,20 @@
-"""The M2PT Vision Transformer: mmpretrain's ``VisionTransformer`` with Multimodal Pathways."""
+"""The M2PT Vision Transformer: mmpretrain's ``VisionTransformer`` with Multimodal Pathways, and
+the block stack it shares with OmniVec's trunk."""
 import inspect
 import math
 import os.path as osp
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
 from mmengine.logging import MMLogger
+from mmengine.model import ModuleList
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones import VisionTransformer
+from mmpretrain.models.backbones.vision_transformer import TransformerEncoderLayer
 from mmpretrain.models.backbones.vit_sam import (
     add_decomposed_rel_pos,
     window_partition,
@@ -215,8 +220,231 @@ class WindowRelPosAttention(nn.Module):
         return bias.view(Bw, heads, n, n)
 
 
+def tokens_to_featmap(x: Tensor, grid: TokenGrid, num_extra_tokens: int) -> Tensor:
+    """Block output ``[B, E + N, D]`` → a feature map of the ``N`` grid tokens: ``[B, D, h, w]``
+    (image, audio), ``[B, D, t, h, w]`` (video), ``[B, D, L]`` (text) or ``[B, D, G]`` (point
+    groups, ``grid`` their :class:`PointCentres`)."""
+    tokens = x[:, num_extra_tokens:]
+    if isinstance(grid, PointCentres):
+        return tokens.transpose(1, 2)
+    return tokens.reshape(x.shape[0], *grid, -1).movedim(-1, 1)
+
+
+class ViTBlockStack:
+    """The blocks of the M2PT ViT, one definition for ``M2PTVisionTransformer`` and OmniVec's
+    trunk (a mixin of an ``nn.Module``, so that the state-dict names stay mmpretrain's ViT's).
+
+    It owns ``layers`` (mmpretrain's ``TransformerEncoderLayer``, one per block), the final norm
+    ``ln1``, the Multimodal Pathways on the block linears (configured, attached, read from the
+    aux checkpoints, merged) and the layer depth for layer-wise learning-rate decay. A host puts
+    its stem in front of it: the backbone its tokenizer and positions, OmniVec its encoders and
+    projections. Hosts set ``num_extra_tokens`` (the class token).
+    """
+
+    layers: ModuleList
+    arch_settings: Dict[str, Any]
+    embed_dims: int
+    num_layers: int
+    num_extra_tokens: int
+    final_norm: bool
+    pathway_cfgs: List[Dict[str, Any]]
+    fix_weights: bool
+    deploy: bool
+
+    def _set_arch(self, arch: Union[str, dict]) -> None:
+        """``arch_settings``, ``embed_dims`` and ``num_layers`` from a preset name of mmpretrain's
+        ViT (``'base'``, ...) or a dict with its four keys, as mmpretrain's ViT reads them."""
+        if isinstance(arch, str):
+            if arch.lower() not in VisionTransformer.arch_zoo:
+                raise ValueError(f'arch {arch!r} is not one of mmpretrain\'s ViT presets '
+                                 f'{sorted(VisionTransformer.arch_zoo)}')
+            self.arch_settings = VisionTransformer.arch_zoo[arch.lower()]
+        else:
+            essential = {'embed_dims', 'num_layers', 'num_heads', 'feedforward_channels'}
+            if not isinstance(arch, dict) or not essential <= set(arch):
+                raise ValueError(f'a custom arch needs a dict with the keys {sorted(essential)}, '
+                                 f'got {arch!r}')
+            self.arch_settings = arch
+        self.embed_dims = self.arch_settings['embed_dims']
+        self.num_layers = self.arch_settings['num_layers']
+
+    def _build_blocks(self,
+                      drop_rate: float = 0.,
+                      drop_path_rate: float = 0.,
+                      qkv_bias: bool = True,
+                      norm_cfg: Optional[dict] = None,
+                      final_norm: bool = True,
+                      layer_scale_init_value: float = 0.,
+                      layer_cfgs: Union[dict, Sequence[dict]] = ()) -> None:
+        """``layers`` and ``ln1`` as mmpretrain's ``VisionTransformer`` builds them for the same
+        arguments (it builds the backbone's itself), after :meth:`_set_arch`."""
+        norm_cfg = norm_cfg or dict(type='LN', eps=1e-6)
+        layer_cfgs = [dict(layer_cfgs or {})] * self.num_layers if isinstance(
+            layer_cfgs, dict) or not layer_cfgs else list(layer_cfgs)
+        dpr = np.linspace(0, drop_path_rate, self.num_layers)
+        # mmengine's ModuleList: BaseModule.init_weights reaches the blocks' own init through it
+        self.layers = ModuleList(TransformerEncoderLayer(**{
+            **dict(embed_dims=self.embed_dims, num_heads=self.arch_settings['num_heads'],
+                   feedforward_channels=self.arch_settings['feedforward_channels'],
+                   layer_scale_init_value=layer_scale_init_value, drop_rate=drop_rate,
+                   drop_path_rate=dpr[i], qkv_bias=qkv_bias, norm_cfg=norm_cfg),
+            **layer_cfgs[i]}) for i in range(self.num_layers))
+        self.final_norm = final_norm
+        if final_norm:
+            self.ln1 = build_norm_layer(norm_cfg, self.embed_dims)[1]
+
+    def _configure_pathways(self, pathway: Union[None, dict, Sequence[dict]], fix_weights: bool,
+                            deploy: bool, name: str,
+                            advice: str = 'To evaluate a merged checkpoint set fix_weights=False'
+                            ) -> None:
+        """Check and store the pathway options (:meth:`_attach_pathways` builds them).
+
+        Args:
+            pathway: The ``pathway`` option (None, a dict, or a list of dicts).
+            fix_weights: The paper's *fix* setting.
+            deploy: Build the merged form; ``pathway`` is then ignored (warned).
+            name: The class named in the warning.
+            advice: What the error of ``fix_weights`` without a pathway ends with.
+        """
+        self.deploy = deploy
+        self.fix_weights = fix_weights
+        self.pathway_cfgs = [] if deploy else _pathway_configs(pathway)
+        if fix_weights and not self.pathway_cfgs:
+            # only Cross-Modal Scales stay trainable: without a pathway, nothing in the blocks
+            raise ValueError(
+                f'fix_weights=True needs a pathway (it freezes all but the Cross-Modal Scales; '
+                f'with {"deploy=True" if deploy else "pathway=None"} that is the whole backbone). '
+                f'{advice}')
+        if deploy and pathway is not None:
+            warnings.warn(f'{name}(deploy=True) builds the merged plain ViT and '
+                          'ignores pathway (no aux_checkpoint is read, no W′ or λ is built); load '
+                          'a merged (*_deploy.pth) checkpoint into it', UserWarning)
+
+    def _attach_pathways(self) -> None:
+        """Wrap the chosen block linears: ``W + Σₖ λₖ W′ₖ``, W′ zero until read."""
+        for cfg in self.pathway_cfgs:
+            attach_pathway(self, None, blocks='layers', layers=self._layer_map(cfg),
+                           order=cfg['order'], scale_init=cfg['scale_init'],
+                           scale_trainable=cfg['scale_trainable'],
+                           aux_trainable=cfg['aux_trainable'], reparam_bias=cfg['reparam_bias'],
+                           recompute=cfg['recompute'])
+
+    @staticmethod
+    def _layer_map(cfg: Dict[str, Any]) -> Dict[str, str]:
+        return {alias: MMPRETRAIN_LAYERS[alias] for alias in cfg['layers']}
+
+    def _run_block(self, layer: nn.Module, x: Tensor, grid: Optional[TokenGrid],
+                   key_padding_mask: Optional[Tensor] = None) -> Tensor:
+        if key_padding_mask is not None:
+            return run_block_with_key_padding(layer, x, key_padding_mask)
+        if not isinstance(layer.attn, WindowRelPosAttention):
+            return layer(x)
+        # mmpretrain's TransformerEncoderLayer.forward, with the token grid for the attention
+        x = x + layer.attn(layer.ln1(x), grid, self.num_extra_tokens)
+        return layer.ffn(layer.ln2(x), identity=x)
+
+    def _blocks(self, x: Tensor, grid: Optional[TokenGrid] = None,
+                key_padding_mask: Optional[Tensor] = None,
+                pos: Optional[Tensor] = None) -> Iterator[Tuple[int, Tensor]]:
+        """Run the blocks: ``(i, output of block i)``, the last through ``ln1`` with
+        ``final_norm``.
+
+        Args:
+            x: Tokens ``[B, E + N, D]``, positions added.
+            grid: Their grid (window attention and relative positions need it).
+            key_padding_mask: ``[B, E + N]`` True at tokens no token attends to.
+            pos: Re-added before every block but the first (Point-MAE), if given.
+        """
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            if pos is not None and i > 0:
+                x = x + pos
+            x = self._run_block(layer, x, grid, key_padding_mask)
+            if i == last and self.final_norm:
+                x = self.ln1(x)
+            yield i, x
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """mmpretrain ViT's layer depth (``num_layers + 2`` depths): the stem (``cls_token``,
+        ``pos_embed``, ``cls_pos``, ``patch_embed``) 0, block ``i`` ``i + 1`` (its pathway
+        parameters too), everything else and what lies outside ``prefix`` the last."""
+        num_layers = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers  # a head after the backbone
+        name = param_name[len(prefix):]
+        if name in ('cls_token', 'pos_embed', 'cls_pos') or name.startswith('patch_embed'):
+            return 0, num_layers
+        if name.startswith('layers'):
+            return int(name.split('.')[1]) + 1, num_layers
+        return num_layers - 1, num_layers
+
+    def _init_pathway_weights(self) -> None:
+        """Read every aux checkpoint; the *fix* setting freezes all but the scales after."""
+        self.load_aux_checkpoints()
+        if self.fix_weights:
+            freeze_all_but_scales(self)
+
+    def load_aux_checkpoints(self) -> None:
+        """Read each ``pathway[k].aux_checkpoint`` into branch ``k`` (block linears only).
+
+        Raises:
+            ValueError: two pathways read one file, or a W′ equals the target's W in every
+                pathway layer (the target given as its own auxiliary model: W + λW′ is then
+                (1 + λ)W, a rescaled ViT, not a second model).
+        """
+        logger = MMLogger.get_current_instance()
+        seen: Dict[str, int] = {}
+        for k, cfg in enumerate(self.pathway_cfgs):
+            path = cfg['aux_checkpoint']
+            if path is None:
+                continue
+            if osp.realpath(path) in seen:
+                raise ValueError(f'M2PT pathway[{k}] reads {path}, the aux checkpoint of '
+                                 f'pathway[{seen[osp.realpath(path)]}] too: one model attached '
+                                 'twice adds parameters, not a second modality')
+            seen[osp.realpath(path)] = k
+        for k, cfg in enumerate(self.pathway_cfgs):
+            path = cfg['aux_checkpoint']
+            if path is None:
+                if not cfg['allow_zero_aux']:
+                    # W′ = 0 trains a plain ViT with extra parameters: never silently
+                    raise ValueError(
+                        f'M2PT pathway[{k}] has no aux_checkpoint, so W′ would be all zeros. Set '
+                        f'model.backbone.pathway.aux_checkpoint to the auxiliary model, or set '
+                        f'allow_zero_aux=True when trained weights are loaded afterwards '
+                        f'(tools/train.py sets it itself for --resume and load_from)')
+                logger.info(f'M2PT pathway[{k}] has no aux_checkpoint: W′ is zero until the '
+                            'checkpoint to resume or load from is read (allow_zero_aux=True)')
+                continue
+            ckpt = read_checkpoint(path)
+            check_architecture(ckpt, self.num_layers, self.embed_dims, f'pathway[{k}] aux')
+            layers = self._layer_map(cfg)
+            aux = ckpt.block_linears({alias: layers[alias] for alias in cfg['layers']})
+            load_aux_weights(self, aux, index=k, blocks='layers', layers=layers,
+                             order=cfg['order'], aux_name=f'aux checkpoint {path}')
+            branch = [m for m in self.modules()
+                      if isinstance(m, CrossModalReparamLinear) and m.num_aux > k]
+            if branch and all(torch.equal(m.weight, m.aux_weight_at(k)) for m in branch):
+                raise ValueError(f'M2PT pathway[{k}]: every W′ read from {path} equals the '
+                                 "target's W: the target was given as its own auxiliary model "
+                                 '(W + λW′ would be a rescaled W); give another modality\'s '
+                                 'model')
+            logger.info(f'M2PT pathway[{k}] aux: {ckpt.summary()}, order={cfg["order"]}, '
+                        f'layers={cfg["layers"]}')
+
+    def switch_to_deploy(self) -> None:
+        """Merge every pathway into plain linears (idempotent): the result is a plain ViT."""
+        if self.deploy:
+            return
+        for module in self.modules():
+            if isinstance(module, CrossModalReparamLinear):
+                module.switch_to_deploy()
+        self.pathway_cfgs = []
+        self.deploy = True
+
+
 @MODELS.register_module()
-class M2PTVisionTransformer(VisionTransformer):
+class M2PTVisionTransformer(ViTBlockStack, VisionTransformer):
     """Vision Transformer whose block linears can carry Multimodal Pathways.
 
     Everything of mmpretrain's ``VisionTransformer`` holds (``arch`` presets, ``out_type``,
@@ -303,30 +531,14 @@ class M2PTVisionTransformer(VisionTransformer):
             raise ValueError(f'out_indices {list(_given_out_indices(kwargs))} out of range for '
                              f'{self.num_layers} blocks (valid: -{self.num_layers} … '
                              f'{self.num_layers - 1})')
-        self.deploy = deploy
-        self.fix_weights = fix_weights
-        self.pathway_cfgs = [] if deploy else _pathway_configs(pathway)
-        if fix_weights and not self.pathway_cfgs:
-            # only Cross-Modal Scales stay trainable: without a pathway, nothing in the backbone
-            raise ValueError(
-                f'fix_weights=True needs a pathway (it freezes all but the Cross-Modal Scales; '
-                f'with {"deploy=True" if deploy else "pathway=None"} that is the whole backbone). '
-                f'To freeze a plain ViT use frozen_stages={self.num_layers}; to evaluate a merged '
-                'checkpoint set fix_weights=False')
-        if deploy and pathway is not None:
-            warnings.warn('M2PTVisionTransformer(deploy=True) builds the merged plain ViT and '
-                          'ignores pathway (no aux_checkpoint is read, no W′ or λ is built); load '
-                          'a merged (*_deploy.pth) checkpoint into it', UserWarning)
+        self._configure_pathways(pathway, fix_weights, deploy, 'M2PTVisionTransformer',
+                                 f'To freeze a plain ViT use frozen_stages={self.num_layers}; to '
+                                 'evaluate a merged checkpoint set fix_weights=False')
         self._build_tokenizer(tokenizer or dict(type='ImageTokenizer'), img_size, patch_size,
                               in_channels, kwargs.get('pre_norm', False))
         # before the pathway: it wraps the linears the new attention took over
         self._build_window_rel_pos(window_size, global_attn_indexes, use_rel_pos)
-        for cfg in self.pathway_cfgs:
-            attach_pathway(self, None, blocks='layers', layers=self._layer_map(cfg),
-                           order=cfg['order'], scale_init=cfg['scale_init'],
-                           scale_trainable=cfg['scale_trainable'],
-                           aux_trainable=cfg['aux_trainable'], reparam_bias=cfg['reparam_bias'],
-                           recompute=cfg['recompute'])
+        self._attach_pathways()
         if self.frozen_stages > 0:
             self._freeze_stages()
         if fix_weights:
@@ -360,10 +572,6 @@ class M2PTVisionTransformer(VisionTransformer):
             window = 0 if i in self.global_attn_indexes else window_size
             layer.attn = WindowRelPosAttention(layer.attn, window, use_rel_pos,
                                                tuple(self.patch_resolution))
-
-    @staticmethod
-    def _layer_map(cfg: Dict[str, Any]) -> Dict[str, str]:
-        return {alias: MMPRETRAIN_LAYERS[alias] for alias in cfg['layers']}
 
     def _build_tokenizer(self, cfg: dict, img_size, patch_size: int, in_channels: int,
                          pre_norm: bool) -> None:
@@ -430,12 +638,6 @@ class M2PTVisionTransformer(VisionTransformer):
         if getattr(self, 'cls_pos', None) is not None:
             self.cls_pos.requires_grad = False
 
-    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
-        """As mmpretrain's, with ``cls_pos`` in the stem like ``cls_token`` and ``pos_embed``."""
-        if param_name == prefix + 'cls_pos':
-            return 0, self.num_layers + 2
-        return super().get_layer_depth(param_name, prefix)
-
     # ------------------------------------------------------------------ forward
     def _position_embedding(self, grid: TokenGrid) -> Tensor:
         """Position embedding of the extra tokens and the tokens of ``grid``: ``[1 or B, N, D]``."""
@@ -464,12 +666,7 @@ class M2PTVisionTransformer(VisionTransformer):
 
         outs = []
         last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
-            if self.pos_every_block and i > 0:
-                x = x + pos
-            x = self._run_block(layer, x, grid, key_padding_mask)
-            if i == last and self.final_norm:
-                x = self.ln1(x)
+        for i, x in self._blocks(x, grid, key_padding_mask, pos if self.pos_every_block else None):
             if i in self.out_indices:
                 out = self.ln1(x) if self.norm_outs and i != last else x
                 outs.append(self._format_output(out, grid))
@@ -483,16 +680,6 @@ class M2PTVisionTransformer(VisionTransformer):
             return None
         return F.pad(mask, (self.num_extra_tokens, 0), value=False)
 
-    def _run_block(self, layer: nn.Module, x: Tensor, grid: TokenGrid,
-                   key_padding_mask: Optional[Tensor] = None) -> Tensor:
-        if key_padding_mask is not None:
-            return run_block_with_key_padding(layer, x, key_padding_mask)
-        if not isinstance(layer.attn, WindowRelPosAttention):
-            return layer(x)
-        # mmpretrain's TransformerEncoderLayer.forward, with the token grid for the attention
-        x = x + layer.attn(layer.ln1(x), grid, self.num_extra_tokens)
-        return layer.ffn(layer.ln2(x), identity=x)
-
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Tokenize, run the blocks; one output per ``out_indices`` entry, as ``out_type``."""
         return self.forward_with_grid(x)[0]
@@ -500,10 +687,8 @@ class M2PTVisionTransformer(VisionTransformer):
     def _format_output(self, x: Tensor, grid: TokenGrid) -> Tensor:
         if self.out_type == 'cls_max':
             return torch.cat((x[:, 0], x[:, 1:].max(dim=1)[0]), dim=-1)
-        if self.out_type == 'featmap' and isinstance(grid, PointCentres):  # groups: [B, D, G]
-            return x[:, self.num_extra_tokens:].transpose(1, 2)
-        if self.out_type == 'featmap' and len(grid) != 2:  # video: [B, D, t, h, w]
-            return x[:, self.num_extra_tokens:].reshape(x.shape[0], *grid, -1).movedim(-1, 1)
+        if self.out_type == 'featmap':
+            return tokens_to_featmap(x, grid, self.num_extra_tokens)
         return super()._format_output(x, grid)
 
     # ------------------------------------------------------------------ initialisation
@@ -524,9 +709,7 @@ class M2PTVisionTransformer(VisionTransformer):
         else:
             super().init_weights()
             self._init_positions()
-        self.load_aux_checkpoints()
-        if self.fix_weights:
-            freeze_all_but_scales(self)
+        self._init_pathway_weights()
 
     def _init_positions(self) -> None:
         """Initialise what mmpretrain's init does not: Point-MAE's class-token position and a
@@ -567,66 +750,7 @@ class M2PTVisionTransformer(VisionTransformer):
                         'relative position tables (zero) and layer scales (their init value) '
                         'the pretraining did not have)')
 
-    def load_aux_checkpoints(self) -> None:
-        """Read each ``pathway[k].aux_checkpoint`` into branch ``k`` (block linears only).
-
-        Raises:
-            ValueError: two pathways read one file, or a W′ equals the target's W in every
-                pathway layer (the target given as its own auxiliary model: W + λW′ is then
-                (1 + λ)W, a rescaled ViT, not a second model).
-        """
-        logger = MMLogger.get_current_instance()
-        seen: Dict[str, int] = {}
-        for k, cfg in enumerate(self.pathway_cfgs):
-            path = cfg['aux_checkpoint']
-            if path is None:
-                continue
-            if osp.realpath(path) in seen:
-                raise ValueError(f'M2PT pathway[{k}] reads {path}, the aux checkpoint of '
-                                 f'pathway[{seen[osp.realpath(path)]}] too: one model attached '
-                                 'twice adds parameters, not a second modality')
-            seen[osp.realpath(path)] = k
-        for k, cfg in enumerate(self.pathway_cfgs):
-            path = cfg['aux_checkpoint']
-            if path is None:
-                if not cfg['allow_zero_aux']:
-                    # W′ = 0 trains a plain ViT with extra parameters: never silently
-                    raise ValueError(
-                        f'M2PT pathway[{k}] has no aux_checkpoint, so W′ would be all zeros. Set '
-                        f'model.backbone.pathway.aux_checkpoint to the auxiliary model, or set '
-                        f'allow_zero_aux=True when trained weights are loaded afterwards '
-                        f'(tools/train.py sets it itself for --resume and load_from)')
-                logger.info(f'M2PT pathway[{k}] has no aux_checkpoint: W′ is zero until the '
-                            'checkpoint to resume or load from is read (allow_zero_aux=True)')
-                continue
-            ckpt = read_checkpoint(path)
-            check_architecture(ckpt, self.num_layers, self.embed_dims, f'pathway[{k}] aux')
-            layers = self._layer_map(cfg)
-            aux = ckpt.block_linears({alias: layers[alias] for alias in cfg['layers']})
-            load_aux_weights(self, aux, index=k, blocks='layers', layers=layers,
-                             order=cfg['order'], aux_name=f'aux checkpoint {path}')
-            branch = [m for m in self.modules()
-                      if isinstance(m, CrossModalReparamLinear) and m.num_aux > k]
-            if branch and all(torch.equal(m.weight, m.aux_weight_at(k)) for m in branch):
-                raise ValueError(f'M2PT pathway[{k}]: every W′ read from {path} equals the '
-                                 "target's W: the target was given as its own auxiliary model "
-                                 '(W + λW′ would be a rescaled W); give another modality\'s '
-                                 'model')
-            logger.info(f'M2PT pathway[{k}] aux: {ckpt.summary()}, order={cfg["order"]}, '
-                        f'layers={cfg["layers"]}')
-
     def train(self, mode: bool = True) -> 'M2PTVisionTransformer':
         # mmpretrain's BaseBackbone.train returns None; nn.Module's contract is to return self
         super().train(mode)
         return self
-
-    # ------------------------------------------------------------------ deploy
-    def switch_to_deploy(self) -> None:
-        """Merge every pathway into plain linears (idempotent): the result is a plain ViT."""
-        if self.deploy:
-            return
-        for module in self.modules():
-            if isinstance(module, CrossModalReparamLinear):
-                module.switch_to_deploy()
-        self.pathway_cfgs = []
-        self.deploy = True

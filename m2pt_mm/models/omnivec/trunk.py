@@ -1,48 +1,95 @@
-"""OmniVec's shared trunk: the blocks of ``M2PTVisionTransformer``, under its own names."""
-from typing import Any, List, Optional, Union
+"""OmniVec's shared trunk: the M2PT ViT's block stack, with OmniVec's class token in front."""
+from typing import Any, List, Optional, Sequence, Union
 
+import torch
+from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
-from torch import Tensor
+from torch import Tensor, nn
 
-from ..backbones.m2pt_vit import M2PTVisionTransformer, run_block_with_key_padding
+from m2pt_mm.pathway import freeze_all_but_scales
+
+from ..backbones.m2pt_vit import ViTBlockStack, tokens_to_featmap
 from ..utils import TokenGrid
 
-#: Backbone options that belong to the encoders and projections in OmniVec, or to the heads.
-_NOT_TRUNK_OPTIONS = ('tokenizer', 'img_size', 'patch_size', 'in_channels', 'out_type',
-                      'out_indices', 'norm_outs', 'pre_norm', 'frozen_stages')
+
+def _draw_conv_init(dims: int) -> None:
+    """Draw what initialising ``nn.Conv2d(1, dims, 1)`` draws: its weight, then its bias."""
+    torch.empty(dims).uniform_()
+    torch.empty(dims).uniform_()
 
 
 @MODELS.register_module()
-class OmniVecTrunk(M2PTVisionTransformer):
-    """``M2PTVisionTransformer`` without its stem: class token, blocks, final norm.
+class OmniVecTrunk(ViTBlockStack, BaseModule):
+    """Class token, blocks, final norm: the block stack of ``M2PTVisionTransformer``.
 
-    It *is* the M2PT backbone class (same block classes, ``arch`` presets, pathways,
-    ``get_layer_depth``), so its state dict has the backbone's names, ``cls_token``,
-    ``layers.{i}.attn.qkv``, ``layers.{i}.ffn.layers.0.0``, ..., ``ln1``, and an OmniVec model
-    stores them under ``trunk.``: a trunk checkpoint is an M2PT auxiliary model and a trunk plus
-    one encoder is a plain ViT. The tokenizer, position table and ``pre_norm`` of the backbone
-    are OmniVec's encoders and projections, so the stem built by the parent is dropped here.
+    The blocks, ``ln1``, pathways and ``get_layer_depth`` are the backbone's own
+    (:class:`~m2pt_mm.models.backbones.m2pt_vit.ViTBlockStack`), so the state dict has the
+    backbone's names, ``cls_token``, ``layers.{i}.attn.qkv``, ``layers.{i}.ffn.layers.0.0``,
+    ..., ``ln1``, and an OmniVec model stores them under ``trunk.``: a trunk checkpoint is an
+    M2PT auxiliary model and a trunk plus one encoder is a plain ViT. What lies before the
+    blocks in the backbone (tokenizer, positions, ``pre_norm``) is OmniVec's encoders and
+    projections; what lies after (outputs, pooling) its heads.
 
     Args:
-        arch: As ``M2PTVisionTransformer`` (``'base'``, or a dict).
+        arch: mmpretrain's ViT preset (``'base'``, ...) or a dict with ``embed_dims``,
+            ``num_layers``, ``num_heads``, ``feedforward_channels``.
         with_cls_token: Whether the projections put the class token in front of the tokens.
         final_norm: Apply ``ln1`` after the last block.
-        **kwargs: ``M2PTVisionTransformer``'s block options (``qkv_bias``, ``norm_cfg``,
-            ``drop_path_rate``, ``layer_scale_init_value``, ``pathway``, ...).
+        drop_rate: Dropout on the trunk's input and in the blocks.
+        drop_path_rate: Stochastic depth, linear over the blocks.
+        qkv_bias: Bias of the blocks' qkv.
+        norm_cfg: Norm of the blocks and ``ln1``.
+        layer_scale_init_value: Layer scale of the blocks (0: none).
+        layer_cfgs: Per-block overrides (one dict for all, or one per block).
+        pathway: As ``M2PTVisionTransformer``'s.
+        fix_weights: As ``M2PTVisionTransformer``'s (all but the Cross-Modal Scales frozen).
+        deploy: Build the merged (plain) blocks; ``pathway`` is then ignored (warned).
+        init_cfg: Initialisation config.
+        **kwargs: Refused: the backbone's stem and output options have no place here.
     """
 
-    def __init__(self, arch: Union[str, dict] = 'base', with_cls_token: bool = True,
-                 final_norm: bool = True, **kwargs: Any) -> None:
-        given = sorted(set(kwargs) & set(_NOT_TRUNK_OPTIONS))
-        if given:
-            raise ValueError(f'OmniVecTrunk takes no {given}: tokenizers and positions belong to '
-                             'the encoders, the pre-norm to the projections, outputs to the heads')
-        # the cheapest stem (1×1 patches of a 1×1 image), dropped right after
-        super().__init__(arch=arch, img_size=1, patch_size=1, in_channels=1, out_type='featmap',
-                         with_cls_token=with_cls_token, final_norm=final_norm, **kwargs)
-        self.patch_embed = None
-        self.pos_embed = None
-        self.patch_resolution = None
+    def __init__(self,
+                 arch: Union[str, dict] = 'base',
+                 with_cls_token: bool = True,
+                 final_norm: bool = True,
+                 drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 qkv_bias: bool = True,
+                 norm_cfg: Optional[dict] = None,
+                 layer_scale_init_value: float = 0.,
+                 layer_cfgs: Union[dict, Sequence[dict]] = (),
+                 pathway: Union[None, dict, Sequence[dict]] = None,
+                 fix_weights: bool = False,
+                 deploy: bool = False,
+                 init_cfg: Optional[dict] = None,
+                 **kwargs: Any) -> None:
+        if kwargs:
+            raise ValueError(f'OmniVecTrunk takes no {sorted(kwargs)}: it is the blocks only '
+                             '(tokenizers and positions belong to the encoders, the pre-norm to '
+                             'the projections, outputs to the heads)')
+        super().__init__(init_cfg)
+        self._set_arch(arch)
+        # A seeded OmniVec keeps the weights it always had (studies reproduce): the trunk draws
+        # from the random stream what it drew as an M2PT backbone, whose 1×1 stem conv was
+        # initialised before the blocks and its 1×1 tokenizer conv after them.
+        _draw_conv_init(self.embed_dims)
+        # before the blocks, as in the backbone: the parameter order (an optimizer state's) holds
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims)) if with_cls_token \
+            else None
+        self._build_blocks(drop_rate, drop_path_rate, qkv_bias, norm_cfg, final_norm,
+                           layer_scale_init_value, layer_cfgs)
+        _draw_conv_init(self.embed_dims)
+        self.num_extra_tokens = int(with_cls_token)
+        self.drop_after_pos = nn.Dropout(p=drop_rate)  # the backbone's name for its input dropout
+        self._configure_pathways(pathway, fix_weights, deploy, 'OmniVecTrunk')
+        self._attach_pathways()
+        if fix_weights:
+            freeze_all_but_scales(self)
+
+    def init_weights(self) -> None:
+        """Initialise the blocks (``init_cfg``), then read every aux checkpoint."""
+        super().init_weights()
+        self._init_pathway_weights()
 
     def forward(self, x: Tensor, key_padding_mask: Optional[Tensor] = None) -> List[Tensor]:
         """Projected tokens ``[B, (1 +) N, D]`` (class token first) → every block's output, the
@@ -56,22 +103,10 @@ class OmniVecTrunk(M2PTVisionTransformer):
         if x.dim() != 3 or x.shape[-1] != self.embed_dims:
             raise ValueError(f'the trunk expects tokens [B, N, {self.embed_dims}], got '
                              f'{tuple(x.shape)}')
-        x = self.drop_after_pos(x)
-        outs = []
-        last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
-            x = layer(x) if key_padding_mask is None else run_block_with_key_padding(
-                layer, x, key_padding_mask)
-            if i == last and self.final_norm:
-                x = self.ln1(x)
-            outs.append(x)
-        return outs
+        return [out for _, out in self._blocks(self.drop_after_pos(x),
+                                               key_padding_mask=key_padding_mask)]
 
     def featmap(self, x: Tensor, grid: TokenGrid) -> Tensor:
         """A block output as a feature map: ``[B, D, h, w]``, ``[B, D, t, h, w]`` (video),
         ``[B, D, G]`` (point groups) or ``[B, D, L]`` (text)."""
-        return self._format_output(x, grid)
-
-    def forward_with_grid(self, x: Tensor) -> None:
-        raise TypeError('OmniVecTrunk has no tokenizer: call it on projected tokens (OmniVec), '
-                        'or export a single modality to an M2PTVisionTransformer')
+        return tokens_to_featmap(x, grid, self.num_extra_tokens)

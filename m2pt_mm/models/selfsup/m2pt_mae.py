@@ -137,12 +137,8 @@ class M2PTMAEViT(M2PTVisionTransformer):
             x = torch.cat((self.cls_token.expand(batch, -1, -1) + cls_pos, x), dim=1)
             visible_pos = torch.cat((cls_pos, visible_pos), dim=1)
         x = self.pre_norm(self.drop_after_pos(x))
-        for i, layer in enumerate(self.layers):
-            if self.pos_every_block and i > 0:
-                x = x + visible_pos
-            x = layer(x)
-        if self.final_norm:
-            x = self.ln1(x)
+        for _, x in self._blocks(x, pos=visible_pos if self.pos_every_block else None):
+            pass  # to the last block's output (through ln1 with final_norm)
         return x, mask, ids_restore, grid
 
     def forward(self, x: Tensor, mask: Optional[bool] = True
