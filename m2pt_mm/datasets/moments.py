@@ -19,8 +19,9 @@ class MomentsInTimeDataset(KineticsDataset):
         training/<category>/<clip>.mp4
         validation/<category>/<clip>.mp4
 
-    A CSV row is ``<video path>,<category>[,<annotator counts>...]``; the label is the
-    category's index in ``moments_categories.txt``. Samples carry ``video_path`` and ``gt_label``
+    A CSV row (no header) starts with ``<category>/<clip>.mp4``; the label is the index in
+    ``moments_categories.txt`` of the path's folder, as mmaction2's MiT list parser takes it (the
+    other columns are not read). Samples carry ``video_path`` and ``gt_label``
     as :class:`KineticsDataset`'s, so the same ``PyAVInit`` → ``SampleFrames`` → ``PyAVDecode``
     pipeline reads them.
 
@@ -34,8 +35,8 @@ class MomentsInTimeDataset(KineticsDataset):
 
     Raises:
         FileNotFoundError: no CSV or no category list (naming the layout expected).
-        ValueError: a row without path and category, a category not in the list, a category
-            list whose length is not ``num_classes`` (naming file and line).
+        ValueError: a row whose path has no category folder, a category not in the list, a
+            category list whose indices are not ``0..num_classes - 1`` (naming file and line).
     """
 
     def __init__(self,
@@ -80,10 +81,11 @@ class MomentsInTimeDataset(KineticsDataset):
             for line_no, row in enumerate(csv.reader(f), start=1):
                 if not row:
                     continue
-                if len(row) < 2:
-                    raise ValueError(f'{self.ann_file}:{line_no}: expected "<video path>,'
-                                     f'<category>[,...]", got {",".join(row)!r}')
-                path, category = row[0].strip(), row[1].strip()
+                path = row[0].strip()
+                category = path.split('/')[0] if '/' in path else None
+                if category is None:
+                    raise ValueError(f'{self.ann_file}:{line_no}: expected a first column '
+                                     f'"<category>/<clip>.mp4", got {",".join(row)!r}')
                 if category not in self.category_index:
                     raise ValueError(f'{self.ann_file}:{line_no}: category {category!r} is not '
                                      f'in {self.categories_file}')

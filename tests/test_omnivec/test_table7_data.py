@@ -74,10 +74,15 @@ def test_moments_in_time_names_an_unknown_category(data, tmp_path):
     root = tmp_path / 'mit'
     root.mkdir()
     (root / 'moments_categories.txt').write_text('running,0\nsinging,1\n')
-    (root / 'validationSet.csv').write_text('running/a.mp4,running,3,0\nswim/b.mp4,swimming,2,1\n')
+    (root / 'validationSet.csv').write_text('running/a.mp4,running,3,0\n'
+                                            'swimming/b.mp4,swimming,2,1\n')
     with pytest.raises(ValueError, match=r"validationSet.csv:2: category 'swimming' is not in "
                        r'.*moments_categories.txt'):
         MomentsInTimeDataset(ann_file='validationSet.csv', data_root=str(root), num_classes=2)
+    (root / 'trainingSet.csv').write_text('running/a.mp4,running,3,0\nc.mp4,singing,3,0\n')
+    with pytest.raises(ValueError, match=r'trainingSet.csv:2: expected a first column '
+                       r'"<category>/<clip>.mp4", got \'c.mp4,singing,3,0\''):
+        MomentsInTimeDataset(ann_file='trainingSet.csv', data_root=str(root), num_classes=2)
 
 
 def test_s3dis_room_points_carry_their_annotation_files_class(data):
