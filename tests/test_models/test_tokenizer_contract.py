@@ -169,6 +169,12 @@ def check_class_attributes(name: str) -> None:
     assert 0 < ratio < 1 and mode in ('random', 'tube') and count in ('keep', 'mask')
     if mode == 'tube':
         assert len(tokenizer.init_out_size) == 3  # one spatial mask for every time step
+    if tokenizer.vocab_size is not None:  # ids: every id below it embeds, the next is refused
+        assert tokenizer.vocab_size > 0
+        with torch.no_grad():
+            tokenizer(torch.full((1, 2), tokenizer.vocab_size - 1))
+        with pytest.raises(ValueError):
+            tokenizer(torch.full((1, 2), tokenizer.vocab_size))
 
 
 def check_input_shape_and_grid(name: str) -> None:

@@ -201,7 +201,7 @@ class OmniVec(BaseModel):
         defaults = dict(
             in_channels=self.vectorizer.out_dims if source == 'omni' else self.trunk.embed_dims,
             grid=self.encoders[modality].grid, num_feats=len(in_indices),
-            vocab_size=getattr(tokenizer, 'vocab_size', None), mask_ratio=MASK_RATIOS[modality])
+            vocab_size=tokenizer.vocab_size, mask_ratio=MASK_RATIOS[modality])
         for key, value in defaults.items():
             if value is not None and _takes(head_cls, key):
                 spec.setdefault(key, value)

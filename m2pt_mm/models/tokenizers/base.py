@@ -101,9 +101,12 @@ class BaseTokenizer(BaseModule):
         pos_every_block: The host re-adds the positions before every block (Point-MAE), not
             once before the first.
         mask_defaults: Masked pretraining of the tokenizer's base method (MAE's by default).
+        vocab_size: The number of token ids of a tokenizer of discrete ids (text), which a
+            prediction head over them needs; None for the others.
     """
 
     init_out_size: Tuple[int, ...]
+    vocab_size: Optional[int] = None
     host_pos_embed: str = 'learned'
     pos_every_block: bool = False
     mask_defaults: MaskDefaults = MaskDefaults(0.75, 'random', 'keep')
