@@ -13,7 +13,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from ..heads import PointPartSegHead
-from ..selfsup import M2PTMAEViT
+from ..selfsup.token_masking import MASK_COUNTS, TokenMasking
 from ..tokenizers.text import MASK_ID, PAD_ID, SPECIAL_TOKENS
 from ..utils import PointCentres, TokenGrid
 
@@ -126,8 +126,8 @@ class OmniVecMAEHead(OmniVecPretrainHead):
     loss head scores the masked ones: ``M2PTMAEHead`` (L2 on patches normalised per patch,
     ``norm_pix=True``: image, depth, audio, video) or ``PointMAEHead`` (Chamfer distance of each
     masked group's points: Point-MAE's loss, where the paper's §3.2 states l2 for points as for
-    the other modalities). The masking is ``M2PTMAEViT``'s (``random``: every token alone;
-    ``tube``: one spatial mask for all time steps).
+    the other modalities). The masking is MAE pretraining's (``TokenMasking``: ``random``: every
+    token alone; ``tube``: one spatial mask for all time steps).
 
     Args:
         in_channels: Trunk width (filled in by ``OmniVec``).
@@ -143,10 +143,7 @@ class OmniVecMAEHead(OmniVecPretrainHead):
         init_cfg: Initialisation config.
     """
 
-    # M2PTMAEViT's masking, reused as is: it reads only mask_ratio, mask_mode and mask_count
-    num_visible = M2PTMAEViT.num_visible
-    random_mask = M2PTMAEViT.random_mask
-    MASK_COUNTS = ('keep', 'mask')
+    MASK_COUNTS = MASK_COUNTS
 
     def __init__(self,
                  in_channels: int,
@@ -178,7 +175,8 @@ class OmniVecMAEHead(OmniVecPretrainHead):
     def mask(self, tokens: Tensor, grid: TokenGrid, state: Any) -> Tuple[Tensor, Any]:
         """Keep the visible tokens; the state is ``(mask [B, N], ids_restore [B, N])``."""
         batch, num_tokens, dims = tokens.shape
-        mask, ids_keep, ids_restore = self.random_mask(batch, grid, num_tokens, tokens.device)
+        masking = TokenMasking(self.mask_ratio, self.mask_mode, self.mask_count)
+        mask, ids_keep, ids_restore = masking.draw(batch, grid, num_tokens, tokens.device)
         visible = torch.gather(tokens, 1, ids_keep.unsqueeze(-1).expand(-1, -1, dims))
         return visible, (mask, ids_restore)
 

@@ -10,8 +10,7 @@ from torch import Tensor
 
 from ..backbones.m2pt_vit import M2PTVisionTransformer
 from ..utils import TokenGrid, sincos_position_table
-
-MASK_MODES = ('random', 'tube')
+from .token_masking import MASK_MODES, TokenMasking
 
 
 @MODELS.register_module()
@@ -80,40 +79,10 @@ class M2PTMAEViT(M2PTVisionTransformer):
         if self.cls_token is not None:
             torch.nn.init.normal_(self.cls_token, std=.02)
 
-    def num_visible(self, num_tokens: int) -> int:
-        """Visible tokens among ``num_tokens`` (per time step for tube masking)."""
-        if self.mask_count == 'mask':
-            return num_tokens - int(self.mask_ratio * num_tokens)
-        return int(num_tokens * (1 - self.mask_ratio))
-
-    def random_mask(self, batch: int, grid: TokenGrid, num_tokens: int,
-                    device: torch.device) -> Tuple[Tensor, Tensor, Tensor]:
-        """Draw a mask: ``(mask [B, L]`` (1 = masked), ``ids_keep [B, V]``, ``ids_restore [B, L])``.
-
-        ``ids_keep`` lists the visible tokens in their original order; ``ids_restore`` puts the
-        sequence ``visible + masked`` back into token order (MAE's convention).
-        """
-        if self.mask_mode == 'tube':
-            steps, height, width = grid
-            spatial = height * width
-            keep = self.num_visible(spatial)
-            noise = torch.rand(batch, spatial, device=device)
-            spatial_mask = torch.ones(batch, spatial, device=device)
-            spatial_mask.scatter_(1, noise.argsort(dim=1)[:, :keep], 0.)
-            mask = spatial_mask.repeat(1, steps)  # tokens are time-major: t · (h·w) + s
-            visible = keep * steps
-        else:
-            keep = self.num_visible(num_tokens)
-            noise = torch.rand(batch, num_tokens, device=device)
-            mask = torch.ones(batch, num_tokens, device=device)
-            mask.scatter_(1, noise.argsort(dim=1)[:, :keep], 0.)
-            visible = keep
-        if keep < 1:
-            raise ValueError(f'mask_ratio {self.mask_ratio} leaves no visible token of '
-                             f'{num_tokens} (grid {grid!r})')
-        ids_shuffle = mask.argsort(dim=1, stable=True)  # visible first, each group in order
-        ids_restore = ids_shuffle.argsort(dim=1)
-        return mask, ids_shuffle[:, :visible], ids_restore
+    @property
+    def masking(self) -> TokenMasking:
+        """The masking rule of ``mask_ratio``, ``mask_mode`` and ``mask_count``."""
+        return TokenMasking(self.mask_ratio, self.mask_mode, self.mask_count)
 
     def forward_masked(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor, TokenGrid]:
         """Tokenize, add positions, keep the visible tokens, run the blocks.
@@ -128,7 +97,7 @@ class M2PTMAEViT(M2PTVisionTransformer):
         extra = self.num_extra_tokens
         pos = self._position_embedding(grid)
         token_pos = pos[:, extra:].expand(batch, -1, -1)
-        mask, ids_keep, ids_restore = self.random_mask(batch, grid, num_tokens, tokens.device)
+        mask, ids_keep, ids_restore = self.masking.draw(batch, grid, num_tokens, tokens.device)
         index = ids_keep.unsqueeze(-1).expand(-1, -1, dims)
         visible_pos = torch.gather(token_pos, 1, index)
         x = torch.gather(tokens, 1, index) + visible_pos
