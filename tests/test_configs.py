@@ -112,7 +112,10 @@ def test_full_size_config_builds(path):
     cfg = load(path)
     model = build(cfg)
     backbone = model.trunk if hasattr(model, 'trunk') else model.backbone
-    assert backbone.embed_dims == 768 and backbone.num_layers == 12
+    # ViT-B/16, except the ViT-L/16 and ViT-H/14 configs (and their aux pretraining) that say so
+    size = re.search(r'(?:^|[_-])vit-(large|huge)-', path.stem)
+    expected = {'large': (1024, 24), 'huge': (1280, 32)}[size[1]] if size else (768, 12)
+    assert (backbone.embed_dims, backbone.num_layers) == expected
     check_pathways(model, cfg)
 
 

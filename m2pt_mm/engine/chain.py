@@ -106,6 +106,14 @@ SOURCES: Dict[str, Source] = {
     'checkpoints/point-mae_vit-base_shapenet-pretrain.pth': Source(None, _POINT_MAE),
     **{f'checkpoints/m2pt/pointmae_vit-base-g64_shapenet55-ep{epoch}.pth':
        Source(None, _POINT_MAE, f'epoch_{epoch}') for epoch in (20, 220, 300)},
+    # ViT-L/16 and ViT-H/14 targets; their point aux models are our Point-MAE runs at that size
+    'checkpoints/mae_pretrain_vit_large.pth': Source(
+        "MAE's public `mae_pretrain_vit_large.pth` (facebookresearch/mae)"),
+    'checkpoints/mae_pretrain_vit_huge.pth': Source(
+        "MAE's public `mae_pretrain_vit_huge.pth` (facebookresearch/mae)"),
+    **{f'checkpoints/m2pt/pointmae_vit-{size}-g64_shapenet55.pth': Source(
+        None, f'configs/mae/pointmae_m2pt-vit-{size}-g64_1xb128-coslr-300e_shapenet55-1024.py')
+       for size in ('large', 'huge')},
     'checkpoints/m2pt/m2pt_vit-base-p16-point_mae-pre_in1k_deploy.pth': Source(
         None, 'configs/classification/m2pt_vit-base-p16-point_mae-pre_8xb128-coslr-100e_in1k.py'),
     'checkpoints/m2pt/m2pt_vit-base-p16-point_scratch_in1k_deploy.pth': Source(

@@ -6,7 +6,8 @@ What :func:`shrink_config` changes, and nothing else:
 
 * **width**: the ViT keeps its depth and layer names (``out_indices``, window/global blocks and
   layer decay stay valid) at :data:`TINY_WIDTH`; every other ``768`` of the model config (necks,
-  heads and decoders reading the ViT's width, ``2 × 768`` and ``3072`` likewise) becomes 64;
+  heads and decoders reading the ViT's width, ``2 × 768`` and ``3072`` likewise; 1024, 2048,
+  4096 for a ViT-L, 1280, ... for a ViT-H) becomes 64;
 * **data**: each dataset's location (``data_root``, ``ann_file``, ``data_prefix``, ``split``, …)
   points at the fixture of its type, and so do an evaluator's ``ann_file`` and a text
   pipeline's ``vocab_file``; training batches of 2; no worker processes;
@@ -17,6 +18,9 @@ What :func:`shrink_config` changes, and nothing else:
 * **AMP on a machine without CUDA**: mmengine's ``AmpOptimWrapper`` asserts a GPU, so the wrapper
   becomes ``OptimWrapper`` with the config's own optimiser, constructor, ``paramwise_cfg`` and
   gradient clipping.
+* **sharding** (a config with ``runner_type='FlexibleRunner'`` and a ``strategy``): one process
+  cannot shard, so the run uses the plain Runner, as the config's DDP sibling does
+  (tests/test_engine/test_sharded_training.py runs the strategies in several processes).
 """
 import copy
 import json
@@ -29,9 +33,12 @@ PathLike = Union[str, Path]
 
 #: The ViT width a config is run at (depth as configured).
 TINY_WIDTH = dict(embed_dims=64, num_heads=4, feedforward_channels=128)
-#: The widths of the full-size configs, and what each becomes.
+#: The widths of the full-size (ViT-B) configs, and what each becomes.
 WIDTHS = {768: TINY_WIDTH['embed_dims'], 2 * 768: 2 * TINY_WIDTH['embed_dims'],
           3072: TINY_WIDTH['feedforward_channels']}
+#: mmpretrain's ViT arch names the full-size configs use: (depth, width).
+ARCHS = {'b': (12, 768), 'base': (12, 768), 'l': (24, 1024), 'large': (24, 1024),
+         'h': (32, 1280), 'huge': (32, 1280)}
 #: (width key, head-count key) pairs: a head count goes with its shrunk width.
 HEAD_KEYS = (('embed_dims', 'num_heads'), ('embed_dim', 'num_heads'),
              ('decoder_embed_dim', 'decoder_num_heads'))
@@ -45,17 +52,18 @@ BATCH = 2
 NOT_WIDTHS = ('predict_feature_dim', 'num_classes')
 
 
-def _shrink_widths(node: Any) -> Any:
+def _shrink_widths(node: Any, widths: Dict[int, int]) -> Any:
     if isinstance(node, dict):
-        shrunk = {k: v if k in NOT_WIDTHS else _shrink_widths(v) for k, v in node.items()}
+        shrunk = {k: v if k in NOT_WIDTHS else _shrink_widths(v, widths)
+                  for k, v in node.items()}
         for width, heads in HEAD_KEYS:
             if heads in shrunk and node.get(width) != shrunk.get(width):
                 shrunk[heads] = TINY_WIDTH['num_heads']  # a decoder of the ViT's width
         return shrunk
     if isinstance(node, (list, tuple)):
-        return type(node)(_shrink_widths(v) for v in node)
+        return type(node)(_shrink_widths(v, widths) for v in node)
     if isinstance(node, int) and not isinstance(node, bool):
-        return WIDTHS.get(node, node)
+        return widths.get(node, node)
     return node
 
 
@@ -66,15 +74,29 @@ def _vits(model: dict):
             yield model[key]
 
 
-def shrink_model(model: dict) -> dict:
-    """The model config at :data:`TINY_WIDTH`, depth and layer names unchanged."""
-    model = _shrink_widths(copy.deepcopy(model))
+def _vit_width(model: dict) -> int:
+    """The width of the model's ViT (768 for ViT-B, 1024 for ViT-L, 1280 for ViT-H)."""
     for vit in _vits(model):
         arch = vit.get('arch', 'base')
         if isinstance(arch, str):
-            if arch not in ('b', 'base'):
-                raise ValueError(f'shrink_model knows ViT-B only, got arch={arch!r}')
-            arch = dict(num_layers=12)
+            if arch not in ARCHS:
+                raise ValueError(f'shrink_model knows ViT archs {sorted(ARCHS)}, got {arch!r}')
+            return ARCHS[arch][1]
+        return arch.get('embed_dims', 768)
+    return 768
+
+
+def shrink_model(model: dict) -> dict:
+    """The model config at :data:`TINY_WIDTH`, depth and layer names unchanged. The widths that
+    shrink are those of the model's ViT (:data:`WIDTHS` for ViT-B; 1024, 2048 and 4096 for
+    ViT-L, ...), so that other sizes (1024 audio frames) stay."""
+    width = _vit_width(model)
+    widths = {width * k: v for k, v in zip((1, 2, 4), WIDTHS.values())}
+    model = _shrink_widths(copy.deepcopy(model), widths)
+    for vit in _vits(model):
+        arch = vit.get('arch', 'base')
+        if isinstance(arch, str):
+            arch = dict(num_layers=ARCHS[arch][0])
         vit['arch'] = dict(arch, **TINY_WIDTH)
     return model
 
@@ -161,6 +183,10 @@ def shrink_config(cfg, fixtures: Dict[str, Dict[str, dict]], cuda: Optional[bool
         for key in ('loss_scale', 'dtype', 'use_fsdp'):
             wrapper.pop(key, None)
         wrapper.type = 'OptimWrapper'
+    if cfg.get('strategy') is not None:
+        # a run in one process cannot shard: the plain Runner, as the DDP sibling config runs
+        cfg.pop('strategy')
+        cfg.pop('runner_type', None)
     return cfg
 
 
@@ -268,7 +294,7 @@ def write_run_data(root: PathLike) -> Dict[str, Dict[str, dict]]:
 # ------------------------------------------------------------------------------ tiny checkpoints
 def write_run_checkpoints(root: PathLike) -> Dict[str, str]:
     """The public checkpoints the configs read (:data:`m2pt_mm.engine.chain.SOURCES` with a
-    public origin), in their projects' layouts at :data:`TINY_WIDTH` and ViT-B depth, at the
+    public origin), in their projects' layouts at :data:`TINY_WIDTH` and their depth, at the
     relative paths the configs name, under ``root``. The files only a run of this repository
     makes are left to those runs (the config run test runs them)."""
     import torch
@@ -290,6 +316,9 @@ def write_run_checkpoints(root: PathLike) -> Dict[str, str]:
         'checkpoints/m2pt/point_vit-base-p16.pth': timm_state_dict(**zoo),
         'checkpoints/m2pt/video_vit-base-p16.pth': timm_state_dict(**dict(zoo, seed=6)),
         'checkpoints/m2pt/audio_vit-base-p16.pth': timm_state_dict(**dict(zoo, seed=7)),
+        'checkpoints/mae_pretrain_vit_large.pth': mae_checkpoint(seed=8, **dict(vit_b, depth=24)),
+        'checkpoints/mae_pretrain_vit_huge.pth': mae_checkpoint(
+            seed=9, **dict(vit_b, depth=32, patch_size=14)),
     }
     public = {path for path, source in SOURCES.items() if source.public}
     if set(written) != public:
