@@ -6,6 +6,7 @@ import torch
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from ..utils import three_nn_interpolate
@@ -131,6 +132,45 @@ class PointPartSegHead(BaseModule):
         local = self.propagation(torch.cat([xyz.transpose(1, 2), local], dim=1))
         x = self.mlp(torch.cat([local, global_feat], dim=1))
         return self.classifier(x)
+
+    def categories(self, data_samples: Optional[Sequence[DataSample]],
+                   device: torch.device) -> Optional[Tensor]:
+        """The object categories ``[B]`` of the samples (their ``gt_label``) when the head takes
+        them (``num_categories``), else None.
+
+        Raises:
+            ValueError: the head takes categories and a sample has no ``gt_label``.
+        """
+        if not self.num_categories:
+            return None
+        if not data_samples or any('gt_label' not in s for s in data_samples):
+            raise ValueError(f'{type(self).__name__} with num_categories={self.num_categories} '
+                             'uses the object category: every data sample needs gt_label '
+                             '(ShapeNetPartDataset provides it)')
+        return torch.cat([s.gt_label.reshape(-1)[:1] for s in data_samples]).to(device)
+
+    @staticmethod
+    def seg_labels(data_samples: Optional[Sequence[DataSample]], device: torch.device) -> Tensor:
+        """The per-point labels ``[B, N]`` of the samples (their ``gt_seg_label``).
+
+        Raises:
+            ValueError: a sample has no ``gt_seg_label``.
+        """
+        if not data_samples or any('gt_seg_label' not in s for s in data_samples):
+            raise ValueError('training needs gt_seg_label in every data sample (load with '
+                             'LoadPointCloud(with_seg_label=True), pack with PackInputs('
+                             "algorithm_keys=('gt_seg_label', ))")
+        return torch.stack([torch.as_tensor(s.gt_seg_label) for s in data_samples]).to(
+            device).long()
+
+    @staticmethod
+    def set_predictions(logits: Tensor, data_samples: List[DataSample]) -> List[DataSample]:
+        """``pred_seg_score`` (``(N, num_classes)`` logits) and ``pred_seg_label`` ``(N, )`` into
+        each sample from ``logits [B, num_classes, N]``."""
+        for sample, score in zip(data_samples, logits.transpose(1, 2)):
+            sample.set_field(score.detach(), 'pred_seg_score')
+            sample.set_field(score.argmax(dim=1).detach(), 'pred_seg_label')
+        return data_samples
 
     def loss(self, logits: Tensor, labels: Tensor) -> dict:
         """``logits [B, C, N]``, ``labels [B, N]`` → ``dict(loss=...)``, plus the per-point

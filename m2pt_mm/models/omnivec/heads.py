@@ -329,31 +329,18 @@ def _point_seg_logits(head: PointPartSegHead, feats: Tuple[Tensor, ...], out: Tr
     if not isinstance(out.grid, PointCentres):
         raise ValueError(f'PointPartSegHead needs a point tokenizer (group centres), got the '
                          f'grid {out.grid!r}')
-    category = None
-    if head.num_categories:
-        if any('gt_label' not in s for s in samples):
-            raise ValueError(f'PointPartSegHead with num_categories={head.num_categories} needs '
-                             'the object category (gt_label) in every data sample')
-        category = torch.cat([s.gt_label.reshape(-1)[:1] for s in samples]).to(out.inputs.device)
-    return head(feats, out.grid.centres, out.inputs, category)
+    return head(feats, out.grid.centres, out.inputs, head.categories(samples, out.inputs.device))
 
 
 def _point_seg_loss(head: PointPartSegHead, feats: Tuple[Tensor, ...], out: TrunkOutput,
                     samples: List[DataSample]) -> Dict[str, Tensor]:
-    if any('gt_seg_label' not in s for s in samples):
-        raise ValueError('point part segmentation needs gt_seg_label in every data sample')
-    logits = _point_seg_logits(head, feats, out, samples)
-    labels = torch.stack([torch.as_tensor(s.gt_seg_label) for s in samples])
-    return head.loss(logits, labels.to(logits.device).long())
+    labels = head.seg_labels(samples, out.inputs.device)
+    return head.loss(_point_seg_logits(head, feats, out, samples), labels)
 
 
 def _point_seg_predict(head: PointPartSegHead, feats: Tuple[Tensor, ...], out: TrunkOutput,
                        samples: List[DataSample]) -> List[DataSample]:
-    logits = _point_seg_logits(head, feats, out, samples)
-    for sample, score in zip(samples, logits.transpose(1, 2)):
-        sample.set_field(score.detach(), 'pred_seg_score')
-        sample.set_field(score.argmax(dim=1).detach(), 'pred_seg_label')
-    return samples
+    return head.set_predictions(_point_seg_logits(head, feats, out, samples), samples)
 
 
 @dataclass(frozen=True)

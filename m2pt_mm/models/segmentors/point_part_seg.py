@@ -2,7 +2,6 @@
 part-segmentation head as one mmengine model."""
 from typing import List, Optional, Sequence, Tuple, Union
 
-import torch
 from mmengine.model import BaseModel
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -61,18 +60,9 @@ class PointPartSegmentor(BaseModel):
                             f'forward_with_grid), got the token grid {positions!r}')
         return feats, positions.centres
 
-    def _categories(self, data_samples: Optional[Sequence[DataSample]]) -> Optional[Tensor]:
-        if not getattr(self.head, 'num_categories', None):
-            return None
-        if not data_samples or any('gt_label' not in s for s in data_samples):
-            raise ValueError(f'{type(self.head).__name__} uses the object category: every data '
-                             'sample needs gt_label (ShapeNetPartDataset provides it)')
-        return torch.cat([s.gt_label.reshape(-1)[:1] for s in data_samples]).to(
-            next(self.parameters()).device)
-
     def _logits(self, inputs: Tensor, data_samples: Optional[Sequence[DataSample]]) -> Tensor:
         feats, centres = self.extract_feat(inputs)
-        return self.head(feats, centres, inputs, self._categories(data_samples))
+        return self.head(feats, centres, inputs, self.head.categories(data_samples, inputs.device))
 
     def forward(self,
                 inputs: Tensor,
@@ -90,13 +80,8 @@ class PointPartSegmentor(BaseModel):
 
     def loss(self, inputs: Tensor, data_samples: List[DataSample]) -> dict:
         """Per-point cross-entropy against every sample's ``gt_seg_label``."""
-        if not data_samples or any('gt_seg_label' not in s for s in data_samples):
-            raise ValueError('training needs gt_seg_label in every data sample (load with '
-                             'LoadPointCloud(with_seg_label=True), pack with PackInputs('
-                             "algorithm_keys=('gt_seg_label', ))")
-        labels = torch.stack([torch.as_tensor(s.gt_seg_label) for s in data_samples])
-        logits = self._logits(inputs, data_samples)
-        return self.head.loss(logits, labels.to(logits.device).long())
+        labels = self.head.seg_labels(data_samples, inputs.device)
+        return self.head.loss(self._logits(inputs, data_samples), labels)
 
     def predict(self, inputs: Tensor,
                 data_samples: Optional[List[DataSample]] = None) -> List[DataSample]:
@@ -104,7 +89,4 @@ class PointPartSegmentor(BaseModel):
         logits = self._logits(inputs, data_samples)
         if data_samples is None:
             data_samples = [DataSample() for _ in range(logits.shape[0])]
-        for sample, score in zip(data_samples, logits.transpose(1, 2)):
-            sample.set_field(score.detach(), 'pred_seg_score')
-            sample.set_field(score.argmax(dim=1).detach(), 'pred_seg_label')
-        return data_samples
+        return self.head.set_predictions(logits, data_samples)
