@@ -53,11 +53,15 @@ def _train_fsdp2(config: str, work: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope='module')
-def fsdp2_run(tmp_path_factory, tiny_cls_configs) -> Dict:
-    """One 2-process FSDP2 run of the tiny M2PT classifier (≈ 15 s on 2 cores)."""
+def fsdp2_run(tmp_path_factory, tiny_cls_configs, aux64_file) -> Dict:
+    """One 2-process FSDP2 run of the tiny M2PT classifier, each rank with its own log
+    (≈ 15 s on 2 cores)."""
     work = tmp_path_factory.mktemp('fsdp2_run')
-    log = _train_fsdp2(tiny_cls_configs['m2pt'], work)
-    return dict(work=work, log=log, **tiny_cls_configs)
+    config = write_tiny_cls_config(work.parent / f'{work.name}_m2pt.py',
+                                   Path(tiny_cls_configs['data']), Path(aux64_file),
+                                   extra=PER_RANK_LOGS)
+    log = _train_fsdp2(config, work)
+    return dict(work=work, log=log, **dict(tiny_cls_configs, m2pt=config))
 
 
 def _scalars(work: Path) -> list:
@@ -166,6 +170,16 @@ def test_fsdp2_run_equals_the_single_process_run(fsdp2_run, tmp_path):
     single = state_dict_of(tmp_path / f'epoch_{EPOCHS}.pth')
     sharded = state_dict_of(fsdp2_run['work'] / f'epoch_{EPOCHS}.pth')
     assert_close(sharded, single)  # fp32 tolerance (rtol 1.3e-6, atol 1e-5)
+    # the loss of each step (mean of the ranks' batches) and the λ every rank gathers
+    single_losses = torch.tensor([line['loss'] for line in _scalars(tmp_path) if 'loss' in line],
+                                 dtype=torch.float64)
+    assert_close(_mean_rank_losses(fsdp2_run['work']), single_losses, rtol=1.3e-6, atol=1e-5)
+    logs = _rank_logs(fsdp2_run['work'])
+    tables = [_lambda_tables(logs[rank]) for rank in (0, 1)]
+    assert sorted(tables[0]) == list(range(1, EPOCHS + 1)) and tables[0] == tables[1]
+    assert tables[0][EPOCHS] == format_scale_table(collect_scales(sharded))
+    assert_close({k: v for k, v in sharded.items() if is_scale_param(k)},
+                 {k: v for k, v in single.items() if is_scale_param(k)})
     worst = max((sharded[k] - single[k]).abs().max().item() for k in single)
     assert_close(state_dict_of(fsdp2_run['work'] / f'epoch_{EPOCHS}_deploy.pth'),
                  state_dict_of(tmp_path / f'epoch_{EPOCHS}_deploy.pth'))
