@@ -41,7 +41,7 @@ ARCHS = {'b': (12, 768), 'base': (12, 768), 'l': (24, 1024), 'large': (24, 1024)
          'h': (32, 1280), 'huge': (32, 1280)}
 #: (width key, head-count key) pairs: a head count goes with its shrunk width.
 HEAD_KEYS = (('embed_dims', 'num_heads'), ('embed_dim', 'num_heads'),
-             ('decoder_embed_dim', 'decoder_num_heads'))
+             ('feedforward_channels', 'num_heads'), ('decoder_embed_dim', 'decoder_num_heads'))
 #: Keys that say where a dataset's files are: replaced by the fixture's.
 LOCATION_KEYS = ('data_root', 'ann_file', 'data_prefix', 'split', 'label_csv', 'label_file',
                  'category', 'level', 'classes', 'val_fold')

@@ -17,8 +17,9 @@
 #   paper states neither.
 # Not reproduced: the paper's modality encoders are the full networks of Table 1 ("same network
 # configurations as in corresponding publications"); here each is its tokenizer and position table
-# (encoder depth 0) so that a trained OmniVec exports to a plain ViT — set
-# model.encoders.<m>.depth for modality-specific blocks. Optimiser, batch size, warmup and the
+# (encoder depth 0) so that a trained OmniVec exports to a plain ViT;
+# omnivec-mae_vit-base-p16-enc12_* gives every encoder 12 blocks (the paper's layout, not
+# exportable). Optimiser, batch size, warmup and the
 # unit of an "epoch" are not in the paper (its supplementary material was not available): the
 # stage configs say what they assume.
 _base_ = ['../../_base_/mmpretrain_runtime.py']
