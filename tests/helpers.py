@@ -288,7 +288,8 @@ def tiny_config(path: Path, scenes: Path, aux: str = None) -> Config:
     return cfg
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a torchrun rendezvous)."""
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
@@ -296,7 +297,7 @@ def _free_port() -> int:
 
 def run_dist(script: str, *args):
     """``tools/dist_*.sh`` with 2 processes of 1 thread each (the machine has 2 cores)."""
-    return run_tool(script, *args, env=dict(PORT=str(_free_port()), OMP_NUM_THREADS='1'))
+    return run_tool(script, *args, env=dict(PORT=str(free_port()), OMP_NUM_THREADS='1'))
 
 
 def evaluate(config, ckpt, opts, out: Path) -> dict:

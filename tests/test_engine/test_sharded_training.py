@@ -4,14 +4,9 @@
 tiny M2PT classifier. Their checkpoints hold the full state, their deploy twins are the merge of
 them, λ is logged gathered, a resumed run is the uninterrupted one and the run equals a
 single-process one within fp32 tolerance."""
-import contextlib
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import Dict
 
@@ -32,11 +27,13 @@ from m2pt_mm.pathway import (
     is_scale_param,
     merge_state_dict,
 )
+from m2pt_mm.testing.processes import kill_when
 from tests.helpers import (
     ROOT,
     VENV_BIN,
     assert_deploy_is_merge,
     call_tool,
+    free_port,
     run_dist,
     run_tool,
     state_dict_of,
@@ -193,18 +190,21 @@ custom_hooks = [dict(type='MergePathwayHook'), dict(type='ScaleLoggerHook', inte
 """
 
 
-@pytest.mark.slow  # one 2-process run each (≈ 15 s)
+@pytest.mark.slow  # one 2-process run each (≈ 15-20 s)
+@pytest.mark.parametrize('strategy', ['fsdp2', 'fsdp'])
 @pytest.mark.parametrize('options, frozen', [
     # the paper's fix setting (only λ of the backbone trains), with the memory-lean merge
     ({'model.backbone.fix_weights': True, 'model.backbone.pathway.recompute': True},
      lambda k: k.startswith('backbone.') and not is_scale_param(k)),
     ({'model.backbone.pathway.aux_trainable': False}, lambda k: 'aux_weight' in k),
 ], ids=['fix-weights-recompute', 'frozen-aux'])
-def test_fsdp2_frozen_variants_train_only_what_they_should(tiny_cls_configs, aux64_file, tmp_path,
-                                                           options, frozen):
+def test_frozen_variants_train_only_what_they_should(strategy, tiny_cls_configs, aux64_file,
+                                                      tmp_path, options, frozen):
     config = write_tiny_cls_config(tmp_path / 'm2pt.py', Path(tiny_cls_configs['data']),
                                    Path(aux64_file), extra=RUNTIME_HOOKS)
-    _train_fsdp2(config, tmp_path / 'work', *(f'{k}={v}' for k, v in options.items()))
+    run_dist('dist_train.sh', config, '2', '--work-dir', tmp_path / 'work', '--strategy',
+             strategy, '--cfg-options', f'train_cfg.max_epochs={EPOCHS}',
+             *(f'{k}={v}' for k, v in options.items()))
     first, last = (state_dict_of(tmp_path / 'work' / f'epoch_{e}.pth') for e in (1, EPOCHS))
     fixed = [k for k in first if frozen(k) and first[k].is_floating_point()]
     assert fixed and all(torch.equal(first[k], last[k]) for k in fixed)
@@ -244,24 +244,6 @@ def fsdp1_run(tmp_path_factory, fsdp1_config) -> Dict:
     """One 2-process ``--strategy fsdp`` run of 10 steps (≈ 20 s on 2 cores)."""
     work = tmp_path_factory.mktemp('fsdp1_run')
     return dict(work=work, log=_train_fsdp1(fsdp1_config, work), config=fsdp1_config)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _descendants(pid: int) -> list:
-    """The ids of the processes below ``pid``, read from /proc (parents before children)."""
-    found, queue = [], [pid]
-    while queue:
-        for task in Path(f'/proc/{queue.pop(0)}/task').glob('*'):
-            with contextlib.suppress(OSError):
-                children = [int(c) for c in (task / 'children').read_text().split()]
-                found += children
-                queue += children
-    return found
 
 
 def _rank_logs(work: Path) -> Dict[int, str]:
@@ -347,23 +329,13 @@ def test_fsdp1_run_equals_the_single_process_and_the_ddp_runs(fsdp1_run, tiny_cl
 def test_fsdp1_killed_and_resumed_run_is_the_uninterrupted_run(fsdp1_run, tmp_path):
     work = tmp_path / 'killed'
     env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ.get('PATH', ''),
-               PORT=str(_free_port()), OMP_NUM_THREADS='1')
-    proc = subprocess.Popen(['bash', 'tools/dist_train.sh', fsdp1_run['config'], '2',
-                             '--work-dir', str(work), '--strategy', 'fsdp', '--cfg-options',
-                             f'train_cfg.max_epochs={FSDP1_EPOCHS}'],
-                            cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    last, deadline = work / 'last_checkpoint', time.time() + 240
-    try:
-        while not (last.exists() and last.read_text().strip().endswith('epoch_2.pth')):
-            assert proc.poll() is None and time.time() < deadline, 'ended before epoch 2'
-            time.sleep(0.02)
-    finally:
-        # the whole job: bash, torchrun and its workers (each in a session of its own)
-        for pid in [proc.pid] + _descendants(proc.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        proc.wait()
+               PORT=str(free_port()), OMP_NUM_THREADS='1')
+    last = work / 'last_checkpoint'
+    # the whole job is killed: bash, torchrun and its workers (each in a session of its own)
+    kill_when(['bash', 'tools/dist_train.sh', fsdp1_run['config'], '2', '--work-dir', work,
+               '--strategy', 'fsdp', '--cfg-options', f'train_cfg.max_epochs={FSDP1_EPOCHS}'],
+              lambda: last.exists() and last.read_text().strip().endswith('epoch_2.pth'),
+              what='epoch 2 was saved', timeout=240, cwd=ROOT, env=env, tree=True, poll=0.02)
     # without fix_fsdp_resume this run fails: TypeError: unhashable type: 'dict'
     log = _train_fsdp1(fsdp1_run['config'], work, '--resume')
     assert re.search(r'resumed epoch: [23], iter: [46]', log)
@@ -376,27 +348,6 @@ def test_fsdp1_killed_and_resumed_run_is_the_uninterrupted_run(fsdp1_run, tmp_pa
                  atol=0)
     print(f'FSDP1 killed after epoch 2, resumed to {FSDP1_EPOCHS}: '
           f'{len(resumed["state_dict"])} tensors equal the uninterrupted run (atol=0)')
-
-
-@pytest.mark.slow  # one 2-process run each (≈ 20 s)
-@pytest.mark.parametrize('options, frozen', [
-    ({'model.backbone.fix_weights': True, 'model.backbone.pathway.recompute': True},
-     lambda k: k.startswith('backbone.') and not is_scale_param(k)),
-    ({'model.backbone.pathway.aux_trainable': False}, lambda k: 'aux_weight' in k),
-], ids=['fix-weights-recompute', 'frozen-aux'])
-def test_fsdp1_frozen_variants_train_only_what_they_should(tiny_cls_configs, aux64_file, tmp_path,
-                                                           options, frozen):
-    config = write_tiny_cls_config(tmp_path / 'm2pt.py', Path(tiny_cls_configs['data']),
-                                   Path(aux64_file), extra=RUNTIME_HOOKS)
-    run_dist('dist_train.sh', config, '2', '--work-dir', tmp_path / 'work', '--strategy', 'fsdp',
-             '--cfg-options', f'train_cfg.max_epochs={EPOCHS}',
-             *(f'{k}={v}' for k, v in options.items()))
-    first, last = (state_dict_of(tmp_path / 'work' / f'epoch_{e}.pth') for e in (1, EPOCHS))
-    fixed = [k for k in first if frozen(k) and first[k].is_floating_point()]
-    assert fixed and all(torch.equal(first[k], last[k]) for k in fixed)
-    assert all(not torch.equal(first[k], last[k]) for k in first if is_scale_param(k))
-    assert_deploy_is_merge(tmp_path / 'work' / f'epoch_{EPOCHS}.pth',
-                           tmp_path / 'work' / f'epoch_{EPOCHS}_deploy.pth')
 
 
 @pytest.mark.slow  # one 2-process run (≈ 20 s)
@@ -476,7 +427,7 @@ def test_fsdp_with_units_apart_from_their_pathway_says_so_in_one_line(tiny_cls_c
     result = run_tool('dist_train.sh', tiny_cls_configs['m2pt'], '1', '--work-dir', tmp_path,
                       '--strategy', 'fsdp', '--cfg-options',
                       'strategy.block_types=[MultiheadAttention]', check=False,
-                      env=dict(PORT=str(_free_port()), OMP_NUM_THREADS='1'))
+                      env=dict(PORT=str(free_port()), OMP_NUM_THREADS='1'))
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith('train.py: error:')]
     assert errors == [
