@@ -102,6 +102,11 @@ class TaskGroupEpochBasedTrainLoop(EpochBasedTrainLoop):
         if start:
             self.sampler.set_start_iter(start)
         runner.message_hub.update_info('task_group', group)
+        # the log line shows every scalar the message hub holds: without this, a dense epoch
+        # would print the simple tasks' last losses (and vice versa) as if computed now
+        scalars = runner.message_hub.log_scalars
+        for key in [k for k in scalars if k.startswith('train/') and '.' in k[len('train/'):]]:
+            del scalars[key]
         names = [self.sampler.sources[i] for i in self.sampler.active_sources()]
         runner.logger.info(f'Epoch {epoch + 1}/{self._max_epochs}: task group {group!r}, '
                            f'{self.epoch_lengths[group]} batches from {names}'

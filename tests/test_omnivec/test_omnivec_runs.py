@@ -83,6 +83,8 @@ def test_task_grouped_stage_starts_from_the_pretrained_trunk_and_alternates(chai
     assert [s['modalities'] for s in scalars if 'modalities' in s] == [5, 5, 3, 3]
     dense = [line for line in log.splitlines() if 'Epoch(train) [2]' in line]
     assert len(dense) == 2 and all('task_group: 1  modalities: 3' in line for line in dense)
+    # a dense epoch's lines name its own tasks' losses only, not the simple group's last ones
+    assert all('places365_cls.loss' in line and 'digits_cls.loss' not in line for line in dense)
     # load_from: the pretrained trunk, not a fresh one (the checkpoint check named the new heads)
     assert 'CheckpointCheckHook' in log and 'heads.digits_cls.fc.weight' in log
 
