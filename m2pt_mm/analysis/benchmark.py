@@ -41,13 +41,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils import benchmark
 
+from m2pt_mm.testing.tiny import TINY
+
 SETTINGS = ('all', 'aux-frozen', 'fix')
 PARTS = ('train', 'floor', 'inference', 'memory')
 PRECISIONS = ('fp32', 'bf16')
 #: Default training batches of the full (ViT-B/16, 224²) run per device.
 DEFAULT_BATCH_SIZES = {'cpu': [8, 32], 'cuda': [64, 128]}
-#: The ``--quick`` model: 4 blocks of 32 dims on 32×32 images in 8×8 patches.
-TINY_ARCH = dict(embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64)
 NUM_CLASSES = 1000
 AUX_STD, SCALE = 0.02, 0.1
 #: The targets the report judges: extra step time vs the floor, step-time ratios at the largest
@@ -134,7 +134,8 @@ class Classifier(nn.Module):
 
 
 def arch_arg(args: argparse.Namespace) -> Any:
-    return copy.deepcopy(TINY_ARCH) if args.arch == 'tiny' else args.arch
+    # the --quick model: m2pt_mm.testing's tiny ViT (4 blocks of 32 dims)
+    return copy.deepcopy(TINY) if args.arch == 'tiny' else args.arch
 
 
 def build_plain(args: argparse.Namespace, setting: str = 'all') -> nn.Module:
@@ -617,7 +618,7 @@ def run_benchmark(args: argparse.Namespace) -> Dict[str, Any]:
     DefaultScope.get_instance('m2pt_benchmark', scope_name='mmpretrain')
     meta = dict(torch=torch.__version__, mmpretrain=mmpretrain.__version__, device=str(device),
                 device_name=device_name(device), threads=torch.get_num_threads(),
-                arch=args.arch if args.arch != 'tiny' else f'tiny {TINY_ARCH}',
+                arch=args.arch if args.arch != 'tiny' else f'tiny {TINY}',
                 img_size=args.img_size, patch_size=args.patch_size, batch_sizes=args.batch_sizes,
                 steps=args.steps, warmup=args.warmup, min_run_time=args.min_run_time,
                 timer='torch.utils.benchmark.Timer.blocked_autorange', amp=args.amp,

@@ -9,9 +9,10 @@ from mmpretrain.registry import MODELS
 import m2pt_mm.models  # noqa: F401  registers
 from m2pt_mm.models.selfsup import M2PTMAEViT, chamfer_distance_l2
 from m2pt_mm.models.utils import PointCentres, sincos_position_table
+from m2pt_mm.testing.tiny import TINY
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+TINY_ARCH = dict(TINY, num_layers=2)
 MAE_CONFIGS = sorted((ROOT / 'configs' / 'mae').glob('*.py'))
 
 #: modality → (tiny config, input shape, tokens, visible tokens including the class token);

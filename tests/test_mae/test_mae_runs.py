@@ -9,6 +9,7 @@ import m2pt_mm.models  # noqa: F401  registers
 from m2pt_mm.checkpoints import read_checkpoint
 from m2pt_mm.pathway import MMPRETRAIN_LAYERS
 from m2pt_mm.testing.modalities import write_audioset, write_kinetics, write_shapenet55
+from m2pt_mm.testing.tiny import TINY
 from tests.helpers import (
     ROOT,
     call_tool,
@@ -18,7 +19,7 @@ from tests.helpers import (
     start_of_training,
 )
 
-TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+TINY_ARCH = dict(TINY, num_layers=2)
 
 #: pretraining modality → (tiny config, tiny-set writer, the target backbone that takes it as aux:
 #: another modality's tokenizer, same blocks)
