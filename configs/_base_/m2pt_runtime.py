@@ -15,3 +15,14 @@ custom_hooks = [
     dict(type='ResumableRandomnessHook'),
     dict(type='FiniteLossHook', interval=1),  # a NaN/inf loss stops the run, naming the iteration
 ]
+
+# The checkpoint hook and the visualiser backends of every m2pt_mm run. An upstream runtime defines
+# default_hooks and visualizer, so this mixin cannot; each base that composes it with one sets them
+# from here: `default_hooks = dict(checkpoint={{_base_.m2pt_checkpoint_hook}})` and
+# `visualizer = dict(vis_backends={{_base_.m2pt_vis_backends}})`. Each checkpoint file is written
+# through a temporary file + rename, and every save in a crash-safe order (new checkpoint, its
+# deploy twin, last_checkpoint, then rotation): a killed save never loses the last good checkpoint
+# nor leaves a file resume would trust. TensorBoard reads the runs.
+m2pt_checkpoint_hook = dict(type='CrashSafeCheckpointHook',
+                            backend_args=dict(backend='atomic_local'))
+m2pt_vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]

@@ -4,13 +4,5 @@
 # + ./m2pt_runtime.py instead.
 _base_ = ['mmpretrain::_base_/default_runtime.py', './m2pt_runtime.py']
 
-default_hooks = dict(
-    # each file written through a temporary file + rename, and every save in a crash-safe order
-    # (new checkpoint, its deploy twin, last_checkpoint, then rotation): a killed save never loses
-    # the last good checkpoint nor leaves a file resume would trust
-    checkpoint=dict(type='CrashSafeCheckpointHook', interval=1,
-                    backend_args=dict(backend='atomic_local')))
-
-visualizer = dict(
-    type='UniversalVisualizer',
-    vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
+default_hooks = dict(checkpoint={{_base_.m2pt_checkpoint_hook}})
+visualizer = dict(vis_backends={{_base_.m2pt_vis_backends}})

@@ -17,6 +17,5 @@ model = dict(
 # of `collate_fn` but `type` to the function: default_collate(_scope_=...) is a TypeError
 train_dataloader = dict(collate_fn=dict(_delete_=True, type='default_collate'))
 
-# saves in a crash-safe order (new file, pointer, then rotation), each file written atomically
-default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook',
-                                     backend_args=dict(backend='atomic_local')))
+# the checkpoint hook of every m2pt_mm run (_base_/m2pt_runtime.py)
+default_hooks = dict(checkpoint={{_base_.m2pt_checkpoint_hook}})

@@ -35,8 +35,7 @@ optim_wrapper = dict(
         '.pos_embed': dict(decay_mult=0.0),
     }))
 
-# saves in a crash-safe order (new file, pointer, then rotation), each file written atomically
-default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook',
-                                     backend_args=dict(backend='atomic_local')))
-visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
+# the checkpoint hook and TensorBoard of every m2pt_mm run (../../_base_/m2pt_runtime.py)
+default_hooks = dict(checkpoint={{_base_.m2pt_checkpoint_hook}})
+visualizer = dict(vis_backends={{_base_.m2pt_vis_backends}})
 auto_scale_lr = dict(base_batch_size=1024)

@@ -262,5 +262,5 @@ custom_hooks = [
     dict(type='FiniteLossHook', interval=1),
 ]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=100),
-                     checkpoint=dict(type='CrashSafeCheckpointHook', interval=10, max_keep_ckpts=3))
+                     checkpoint=dict(interval=10, max_keep_ckpts=3))
 randomness = dict(seed=0, deterministic=False)

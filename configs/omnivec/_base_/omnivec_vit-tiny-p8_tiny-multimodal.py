@@ -175,6 +175,6 @@ custom_hooks = [
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CrashSafeCheckpointHook', interval=1, max_keep_ckpts=1))
+    checkpoint=dict(interval=1, max_keep_ckpts=1))
 visualizer = dict(type='UniversalVisualizer', vis_backends=[dict(type='LocalVisBackend')])
 randomness = dict(seed=0, deterministic=False)
