@@ -26,7 +26,8 @@ CONFIGS = sorted(CONFIG_ROOT.rglob('*.py'))
 
 #: The pure `_base_` fragments: runtime mixins and the named tiny-CPU settings. Every other config
 #: defines a model, which the tests below build.
-NO_MODEL = ['_base_/m2pt_runtime.py', '_base_/mmpretrain_runtime.py', '_base_/tiny_cpu_run.py']
+NO_MODEL = ['_base_/m2pt_hooks.py', '_base_/m2pt_runtime.py', '_base_/mmpretrain_runtime.py',
+            '_base_/tiny_cpu_run.py']
 #: Bases whose model their children complete (OmniVec's stages each set the task heads): they must
 #: refuse to build alone, naming what is missing.
 INCOMPLETE_MODEL = ['omnivec/_base_/omnivec_vit-base-p16_multimodal.py',

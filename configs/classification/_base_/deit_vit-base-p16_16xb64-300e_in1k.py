@@ -2,7 +2,7 @@
 # ImageNet-1K as mmpretrain ships it — 300 epochs, AdamW lr 1e-3 (5e-4 × 1024 / 512), weight decay
 # 0.05, cosine with 20 warm-up epochs, Mixup 0.8, CutMix 1.0, RandAugment, label smoothing 0.1,
 # drop path 0.1, EMA, grad clip 5. The M2PT backbone replaces mmpretrain's ViT; no pathway here.
-_base_ = 'mmpretrain::deit/deit-base_16xb64_in1k.py'
+_base_ = ['mmpretrain::deit/deit-base_16xb64_in1k.py', '../../_base_/m2pt_hooks.py']
 
 # The paper does not give its from-scratch recipe, and its from-scratch ViT-B baseline (Table 1:
 # 76.5 top-1) is far below what this recipe reaches: DeiT-B is 81.8 in the DeiT paper
@@ -15,7 +15,7 @@ __reproduce_notes__ = [
     "(`vit_base_patch16`); the paper's text (§3.1) says S = 14 by default.",
 ]
 
-custom_imports = dict(imports=['m2pt_mm.models', 'm2pt_mm.engine'], allow_failed_imports=False)
+custom_imports = dict(imports=_base_.m2pt_imports, allow_failed_imports=False)
 
 # arch 'base' with mmpretrain's default 16 × 16 patches (DeiT-B/16), not the paper's S = 14
 model = dict(backbone=dict(type='M2PTVisionTransformer', arch='base'))  # no pathway: the baseline
@@ -32,18 +32,9 @@ optim_wrapper = dict(
         '.pos_embed': dict(decay_mult=0.0),
     }))
 
-# DeiT's EMA, then the M2PT hooks (as in ../../_base_/m2pt_runtime.py, which cannot be a second
-# base here because DeiT's config already defines custom_hooks)
-custom_hooks = [
-    dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL'),
-    dict(type='MergePathwayHook'),
-    dict(type='ScaleLoggerHook', interval=50),
-    dict(type='CheckpointCheckHook', strict=True),
-    dict(type='ResumableRandomnessHook'),
-    dict(type='FiniteLossHook', interval=1),
-]
-# saves in a crash-safe order (new file, pointer, then rotation), each file written atomically
-default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook',
-                                     backend_args=dict(backend='atomic_local')))
-visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
+# DeiT's EMA, then the M2PT hooks (../../_base_/m2pt_runtime.py cannot be a second base here:
+# DeiT's config already defines custom_hooks)
+custom_hooks = [dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL'), *_base_.m2pt_hooks]
+default_hooks = dict(checkpoint={{_base_.m2pt_checkpoint_hook}})
+visualizer = dict(vis_backends={{_base_.m2pt_vis_backends}})
 auto_scale_lr = dict(base_batch_size=1024)
