@@ -12,7 +12,7 @@
 # WordPiece vocab.json built from corpus.txt); for Table 7's dense group places365/ (Places365-
 # Standard's lists, striped 32×32 scenes, 3 classes), moments/ (Moments in Time's CSVs, moving-bar
 # clips, 2 classes) and s3dis/ (S3DIS's Area_N/<room>/Annotations/*.txt, 13 classes).
-_base_ = ['../../_base_/mmpretrain_runtime.py']
+_base_ = ['../../_base_/mmpretrain_runtime.py', '../../_base_/tiny_cpu_run.py']
 
 data_root = 'data/omnivec-tiny'
 vocab_size = 256  # the text vocabulary's upper bound (build_text_vocab(vocab_size=256))
@@ -28,8 +28,7 @@ model = dict(
         # digits are 0..255 RGB; fbanks, clips and points are normalised by their pipelines
         preprocessors=dict(image=dict(type='ClsDataPreprocessor', mean=[127.5] * 3,
                                       std=[127.5] * 3, to_rgb=False))),
-    trunk=dict(arch=dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=128),
-               drop_path_rate=0.),
+    trunk=dict(arch=dict(_base_.tiny_arch), drop_path_rate=0.),
     encoders=dict(  # depth 0: tokenizer + positions, the form that exports to a plain ViT
         image=dict(tokenizer=dict(type='ImageTokenizer', img_size=32, patch_size=8)),
         audio=dict(tokenizer=dict(type='AudioTokenizer', num_frames=num_frames,
@@ -137,16 +136,14 @@ text_corpus = dict(type='TextClsDataset', data_root=f'{data_root}/text', ann_fil
 
 train_dataloader = dict(
     batch_size=batch_size,
-    num_workers=0,
-    persistent_workers=False,
+    **_base_.tiny_dataloader,
     collate_fn=dict(type='omnivec_collate'),
     sampler=dict(type='ModalityMixingSampler', batch_size=batch_size),  # uniform proportions
     dataset=dict(type='MultiSourceDataset'))  # each stage sets its sources
 
 val_dataloader = dict(  # each stage sets its sources, here and in test_dataloader
     batch_size=16,
-    num_workers=0,
-    persistent_workers=False,
+    **_base_.tiny_dataloader,
     collate_fn=dict(type='omnivec_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='MultiSourceDataset'))
@@ -173,8 +170,6 @@ custom_hooks = [
     dict(type='ResumableRandomnessHook'),
     dict(type='FiniteLossHook', interval=1),
 ]
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(interval=1, max_keep_ckpts=1))
+default_hooks = dict(_base_.tiny_hooks, logger=dict(type='LoggerHook', interval=10))
 visualizer = dict(type='UniversalVisualizer', vis_backends=[dict(type='LocalVisBackend')])
-randomness = dict(seed=0, deterministic=False)
+randomness = _base_.tiny_randomness
