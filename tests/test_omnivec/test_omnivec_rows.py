@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, load_tool
-
-paper_rows = load_tool('analysis/paper_rows')
+from m2pt_mm.analysis import paper_rows
+from tests.helpers import ROOT
 
 
 def test_an_omnivec_claim_matches_omnivec_cells_only(tmp_path, monkeypatch):

@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from m2pt_mm.analysis import paper_rows
 from tests.helpers import ROOT, load_tool
-
-paper_rows = load_tool('analysis/paper_rows')
 
 
 def test_every_paper_cell_has_a_config_and_every_claim_a_paper_cell():
@@ -50,7 +49,8 @@ def test_the_reproduction_guide_shows_the_table_of_todays_configs():
 
 def test_guide_into_a_missing_folder_is_refused_before_the_work(tmp_path, capsys, monkeypatch):
     # before: a traceback after 15-19 s of matching every config
-    monkeypatch.setattr(paper_rows, 'all_claims', lambda: pytest.fail('matched before refusing'))
+    tool = load_tool('analysis/paper_rows')
+    monkeypatch.setattr(tool, 'all_claims', lambda: pytest.fail('matched before refusing'))
     with pytest.raises(SystemExit):
-        paper_rows.main(['--guide', str(tmp_path / 'no' / 'guide.md')])
+        tool.main(['--guide', str(tmp_path / 'no' / 'guide.md')])
     assert f"directory '{tmp_path / 'no'}' does not exist" in capsys.readouterr().err
