@@ -18,7 +18,6 @@ from tests.helpers import (
     assert_deploy_is_merge,
     call_tool,
     cfg_options,
-    load_tool,
     state_dict_of,
 )
 from tests.test_audio_video.test_audio_video_models import TINY_AUDIO, TINY_VIDEO
@@ -100,7 +99,7 @@ def test_tiny_video_training_with_image_aux_evaluates_accuracy_and_writes_deploy
 def test_vit_b_config_runs_one_training_step_on_cpu(config, shape):
     from mmengine.optim import build_optim_wrapper
 
-    step = load_tool('analysis/full_size_step')
+    from m2pt_mm.analysis import full_size_step as step
     build_model, pathway_stand_ins, synthetic_batch = (step.build_model, step.pathway_stand_ins,
                                                        step.synthetic_batch)
     cfg = step.cpu_config(Config.fromfile(str(ROOT / config)))  # AMP needs a GPU in mmengine

@@ -11,11 +11,8 @@ from mmengine.registry import DefaultScope
 
 import m2pt_mm.engine  # noqa: F401
 import m2pt_mm.models  # noqa: F401
-from tests.helpers import ROOT, load_tool
-
-_STEP = load_tool('analysis/full_size_step')
-build_model, cpu_config, synthetic_batch = (_STEP.build_model, _STEP.cpu_config,
-                                            _STEP.synthetic_batch)
+from m2pt_mm.analysis.full_size_step import build_model, cpu_config, synthetic_batch
+from tests.helpers import ROOT
 
 DET = ROOT / ('configs/detection/'
               'mask-rcnn_m2pt-vit-base-p16-point_mae-pre_16xb4-amp-lsj-100e_coco.py')

@@ -9,7 +9,7 @@ from mmpretrain.registry import MODELS
 import m2pt_mm.datasets  # noqa: F401
 import m2pt_mm.evaluation  # noqa: F401
 import m2pt_mm.models  # noqa: F401
-from tests.helpers import ROOT, load_tool
+from tests.helpers import ROOT
 
 CONFIGS = sorted(p for p in (ROOT / 'configs' / 'point').glob('*.py'))
 TINY = [p for p in CONFIGS if '-tiny-' in p.name]
@@ -76,7 +76,7 @@ def test_full_config_builds(path):
 def test_vit_b_part_seg_one_training_step_on_cpu():
     from mmengine.optim import build_optim_wrapper
 
-    synthetic_batch = load_tool('analysis/full_size_step').synthetic_batch
+    from m2pt_mm.analysis.full_size_step import synthetic_batch
     path = ROOT / ('configs/point/'
                    'm2pt_vit-base-g128-video_scratch_1xb16-coslr-300e_shapenetpart-2048.py')
     cfg = Config.fromfile(str(path))

@@ -7,10 +7,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from m2pt_mm.analysis import full_size_step
 from m2pt_mm.pathway import CrossModalReparamLinear
-from tests.helpers import ROOT, load_tool
-
-full_size_step = load_tool('analysis/full_size_step')
+from tests.helpers import ROOT, call_tool
 
 DEMO = 'configs/demo/'
 CASES = [  # config, per-sample input shape
@@ -32,8 +31,8 @@ CASES = [  # config, per-sample input shape
 @pytest.mark.parametrize('config, shape', CASES, ids=lambda c: str(c).split('/')[-1][:30])
 def test_one_step_at_the_configured_input_size(config, shape, tmp_path, capsys):
     out = tmp_path / 'step.json'
-    result = full_size_step.main([config, '--batch-size', '2', '--steps', '2', '--threads', '1',
-                                  '--out', str(out)])
+    result = call_tool('analysis/full_size_step', config, '--batch-size', '2', '--steps', '2',
+                       '--threads', '1', '--out', out)
     assert result['input_shape'] == shape
     assert len(result['step_s']) == len(result['loss']) == 2
     assert all(s > 0 for s in result['step_s'])
