@@ -26,6 +26,10 @@ tiny_randomness = dict(seed=0, deterministic=False)
 # MLP 128, as configs/_base_/models/m2pt_vit-tiny-p8.py (a model base, which cannot list this file)
 tiny_arch = dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=128)
 
+# The blocks of the pretraining smoke configs of mae/, smaller still: they only show that a
+# pretraining step runs (`arch=dict(_delete_=True, **_base_.smoke_arch)`)
+smoke_arch = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+
 # W′ of every tiny M2PT config: the MAE-pretrained spectrogram ViT of `make demo`
 # (configs/demo/mae_vit-tiny-p8_..., tiny_arch). Only its block linears are read, so any checkpoint
 # of these blocks fits: override model.backbone.pathway.aux_checkpoint=PATH.

@@ -9,7 +9,7 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        arch=dict(_delete_=True, embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+        arch=dict(_delete_=True, **_base_.smoke_arch),
         tokenizer=dict(num_frames=64, num_mel_bins=32, patch_size=8)),
     neck=dict(grid=(8, 4), embed_dim=32, decoder_embed_dim=32, decoder_depth=1,
               decoder_num_heads=2, predict_feature_dim=8 * 8 * 1),

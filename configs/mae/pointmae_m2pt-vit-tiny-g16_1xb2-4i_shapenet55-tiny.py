@@ -9,7 +9,7 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        arch=dict(_delete_=True, embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+        arch=dict(_delete_=True, **_base_.smoke_arch),
         drop_path_rate=0., tokenizer=dict(num_groups=16, group_size=16)),
     neck=dict(grid=(16, ), embed_dim=32, decoder_embed_dim=32, decoder_depth=1,
               decoder_num_heads=2, predict_feature_dim=3 * 16),

@@ -10,7 +10,7 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        arch=dict(_delete_=True, embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+        arch=dict(_delete_=True, **_base_.smoke_arch),
         tokenizer=dict(num_frames=4, img_size=32, patch_size=8)),
     neck=dict(grid=(2, 4, 4), embed_dim=32, decoder_embed_dim=32, decoder_depth=1,
               decoder_num_heads=2, predict_feature_dim=2 * 8 * 8 * 3),
