@@ -2,12 +2,13 @@
 trust), and the deploy (merged) twin of a training checkpoint. Reading is
 :mod:`m2pt_mm.checkpoints`."""
 import contextlib
+import glob
 import io
 import os
 import os.path as osp
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 import torch
 from mmengine.fileio import LocalBackend, register_backend
@@ -98,6 +99,23 @@ def deploy_path(checkpoint_path: str) -> str:
     """``work_dir/epoch_3.pth`` → ``work_dir/epoch_3_deploy.pth``."""
     stem, ext = osp.splitext(checkpoint_path)
     return f'{stem}{DEPLOY_SUFFIX}{ext or ".pth"}'
+
+
+def remove_with_deploy_twin(checkpoint_path: str, backend: Any) -> None:
+    """Remove a checkpoint and its deploy twin through a file backend (files, or the directories
+    some strategies write), whichever exist."""
+    for target in (checkpoint_path, deploy_path(checkpoint_path)):
+        if backend.isfile(target):
+            backend.remove(target)
+        elif backend.isdir(target):
+            backend.rmtree(target)
+
+
+def orphan_deploy_files(folder: str) -> List[str]:
+    """The deploy twins in ``folder`` whose training checkpoint is gone (removed by a checkpoint
+    hook that does not know about twins, e.g. mmengine's own rotation)."""
+    twins = glob.glob(osp.join(folder, f'*{DEPLOY_SUFFIX}.pth'))
+    return sorted(p for p in twins if not osp.exists(p[:-len(f'{DEPLOY_SUFFIX}.pth')] + '.pth'))
 
 
 def write_deploy_checkpoint(state_dict: Mapping[str, Tensor], path: str,

@@ -128,3 +128,19 @@ def test_a_config_text_is_formatted_by_yapf_once():
     after = config_module.FormatCode.cache_info()
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
     assert Config.fromstring(first, '.py').to_dict() == cfg.to_dict()  # still the config
+
+
+def test_deploy_twins_are_found_and_removed_with_their_checkpoint(tmp_path):
+    from mmengine.fileio import LocalBackend
+
+    from m2pt_mm.engine.checkpoint_writing import orphan_deploy_files, remove_with_deploy_twin
+    for name in ('epoch_1.pth', 'epoch_1_deploy.pth', 'epoch_2_deploy.pth', 'best_deploy.pth',
+                 'best.pth', 'epoch_3.pth', 'epoch_3_deploy.pth'):
+        (tmp_path / name).write_bytes(b'x')
+    # epoch_2's checkpoint is gone (another hook's rotation): its twin is the only orphan
+    assert orphan_deploy_files(str(tmp_path)) == [str(tmp_path / 'epoch_2_deploy.pth')]
+    remove_with_deploy_twin(str(tmp_path / 'epoch_1.pth'), LocalBackend())
+    (tmp_path / 'epoch_9').mkdir()  # a strategy that writes a checkpoint as a directory
+    remove_with_deploy_twin(str(tmp_path / 'epoch_9'), LocalBackend())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'best.pth', 'best_deploy.pth', 'epoch_2_deploy.pth', 'epoch_3.pth', 'epoch_3_deploy.pth']

@@ -12,7 +12,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from ..checkpoint_writing import atomic_write_text, deploy_path, is_temp_file
+from ..checkpoint_writing import atomic_write_text, is_temp_file, remove_with_deploy_twin
 
 
 class _DeferredRemovals:
@@ -125,11 +125,7 @@ class CrashSafeCheckpointHook(CheckpointHook):
         return {p for p in paths if p}
 
     def _remove(self, runner, path: str) -> None:
-        for target in (path, deploy_path(path)):
-            if self.file_backend.isfile(target):
-                self.file_backend.remove(target)
-            elif self.file_backend.isdir(target):  # deepspeed writes directories
-                self.file_backend.rmtree(target)
+        remove_with_deploy_twin(path, self.file_backend)
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         stale: Optional[int] = None

@@ -1,5 +1,4 @@
 """Write a merged (deploy) checkpoint beside every checkpoint the CheckpointHook saves."""
-import glob
 import os
 import os.path as osp
 from typing import Any, Dict, Optional
@@ -10,7 +9,7 @@ from mmengine.registry import HOOKS
 
 from m2pt_mm.pathway import is_pathway_param
 
-from ..checkpoint_writing import DEPLOY_SUFFIX, deploy_path, write_deploy_checkpoint
+from ..checkpoint_writing import deploy_path, orphan_deploy_files, write_deploy_checkpoint
 
 
 @HOOKS.register_module()
@@ -63,8 +62,6 @@ class MergePathwayHook(Hook):
                                 merged_from=osp.basename(checkpoint_path))
         runner.logger.info(f'MergePathwayHook: wrote merged (deploy) checkpoint {target}')
         if self.remove_orphans:
-            for path in glob.glob(osp.join(osp.dirname(target), f'*{DEPLOY_SUFFIX}.pth')):
-                source = path[:-len(f'{DEPLOY_SUFFIX}.pth')] + '.pth'
-                if not osp.exists(source):
-                    runner.logger.info(f'MergePathwayHook: removed {path} ({source} is gone)')
-                    os.remove(path)
+            for path in orphan_deploy_files(osp.dirname(target)):
+                os.remove(path)
+                runner.logger.info(f'MergePathwayHook: removed {path} (its checkpoint is gone)')
