@@ -99,3 +99,42 @@ def pathway_stand_ins(model: torch.nn.Module, aux_std: float = 0.02, scale: floa
                 layer.aux_weight_at(k).normal_(0, aux_std)
                 layer.scale_at(k).fill_(scale)
     return len(layers)
+
+
+def assert_merge_is_exact(model: torch.nn.Module, outputs: Callable[[torch.nn.Module], Any],
+                          plain: torch.nn.Module, rtol: float = 1.3e-6,
+                          atol: float = 1e-5) -> torch.nn.Module:
+    """The one "merged equals unmerged and loads strictly" check of every task type.
+
+    Merges a copy of ``model`` (its M2PT backbone's ``switch_to_deploy``; ``model.backbone`` or
+    ``model.trunk``, or ``model`` itself when it is the backbone), then checks that the copy gives
+    the outputs of ``model``, holds no pathway parameter, and that its state dict loads
+    ``strict=True`` into ``plain`` (the same config with ``pathway=None``), which gives them too.
+
+    Args:
+        model: The unmerged model, in eval mode.
+        outputs: Runs a model on fixed inputs: a tensor or a sequence of tensors.
+        plain: The plain model.
+        rtol: Relative tolerance.
+        atol: Absolute tolerance.
+
+    Returns:
+        The merged copy.
+    """
+    def as_list(value: Any) -> list:
+        return [value] if isinstance(value, torch.Tensor) else list(value)
+
+    with torch.no_grad():
+        unmerged = as_list(outputs(model))
+        merged_model = copy.deepcopy(model)
+        backbone = getattr(merged_model, 'backbone', getattr(merged_model, 'trunk', merged_model))
+        backbone.switch_to_deploy()
+        assert not [k for k in merged_model.state_dict()
+                    if 'aux_weight' in k or 'cross_modal_scale' in k], 'pathway left after merge'
+        for a, b in zip(as_list(outputs(merged_model)), unmerged, strict=True):
+            torch.testing.assert_close(a, b, rtol=rtol, atol=atol)
+        plain.load_state_dict(merged_model.state_dict(), strict=True)
+        plain.eval()
+        for a, b in zip(as_list(outputs(plain)), unmerged, strict=True):
+            torch.testing.assert_close(a, b, rtol=rtol, atol=atol)
+    return merged_model

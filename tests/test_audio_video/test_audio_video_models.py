@@ -12,7 +12,7 @@ from torch.testing import assert_close
 import m2pt_mm.datasets  # noqa: F401
 import m2pt_mm.models  # noqa: F401
 from m2pt_mm.models import VideoCutMix
-from m2pt_mm.testing.tiny import set_scales, timm_state_dict
+from m2pt_mm.testing.tiny import assert_merge_is_exact, set_scales, timm_state_dict
 from tests.helpers import ROOT
 
 TINY_AUDIO = ROOT / ('configs/audio/'
@@ -74,16 +74,8 @@ def test_merged_equals_unmerged_and_loads_into_plain_model(kind, aux_file):
     set_scales(model, lambda name: 0.05 * (1 + hash(name) % 7))
     model.eval()
     x = torch.randn(3, *TINY[kind][1])
-    with torch.no_grad():
-        before = model(x, mode='tensor')
-        model.backbone.switch_to_deploy()
-        after = model(x, mode='tensor')
-    assert_close(after, before, rtol=1e-5, atol=1e-5)
-    assert not any('aux_weight' in k or 'cross_modal_scale' in k for k in model.state_dict())
-    plain = build_tiny(kind, aux_file, pathway=False).eval()
-    plain.load_state_dict(model.state_dict(), strict=True)
-    with torch.no_grad():
-        assert_close(plain(x, mode='tensor'), before, rtol=1e-5, atol=1e-5)
+    assert_merge_is_exact(model, lambda m: m(x, mode='tensor'),
+                          build_tiny(kind, aux_file, pathway=False))
 
 
 def test_preprocessor_stacks_pipeline_outputs_without_renormalising(tmp_path):

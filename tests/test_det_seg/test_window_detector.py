@@ -2,13 +2,11 @@
 (configs/demo/…-win5-relpos_…): merged, unmerged and the plain config (pathway=None, windows on)
 predict the same; trained, its deploy checkpoint gives the same COCO metrics in the plain config.
 Both slow: the default suite checks merging with windows at the backbone (test_window_attention)."""
-import copy
 
 import pytest
-from torch.testing import assert_close
 
 from m2pt_mm.models.backbones.m2pt_vit import WindowRelPosAttention
-from m2pt_mm.testing.tiny import pathway_stand_ins
+from m2pt_mm.testing.tiny import assert_merge_is_exact, pathway_stand_ins
 from tests.helpers import (
     DEMO,
     DET_METRICS,
@@ -38,19 +36,13 @@ def test_window_detector_merged_unmerged_and_plain_predict_the_same(scenes, aux_
     pathway_stand_ins(model, aux_std=0.05, scale=0.5)
     model.eval()
     batch = [val[0], val[1]]
-    unmerged = prediction_tensors(predict(model, batch, 'mmdet'), 'mmdet')
-    assert len(unmerged[1]) > 0, 'no detections to compare'
-    merged_model = copy.deepcopy(model)
-    merged_model.backbone.switch_to_deploy()
-    for a, b in zip(unmerged, prediction_tensors(predict(merged_model, batch, 'mmdet'), 'mmdet')):
-        assert_close(a, b)
+    assert len(prediction_tensors(predict(model, batch, 'mmdet'), 'mmdet')[1]) > 0, \
+        'no detections to compare'
     plain_cfg = tiny_config(DET_WIN, scenes)
     plain_cfg.merge_from_dict(PLAIN)
     plain, _, _ = build_det_seg(plain_cfg, 'mmdet')
-    plain.load_state_dict(merged_model.state_dict(), strict=True)
-    plain.eval()
-    for a, b in zip(unmerged, prediction_tensors(predict(plain, batch, 'mmdet'), 'mmdet')):
-        assert_close(a, b)
+    assert_merge_is_exact(
+        model, lambda m: prediction_tensors(predict(m, batch, 'mmdet'), 'mmdet'), plain)
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from m2pt_mm.testing.tiny import (
     TINY,
     TINY_IMG,
     TINY_PATCH,
+    assert_merge_is_exact,
     set_scales,
     timm_state_dict,
     tiny_backbone_cfg,
@@ -221,7 +222,8 @@ def test_layer_depth_of_pathway_params(aux_timm_file):
     assert model.get_layer_depth('layers.3.ffn.layers.1.aux_weight') == (4, 6)
 
 
-def test_classifier_from_config_merged_equals_unmerged(aux_timm_file):
+def test_classifier_from_config_merged_equals_unmerged_and_loads_into_the_plain_config(
+        aux_timm_file):
     from mmengine.config import Config
     cfg = Config.fromfile('configs/_base_/models/m2pt_vit-tiny-p8.py')
     cfg.model.backbone.pathway = dict(allow_zero_aux=True)  # W′ is filled by hand below
@@ -236,10 +238,9 @@ def test_classifier_from_config_merged_equals_unmerged(aux_timm_file):
                 p.normal_(0, 0.02)
     classifier.eval()
     x = images(size=32)
-    with torch.no_grad():
-        before = classifier(x, mode='tensor')
-        classifier.backbone.switch_to_deploy()
-        assert_close(classifier(x, mode='tensor'), before, rtol=0, atol=1e-5)
+    plain_cfg = Config.fromfile('configs/_base_/models/m2pt_vit-tiny-p8.py')  # no pathway
+    assert_merge_is_exact(classifier, lambda m: m(x, mode='tensor'), MODELS.build(plain_cfg.model),
+                          rtol=0, atol=1e-5)
 
 
 # ---------------------------------------------------------------- bad input
