@@ -13,12 +13,10 @@ Examples:
 import argparse
 import json
 import numbers
-import os
-import os.path as osp
-import re
 from typing import TYPE_CHECKING, Optional, Sequence
 
 # torch and the OpenMMLab stack are imported after the arguments are checked
+from m2pt_mm.utils.checkpoint_kinds import sharded_checkpoint_kind
 from m2pt_mm.utils.cli_checks import add_common_args, check_output_file, require_file, run_main
 
 if TYPE_CHECKING:
@@ -58,24 +56,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def refuse_sharded_checkpoint(parser: argparse.ArgumentParser, path: str) -> None:
-    """Name a sharded checkpoint for what it is: a folder of FSDP's per-rank shards
-    (``FSDPStrategy`` with ``state_dict_cfg='local'``) or of ``torch.distributed.checkpoint``.
-    This tool loads one full checkpoint into an unsharded model (no strategy)."""
-    if not osp.isdir(path):
-        return
-    shards = sorted((n for n in os.listdir(path) if re.fullmatch(r'rank\d+\.pth', n)),
-                    key=lambda n: int(n[4:-4]))
-    if shards:
-        names = shards[0] if len(shards) == 1 else f'{shards[0]} ... {shards[-1]}'
-        kind = f"a folder of per-rank FSDP shards ({names}, written with " \
-               "strategy.state_dict_cfg='local')"
-    elif osp.isfile(osp.join(path, '.metadata')):
-        kind = 'a sharded torch.distributed.checkpoint folder'
-    else:
-        return
-    parser.error(f"checkpoint {path!r} is {kind}; test.py reads one full checkpoint without a "
-                 "strategy: train with full state dicts (the default of --strategy fsdp and "
-                 "fsdp2, or strategy.state_dict_cfg='full')")
+    """Name a sharded checkpoint for what it is: this tool loads one full checkpoint into an
+    unsharded model (no strategy)."""
+    kind = sharded_checkpoint_kind(path)
+    if kind is not None:
+        parser.error(f"checkpoint {path!r} is {kind}; test.py reads one full checkpoint without a "
+                     "strategy: train with full state dicts (the default of --strategy fsdp and "
+                     "fsdp2, or strategy.state_dict_cfg='full')")
 
 
 def enable_visualization(cfg: 'Config', args: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ from mmengine.config import Config
 from m2pt_mm.checkpoints import CheckpointError, check_checkpoint_file, load_checkpoint_file
 from m2pt_mm.engine.distributed import setup_cpu_distributed
 from m2pt_mm.engine.work_dir import checkpoint_dir, lock_work_dir, refuse_earlier_checkpoints
+from m2pt_mm.utils.checkpoint_kinds import missing_training_state, weights_only_kind
 from m2pt_mm.utils.config_scope import register_config_scope
 
 if TYPE_CHECKING:
@@ -141,14 +142,12 @@ def check_resumable(path: str) -> None:
         obj = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
     except Exception:  # noqa: BLE001  legacy format, or an error the full load words better
         obj = load_checkpoint_file(path)
-    missing = [k for k in ('meta', 'state_dict', 'message_hub') if not (
-        isinstance(obj, dict) and k in obj)]
+    missing = missing_training_state(obj)
     if missing:
-        kind = ('a merged deploy checkpoint' if isinstance(obj, dict)
-                and (obj.get('meta') or {}).get('deploy') else 'not a training checkpoint')
         raise CheckpointError(
-            f'--resume {path!r}: {kind} (no {missing}); resume from a training checkpoint '
-            "(work_dir/epoch_N.pth), or start from these weights with --cfg-options load_from=...")
+            f'--resume {path!r}: {weights_only_kind(obj)} (no {missing}); resume from a training '
+            'checkpoint (work_dir/epoch_N.pth), or start from these weights with --cfg-options '
+            'load_from=...')
 
 
 def train_args(config: str, work_dir: Optional[str] = None,

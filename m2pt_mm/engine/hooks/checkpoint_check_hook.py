@@ -8,6 +8,7 @@ from torch.distributed.fsdp import FullyShardedDataParallel
 
 from m2pt_mm.checkpoints import check_finite, check_shapes
 from m2pt_mm.pathway import is_pathway_param
+from m2pt_mm.utils.checkpoint_kinds import is_deploy
 
 #: What FSDP1 puts in the names of the modules it wraps (``layers.0._fsdp_wrapped_module.attn``).
 _FSDP_WRAPPED = '_fsdp_wrapped_module.'
@@ -128,7 +129,7 @@ class CheckpointCheckHook(Hook):
         else:
             model_state = model.state_dict()
             check_shapes(model_state, state_dict, str(source))
-        deploy = bool((checkpoint.get('meta') or {}).get('deploy'))
+        deploy = is_deploy(checkpoint)
         report = check_state_dict_fits(model_state.keys(), state_dict.keys(), str(source),
                                        self.strict, deploy)
         if not any(k in model_state for k in state_dict):
