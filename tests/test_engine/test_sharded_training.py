@@ -61,6 +61,17 @@ def fsdp2_run(tmp_path_factory, tiny_cls_configs, aux64_file) -> Dict:
     return dict(work=work, log=log, **dict(tiny_cls_configs, m2pt=config))
 
 
+def assert_layer_decay_groups(ckpt: dict) -> None:
+    """λ without weight decay, W′ and λ at the lr scale of their block (0.65 per block from the
+    top, 4 blocks), in a saved optimiser's parameter groups."""
+    groups = {p: g for g in ckpt['optimizer']['param_groups'] for p in g['params']}
+    lam0, lam3, aux0 = (groups[f'backbone.layers.{i}.attn.qkv.{name}'] for i, name in (
+        (0, 'cross_modal_scale'), (3, 'cross_modal_scale'), (0, 'aux_weight')))
+    assert lam0['weight_decay'] == lam3['weight_decay'] == 0 and aux0['weight_decay'] == 0.05
+    assert lam0['lr_scale'] == aux0['lr_scale'] == pytest.approx(0.65 ** 4)
+    assert lam3['lr_scale'] == pytest.approx(0.65)
+
+
 def _scalars(work: Path) -> list:
     run_dir = next(p for p in work.iterdir() if (p / 'vis_data' / 'scalars.json').exists())
     return [json.loads(line) for line in
@@ -91,14 +102,8 @@ def test_fsdp2_run_trains_and_saves_the_full_state(fsdp2_run):
     for name in ('backbone.layers.3.attn.qkv.aux_weight', 'backbone.layers.0.ffn.layers.0.0.'
                  'cross_modal_scale'):
         assert optim[name]['exp_avg'].shape == model[name].shape, name
-    # the layer-decay constructor saw the sharded parameters by name: λ without weight decay,
-    # W′ and λ at the lr scale of their block
-    groups = {p: g for g in ckpt['optimizer']['param_groups'] for p in g['params']}
-    lam0, lam3, aux0 = (groups[f'backbone.layers.{i}.attn.qkv.{name}'] for i, name in (
-        (0, 'cross_modal_scale'), (3, 'cross_modal_scale'), (0, 'aux_weight')))
-    assert lam0['weight_decay'] == lam3['weight_decay'] == 0 and aux0['weight_decay'] == 0.05
-    assert lam0['lr_scale'] == aux0['lr_scale'] == pytest.approx(0.65 ** 4)
-    assert lam3['lr_scale'] == pytest.approx(0.65)
+    # the layer-decay constructor saw the sharded parameters by name
+    assert_layer_decay_groups(ckpt)
 
 
 def test_fsdp2_deploy_twin_is_the_merge_of_its_checkpoint(fsdp2_run):
@@ -277,14 +282,8 @@ def test_fsdp1_run_shards_per_block_and_saves_the_full_state(fsdp1_run):
     optim = ckpt['optimizer']['state']
     name = 'backbone.layers.3.attn.qkv.aux_weight'
     assert optim[name]['exp_avg'].shape == model[name].shape
-    # layer decay's per-parameter groups of the wrapped model: λ without weight decay, W′ and λ
-    # at the lr scale of their block
-    groups = {p: g for g in ckpt['optimizer']['param_groups'] for p in g['params']}
-    lam0, lam3, aux0 = (groups[f'backbone.layers.{i}.attn.qkv.{name}'] for i, name in (
-        (0, 'cross_modal_scale'), (3, 'cross_modal_scale'), (0, 'aux_weight')))
-    assert lam0['weight_decay'] == lam3['weight_decay'] == 0 and aux0['weight_decay'] == 0.05
-    assert lam0['lr_scale'] == aux0['lr_scale'] == pytest.approx(0.65 ** 4)
-    assert lam3['lr_scale'] == pytest.approx(0.65)
+    # layer decay's per-parameter groups of the wrapped model
+    assert_layer_decay_groups(ckpt)
 
 
 @pytest.mark.slow  # one single-process run and one 2-process DDP run (≈ 35 s)
