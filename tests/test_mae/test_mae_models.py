@@ -215,4 +215,6 @@ def test_mae_config_builds(path):
     cfg = Config.fromfile(str(path))
     model = MODELS.build(cfg.model)
     assert type(model.backbone).__name__ == 'M2PTMAEViT'
-    assert model.backbone.num_layers == (2 if 'tiny' in path.name else 12)
+    depth = {'tiny': 2, 'vit-large': 24, 'vit-huge': 32}  # ViT-B's 12 otherwise
+    assert model.backbone.num_layers == next(
+        (d for k, d in depth.items() if f'_{k}-' in path.name or f'-{k}-' in path.name), 12)
