@@ -343,3 +343,21 @@ def prediction_tensors(samples, scope: str) -> list:
         inst = s.pred_instances
         out += [inst.bboxes, inst.scores, inst.labels, inst.masks]
     return out
+
+
+# --- the tiny audio and video configs (tests/test_audio_video)
+TINY_AUDIO = ROOT / ('configs/audio/'
+                     'm2pt_vit-tiny-p16-spectrogram_scratch_1xb4-20e_audioset-tiny-128x128.py')
+TINY_VIDEO = ROOT / ('configs/video/'
+                     'm2pt_vit-tiny-p8-spectrogram_scratch_1xb4-20e_k400-tiny-4x32x32.py')
+
+
+def tiny_classifier(aux_file: Any) -> nn.Module:
+    """The tiny M2PT image classifier of configs/_base_/models/m2pt_vit-tiny-p8.py, its pathway
+    read from ``aux_file``, weights initialised."""
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(str(ROOT / 'configs/_base_/models/m2pt_vit-tiny-p8.py'))
+    cfg.model.backbone.pathway = dict(aux_checkpoint=aux_file)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model

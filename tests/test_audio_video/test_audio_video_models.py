@@ -13,12 +13,8 @@ import m2pt_mm.datasets  # noqa: F401
 import m2pt_mm.models  # noqa: F401
 from m2pt_mm.models import VideoCutMix
 from m2pt_mm.testing.tiny import assert_merge_is_exact, set_scales, timm_state_dict
-from tests.helpers import ROOT
+from tests.helpers import ROOT, TINY_AUDIO, TINY_VIDEO
 
-TINY_AUDIO = ROOT / ('configs/audio/'
-                     'm2pt_vit-tiny-p16-spectrogram_scratch_1xb4-20e_audioset-tiny-128x128.py')
-TINY_VIDEO = ROOT / ('configs/video/'
-                     'm2pt_vit-tiny-p8-spectrogram_scratch_1xb4-20e_k400-tiny-4x32x32.py')
 #: (config, input shape of one sample)
 TINY = {'audio': (TINY_AUDIO, (1, 128, 128)), 'video': (TINY_VIDEO, (3, 4, 32, 32))}
 

@@ -15,12 +15,13 @@ from torch.testing import assert_close
 import m2pt_mm.engine  # noqa: F401  safe-globals allow-list for reading training checkpoints
 from tests.helpers import (
     ROOT,
+    TINY_AUDIO,
+    TINY_VIDEO,
     assert_deploy_is_merge,
     call_tool,
     cfg_options,
     state_dict_of,
 )
-from tests.test_audio_video.test_audio_video_models import TINY_AUDIO, TINY_VIDEO
 
 #: Epochs of the test runs (the configs' 20 are for demos; 2 cores are shared)
 EPOCHS = 8

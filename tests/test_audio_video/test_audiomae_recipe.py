@@ -273,7 +273,7 @@ def test_a_loaded_table_replaces_the_sincos_one_and_stays_out_of_the_optimizer(t
     from mmengine.optim import build_optim_wrapper
     from mmpretrain.registry import MODELS
 
-    from tests.test_audio_video.test_audio_video_models import TINY_AUDIO
+    from tests.helpers import TINY_AUDIO
     cfg = Config.fromfile(str(TINY_AUDIO))  # the recipe's optimizer, layer decay included
     cfg.model.backbone.pathway = None
     state = MODELS.build(cfg.model).backbone.state_dict()

@@ -26,8 +26,7 @@ from m2pt_mm.datasets.transforms.video import (
     VideoSelectClip,
 )
 from m2pt_mm.testing.modalities import write_kinetics
-from tests.helpers import call_tool
-from tests.test_audio_video.test_audio_video_models import TINY_VIDEO
+from tests.helpers import TINY_VIDEO, call_tool
 
 #: write_kinetics' clips: 40 frames of 32 x 40 (H x W)
 FRAMES, H, W = 40, 32, 40

@@ -5,21 +5,12 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import OPTIM_WRAPPERS
-from mmpretrain.registry import MODELS
 
 import m2pt_mm.engine  # noqa: F401
 import m2pt_mm.models  # noqa: F401
 from m2pt_mm.engine import AtomicLocalBackend
 from m2pt_mm.engine.optimizers import PathwayLayerDecayOptimWrapperConstructor
-from tests.helpers import ROOT
-
-
-def tiny_classifier(aux_file):
-    cfg = Config.fromfile(str(ROOT / 'configs/_base_/models/m2pt_vit-tiny-p8.py'))
-    cfg.model.backbone.pathway = dict(aux_checkpoint=aux_file)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
+from tests.helpers import tiny_classifier
 
 
 @pytest.fixture
@@ -118,7 +109,6 @@ def test_checkpoint_using_getattr_beyond_history_buffer_is_refused(tmp_path):
 def test_a_config_text_is_formatted_by_yapf_once():
     # a Runner reads pretty_text four times while it is built; yapf took 5 s each for OmniVec
     import mmengine.config.config as config_module
-    from mmengine.config import Config
 
     import m2pt_mm.engine  # noqa: F401  applies memoize_config_formatting
     cfg = Config(dict(model=dict(type='X', depth=4, layers=[1, 2, 3]), work_dir='w'))

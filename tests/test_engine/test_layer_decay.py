@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from m2pt_mm.engine.optimizers import PathwayLayerDecayOptimWrapperConstructor
-from tests.test_engine.test_engine_units import tiny_classifier
+from tests.helpers import tiny_classifier
 
 BASE_LR, DECAY, DEPTH = 1e-3, 0.65, 4 + 2  # 4 blocks + stem + head
 
